@@ -1,0 +1,18 @@
+"""flowsim: stochastic simulation of migration flows under visa and asylum policies.
+
+The shape convention, used everywhere arrays meet the public API, is
+``(replicate, time, country, cohort)`` (routes take the place of countries for flows).
+"""
+
+from flowsim._version import __version__
+from flowsim.errors import Problem, ScenarioError, ScenarioWarning
+from flowsim.scenario import Scenario, load_scenario
+
+__all__ = [
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioWarning",
+    "__version__",
+    "load_scenario",
+]

@@ -1,0 +1,270 @@
+"""Reading YAML with positions, and writing scenarios back to YAML.
+
+Scenario files are read with PyYAML's *safe* loader, composed into nodes and turned into
+plain dicts and lists that remember where each value stood in its file
+(:class:`LocatedDict`, :class:`LocatedList`). Those positions survive merging with a parent
+file (``extends:``), so that every error can point at the line a user wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flowsim.errors import Problem
+
+__all__ = ["LocatedDict", "LocatedList", "YamlProblem", "read_yaml", "dump_yaml", "locate",
+           "format_path"]
+
+MAX_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000
+
+
+class YamlProblem(Exception):
+    """A file could not be read as a YAML mapping; carries the one problem to report."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class LocatedDict(dict):
+    """A dict that knows its file, its path in that file, and where each key's value is."""
+
+    file: str
+    path: tuple[Any, ...]
+    mark: tuple[int, int]
+    marks: dict[Any, tuple[int, int]]
+
+
+class LocatedList(list):
+    """A list that knows its file, its path in that file, and where each item is."""
+
+    file: str
+    path: tuple[Any, ...]
+    mark: tuple[int, int]
+    marks: list[tuple[int, int]]
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, reading ``1e6`` and ``2.5e-3`` as numbers (YAML 1.2 style)."""
+
+
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def read_yaml(file: str | Path, path: tuple[Any, ...] = ()) -> Any:
+    """Read one YAML document with positions.
+
+    Parameters
+    ----------
+    file : str or Path
+        The file to read.
+    path : tuple
+        The document's path prefix (for included files).
+
+    Returns
+    -------
+    LocatedDict, LocatedList or scalar
+
+    Raises
+    ------
+    YamlProblem
+        If the file cannot be read, is not UTF-8, is too large or too deeply nested, is not
+        valid YAML, holds several documents, or is empty.
+    """
+    name = str(file)
+
+    def fail(message: str, line: int | None = None, column: int | None = None) -> YamlProblem:
+        return YamlProblem(Problem(message, file=name, line=line, column=column))
+
+    try:
+        with open(file, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise fail("is a directory, not a scenario file") from None
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as e:
+        raise fail(f"cannot be read: {e.strerror or e}") from None
+    if len(raw) > MAX_BYTES:
+        raise fail(f"is larger than {MAX_BYTES // (1024 * 1024)} MiB; a scenario file is text "
+                   "of a few hundred kilobytes at most")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise fail(f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                   "save it as UTF-8", line, 1) from None
+    if "\x00" in text:
+        raise fail("holds NUL bytes: it is a binary file, not YAML")
+    if not text.strip():
+        raise fail("is empty")
+    loader = _Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise fail(f"is nested too deeply (more than {MAX_DEPTH} levels)") from None
+        except yaml.composer.ComposerError as e:
+            if "single document" in str(e.problem or ""):
+                m = e.problem_mark
+                raise fail("holds several YAML documents (`---`); a scenario is one document",
+                           m.line + 1 if m else None, m.column + 1 if m else None) from None
+            raise _yaml_error(name, e) from None
+        except yaml.YAMLError as e:
+            raise _yaml_error(name, e) from None
+        if node is None:
+            raise fail("is empty (only comments)")
+        state = {"nodes": 0}
+        return _build(node, loader, name, path, 0, state)
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(name: str, e: yaml.YAMLError) -> YamlProblem:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    what = getattr(e, "problem", None) or str(e)
+    context = getattr(e, "context", None)
+    message = f"is not valid YAML: {what}" + (f" ({context})" if context else "")
+    return YamlProblem(Problem(message, file=name, line=mark.line + 1 if mark else None,
+                               column=mark.column + 1 if mark else None))
+
+
+def _build(node: yaml.Node, loader: _Loader, name: str, path: tuple[Any, ...], depth: int,
+           state: dict[str, int]) -> Any:
+    state["nodes"] += 1
+    if state["nodes"] > MAX_NODES:
+        line, col = _mark(node)
+        raise YamlProblem(Problem(f"expands to more than {MAX_NODES:,} values (through aliases?); "
+                                  "a scenario is much smaller", file=name, line=line, column=col))
+    if depth > MAX_DEPTH:
+        line, col = _mark(node)
+        raise YamlProblem(Problem(f"is nested too deeply (more than {MAX_DEPTH} levels)",
+                                  file=name, line=line, column=col))
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves `<<:` merge keys
+        out = LocatedDict()
+        out.file, out.path, out.mark, out.marks = name, path, _mark(node), {}
+        for knode, vnode in node.value:
+            key = loader.construct_object(knode, deep=True)
+            if isinstance(key, list | dict):
+                line, col = _mark(knode)
+                raise YamlProblem(Problem("a mapping key must be plain text", format_path(path),
+                                          name, line, col))
+            if key in out:
+                line, col = _mark(knode)
+                raise YamlProblem(Problem(f"the key {key!r} appears twice in the same mapping",
+                                          format_path(path), name, line, col))
+            out[key] = _build(vnode, loader, name, (*path, key), depth + 1, state)
+            out.marks[key] = _mark(knode) if not isinstance(vnode, yaml.ScalarNode) \
+                else _mark(vnode)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        out_l = LocatedList()
+        out_l.file, out_l.path, out_l.mark, out_l.marks = name, path, _mark(node), []
+        for i, item in enumerate(node.value):
+            out_l.append(_build(item, loader, name, (*path, i), depth + 1, state))
+            out_l.marks.append(_mark(item))
+        return out_l
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as e:  # e.g. an impossible date such as 2022-02-30
+        line, col = _mark(node)
+        raise YamlProblem(Problem(f"cannot read the value {node.value!r}: "
+                                  f"{getattr(e, 'problem', None) or e}",
+                                  format_path(path), name, line, col)) from None
+    except ValueError as e:
+        line, col = _mark(node)
+        raise YamlProblem(Problem(f"cannot read the value {node.value!r}: {e}",
+                                  format_path(path), name, line, col)) from None
+
+
+def format_path(path: tuple[Any, ...] | list[Any]) -> str:
+    """``('routes', 3, 'to')`` as ``routes[3].to``."""
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
+
+
+def locate(root: Any, path: tuple[Any, ...] | list[Any]) -> tuple[str | None, int | None,
+                                                                 int | None, str]:
+    """Where a path into (possibly merged) located data points in its source file.
+
+    Walks ``path`` as far as the data goes. Returns ``(file, line, column, yaml_path)``; the
+    yaml path is the path in the file the value came from, followed by any part of ``path``
+    that the data does not hold (a missing key is reported at its parent).
+    """
+    node = root
+    file = getattr(root, "file", None)
+    line = col = None
+    src_path: tuple[Any, ...] = tuple(getattr(root, "path", ()))
+    rest = list(path)
+    while rest:
+        key = rest[0]
+        if isinstance(node, LocatedDict) and key in node:
+            file, (line, col) = node.file, node.marks[key]
+            src_path = (*node.path, key)
+        elif isinstance(node, LocatedList) and isinstance(key, int) and 0 <= key < len(node):
+            file, (line, col) = node.file, node.marks[key]
+            src_path = (*node.path, key)
+        else:
+            if isinstance(node, LocatedDict | LocatedList):
+                file, (line, col) = node.file, node.mark
+                src_path = tuple(node.path)
+            break
+        node = node[key]
+        rest.pop(0)
+    return file, line, col, format_path((*src_path, *rest))
+
+
+def plain(x: Any) -> Any:
+    """Located containers to ordinary dicts and lists (for pydantic and for dumping)."""
+    if isinstance(x, dict):
+        return {k: plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [plain(v) for v in x]
+    return x
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, keys in the order given, long lists of ids on one line."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(isinstance(x, str | int | float) and not isinstance(x, bool) for x in data) \
+        and len(data) <= 12
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(dict, lambda d, data: d.represent_dict(data.items()))
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain data as readable YAML (the inverse of :func:`read_yaml` for scenarios)."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
