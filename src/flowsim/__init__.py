@@ -6,13 +6,17 @@ The shape convention, used everywhere arrays meet the public API, is
 
 from flowsim._version import __version__
 from flowsim.errors import Problem, ScenarioError, ScenarioWarning
+from flowsim.results import Results
 from flowsim.scenario import Scenario, load_scenario
+from flowsim.simulate import simulate
 
 __all__ = [
     "Problem",
+    "Results",
     "Scenario",
     "ScenarioError",
     "ScenarioWarning",
     "__version__",
     "load_scenario",
+    "simulate",
 ]

@@ -1,0 +1,227 @@
+"""Running ensembles: seeds, blocks of replicates, worker processes, parameters.
+
+Randomness is derived, never added: the run's root ``SeedSequence`` gives block ``b`` the
+stream ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (b,))``. Replicates are
+simulated in fixed-size blocks, so replicate ``i`` always sees the same stream and the same
+draws whatever the number of worker processes, the order blocks run in, or whether the run
+is a baseline or a counterfactual.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from flowsim.compile import CompiledModel, compile_scenario
+from flowsim.engine import DEFAULT_RECORD, RECORDABLE, ExactSampler, run_block
+from flowsim.scenario.model import Scenario
+
+__all__ = ["simulate", "seed_sequence", "block_seed", "resolve_params", "DEFAULT_BLOCK_SIZE"]
+
+DEFAULT_BLOCK_SIZE = 250
+
+SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+
+
+def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
+    """Normalise a seed to a ``SeedSequence``.
+
+    Parameters
+    ----------
+    seed : int, SeedSequence, Generator or None
+        ``None`` draws fresh entropy (recorded in the results so the run can be repeated).
+    """
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        ss = seed.bit_generator.seed_seq
+        if not isinstance(ss, np.random.SeedSequence):
+            raise TypeError("the Generator was not seeded from a SeedSequence")
+        return ss
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an int, a SeedSequence, a Generator or None, not "
+                        f"{type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must not be negative, got {seed}")
+    return np.random.SeedSequence(int(seed))
+
+
+def block_seed(root: np.random.SeedSequence, block: int) -> np.random.SeedSequence:
+    """The stream of block ``block``: a child of ``root`` that does not depend on the others."""
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, block))
+
+
+def resolve_params(model: CompiledModel, replicates: int,
+                   params: Mapping[str, Any] | np.ndarray | None) -> np.ndarray:
+    """The ``(replicates, parameters)`` matrix for a run.
+
+    Parameters
+    ----------
+    params : None, mapping or array
+        ``None``: every replicate takes the declared values. A mapping from parameter name
+        to a number or to one value per replicate overrides those parameters. An array of
+        shape ``(replicates, P)`` (or ``(P,)``) gives every value, in declared order.
+    """
+    P = len(model.param_names)
+    if params is None:
+        return model.default_params(replicates)
+    if isinstance(params, Mapping):
+        out = model.default_params(replicates)
+        for name, value in params.items():
+            if name not in model.param_names:
+                from flowsim.errors import did_you_mean
+
+                raise KeyError(f"unknown parameter {name!r}"
+                               f"{did_you_mean(str(name), model.param_names)}")
+            v = np.asarray(value, dtype=float)
+            if v.ndim > 1 or (v.ndim == 1 and v.shape[0] != replicates):
+                raise ValueError(f"parameter {name!r}: give one number or {replicates} values")
+            out[:, model.param_names.index(name)] = v
+        return out
+    arr = np.asarray(params, dtype=float)
+    if arr.ndim == 1:
+        arr = np.broadcast_to(arr, (replicates, arr.shape[0]))
+    if arr.shape != (replicates, P):
+        raise ValueError(f"params has shape {arr.shape}; expected ({replicates}, {P}) for "
+                         f"parameters {', '.join(model.param_names) or '(none)'}")
+    if not np.isfinite(arr).all():
+        raise ValueError("params holds values that are not finite")
+    return np.array(arr)
+
+
+# -- worker processes ---------------------------------------------------------------------
+
+_WORKER_MODEL: CompiledModel | None = None
+
+
+def _init_worker(model: CompiledModel) -> None:
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _worker_block(args: tuple[int, np.ndarray, tuple[int, ...], tuple[str, ...],
+                              str]) -> tuple[int, dict[str, np.ndarray]]:
+    block, params, key, record, sampling = args
+    if _WORKER_MODEL is None:
+        raise RuntimeError("worker process started without a model")
+    entropy, spawn_key = key[0], key[1:]
+    ss = np.random.SeedSequence(entropy, spawn_key=spawn_key)
+    return block, run_block_seeded(_WORKER_MODEL, params, ss, record, sampling)
+
+
+def run_block_seeded(model: CompiledModel, params: np.ndarray, ss: np.random.SeedSequence,
+                     record: Sequence[str], sampling: str = "exact",
+                     on_step: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Run one block with its own stream (the unit of work of every scheduler)."""
+    if sampling != "exact":
+        raise ValueError(f"unknown sampling mode {sampling!r}")
+    sampler = ExactSampler(np.random.Generator(np.random.PCG64(ss)))
+    return run_block(model, params, sampler, record, on_step=on_step)
+
+
+def _pool_context() -> Any:
+    methods = mp.get_all_start_methods()
+    return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def simulate(
+    scenario: Scenario | CompiledModel,
+    replicates: int = 1000,
+    seed: SeedLike = None,
+    workers: int = 1,
+    params: Mapping[str, Any] | np.ndarray | None = None,
+    record: Sequence[str] = DEFAULT_RECORD,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+    sampling: str = "exact",
+    _block_order: Sequence[int] | None = None,
+) -> Any:
+    """Simulate an ensemble of replicates of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario or CompiledModel
+    replicates : int
+        Number of replicates.
+    seed : int, SeedSequence, Generator or None
+        The root of all randomness; the same seed gives the same numbers bit for bit,
+        whatever ``workers`` is.
+    workers : int
+        Local worker processes (1: run in this process; 0 or less: one per CPU).
+    params : None, mapping or array
+        Parameter values (see :func:`resolve_params`); one vector per replicate.
+    record : sequence of str
+        Variables to keep (default: all but ``flow``, which is large).
+    block_size : int
+        Replicates per block. Part of a run's identity: changing it changes the draws.
+    progress : callable, optional
+        Called as ``progress(done, total)`` in steps of work, as blocks complete.
+
+    Returns
+    -------
+    Results
+    """
+    from flowsim.results import Results
+
+    model = scenario if isinstance(scenario, CompiledModel) else compile_scenario(scenario)
+    scen = None if isinstance(scenario, CompiledModel) else scenario
+    if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer) \
+            or replicates < 1:
+        raise ValueError(f"replicates must be a positive whole number, got {replicates!r}")
+    if block_size < 1:
+        raise ValueError(f"block_size must be positive, got {block_size}")
+    unknown = set(record) - set(RECORDABLE)
+    if unknown:
+        raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
+    record = tuple(dict.fromkeys(record))
+    root = seed_sequence(seed)
+    P = resolve_params(model, int(replicates), params)
+    n_blocks = math.ceil(replicates / block_size)
+    order = list(range(n_blocks)) if _block_order is None else list(_block_order)
+    if sorted(order) != list(range(n_blocks)):
+        raise ValueError("_block_order must be a permutation of the block indices")
+    if workers is None or workers <= 0:
+        workers = os.cpu_count() or 1
+
+    dims = {"country": model.n_countries, "cohort": model.n_cohorts, "route": model.n_routes}
+    data = {v: np.zeros((replicates, model.n_steps, *(dims[d] for d in RECORDABLE[v])),
+                        dtype=np.int32) for v in record}
+
+    def span(b: int) -> slice:
+        return slice(b * block_size, min((b + 1) * block_size, replicates))
+
+    total_work = replicates * model.n_steps
+    done = 0
+
+    def store(b: int, out: dict[str, np.ndarray]) -> None:
+        nonlocal done
+        for v in record:
+            data[v][span(b)] = out[v]
+        done += (span(b).stop - span(b).start) * model.n_steps
+        if progress is not None:
+            progress(done, total_work)
+
+    if workers == 1 or n_blocks == 1:
+        for b in order:
+            out = run_block_seeded(model, P[span(b)], block_seed(root, b), record, sampling)
+            store(b, out)
+    else:
+        tasks = []
+        for b in order:
+            ss = block_seed(root, b)
+            tasks.append((b, P[span(b)], (ss.entropy, *ss.spawn_key), record, sampling))
+        with ProcessPoolExecutor(max_workers=min(workers, n_blocks), mp_context=_pool_context(),
+                                 initializer=_init_worker, initargs=(model,)) as pool:
+            for b, out in pool.map(_worker_block, tasks):
+                store(b, out)
+
+    return Results.from_arrays(model, data, P, root=root, block_size=block_size,
+                               scenario=scen, sampling=sampling)
