@@ -35,6 +35,14 @@ VARIABLES: dict[str, str] = {
 }
 
 
+def _date(x: dt.date | str) -> dt.date:
+    if isinstance(x, dt.datetime):
+        return x.date()
+    if isinstance(x, dt.date):
+        return x
+    return dt.date.fromisoformat(str(x))
+
+
 class Results:
     """The outcome of :func:`flowsim.simulate`.
 
@@ -92,6 +100,196 @@ class Results:
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         })
         return cls(ds, scenario)
+
+    # -- places, dates and windows -----------------------------------------------------------
+
+    def countries_in(self, where: str | list[str] | tuple[str, ...] | None) -> list[str]:
+        """Country ids selected by a country id, a group name, or a list of them."""
+        ids = [str(c) for c in self.dataset["country"].values]
+        if where is None:
+            return ids
+        names = [where] if isinstance(where, str) else list(where)
+        groups = self.scenario.group_members() if self.scenario is not None else {}
+        out: list[str] = []
+        for n in names:
+            if n in groups:
+                out += [c for c in ids if c in groups[n] and c not in out]
+            elif n in ids:
+                if n not in out:
+                    out.append(n)
+            else:
+                from flowsim.errors import did_you_mean
+
+                raise KeyError(f"unknown country or group {n!r}"
+                               f"{did_you_mean(n, ids + sorted(groups))}")
+        return out
+
+    def _step_at(self, at: dt.date | str) -> int:
+        at = _date(at)
+        starts = self.dataset["step_start"].values.astype("datetime64[D]")
+        ends = self.dataset["time"].values.astype("datetime64[D]")
+        d = np.datetime64(at, "D")
+        if d < starts[0] or d > ends[-1]:
+            raise ValueError(f"{at} is outside the simulated period ({starts[0]} to {ends[-1]})")
+        return int(np.searchsorted(ends, d, side="left"))
+
+    def _window(self, start: dt.date | str | None, end: dt.date | str | None) -> xr.DataArray:
+        """Weight of each step inside ``[start, end]`` (days inside / days in the step)."""
+        starts = self.dataset["step_start"].values.astype("datetime64[D]")
+        ends = self.dataset["time"].values.astype("datetime64[D]")
+        lo = starts[0] if start is None else np.datetime64(_date(start), "D")
+        hi = ends[-1] if end is None else np.datetime64(_date(end), "D")
+        inside = (np.minimum(ends, hi) - np.maximum(starts, lo)).astype(int) + 1
+        days = (ends - starts).astype(int) + 1
+        w = np.clip(inside, 0, None) / days
+        return xr.DataArray(w, dims=("time",), coords={"time": self.dataset["time"]})
+
+    def _var(self, name: str) -> xr.DataArray:
+        if name not in self.dataset:
+            raise KeyError(f"the variable {name!r} was not recorded in this run; run again with "
+                           f"it in `record=`")
+        return self.dataset[name]
+
+    @staticmethod
+    def _cohorts(da: xr.DataArray, cohorts: str | list[str] | tuple[str, ...] | None
+                 ) -> xr.DataArray:
+        if cohorts is None:
+            return da.sum("cohort")
+        names = [cohorts] if isinstance(cohorts, str) else list(cohorts)
+        return da.sel(cohort=names).sum("cohort")
+
+    # -- what researchers ask ----------------------------------------------------------------
+
+    def departures(self, start: dt.date | str | None = None, end: dt.date | str | None = None,
+                   cohorts: str | list[str] | None = None) -> xr.DataArray:
+        """First departures from the origin in ``[start, end]`` (inclusive), per replicate.
+
+        Steps partly inside the window count in proportion to their days inside it.
+        """
+        da = self._cohorts(self._var("departures"), cohorts)
+        return (da * self._window(start, end)).sum("time")
+
+    def cumulative_departures(self, cohorts: str | list[str] | None = None) -> xr.DataArray:
+        """Cumulative first departures by the end of each step, ``(replicate, time)``."""
+        return self._cohorts(self._var("departures"), cohorts).cumsum("time")
+
+    def stock(self, where: str | list[str], at: dt.date | str,
+              cohorts: str | list[str] | None = None, variable: str = "stock") -> xr.DataArray:
+        """People in a country or group at the end of the step holding ``at``, per replicate."""
+        da = self._var(variable).isel(time=self._step_at(at))
+        return self._cohorts(da.sel(country=self.countries_in(where)).sum("country"), cohorts)
+
+    def abroad(self, at: dt.date | str, cohorts: str | list[str] | None = None) -> xr.DataArray:
+        """People who left the origin and are abroad (not returned) at ``at``, per replicate."""
+        origin = self.dataset.attrs["origin"]
+        others = [c for c in self.countries_in(None) if c != origin]
+        return self.stock(others, at, cohorts)
+
+    def returned(self, at: dt.date | str, cohorts: str | list[str] | None = None
+                 ) -> xr.DataArray:
+        """Returns to the origin from the start until ``at``, per replicate."""
+        return self.period_total("returns", None, None, at, cohorts)
+
+    def period_total(self, variable: str, where: str | list[str] | None,
+                     start: dt.date | str | None, end: dt.date | str | None,
+                     cohorts: str | list[str] | None = None, each: bool = False
+                     ) -> xr.DataArray:
+        """A flow variable summed over a window and a place (pro rata for partial steps)."""
+        da = self._cohorts(self._var(variable), cohorts)
+        if "country" in da.dims:
+            da = da.sel(country=self.countries_in(where))
+            if not each:
+                da = da.sum("country")
+        return (da * self._window(start, end)).sum("time")
+
+    def observable(self, target: Any) -> xr.DataArray:
+        """The model quantity a :class:`~flowsim.scenario.Target` measures, per replicate.
+
+        Returns an array over ``replicate`` (and ``country`` when ``target.each``).
+        """
+        t = target
+        obs = t.observable
+        if obs == "departures":
+            return self.departures(t.start, t.end, t.cohorts)
+        if obs == "abroad":
+            return self.abroad(t.at, t.cohorts)
+        if obs in ("stock", "settled"):
+            da = self._var(obs).isel(time=self._step_at(t.at))
+            da = self._cohorts(da.sel(country=self.countries_in(t.where)), t.cohorts)
+            return da if t.each else da.sum("country")
+        if obs == "recognition_share":
+            grants = self.period_total("asylum_grants", t.where, t.start, t.end, t.cohorts, t.each)
+            dec = self.period_total("asylum_decisions", t.where, t.start, t.end, t.cohorts,
+                                    t.each)
+            return (grants / dec.where(dec > 0)).fillna(0.0)
+        variable = {"arrivals": "arrivals", "returns": "returns",
+                    "asylum_applications": "asylum_applications",
+                    "asylum_grants": "asylum_grants", "visas_issued": "visas_issued"}[obs]
+        return self.period_total(variable, t.where, t.start, t.end, t.cohorts, t.each)
+
+    def summary(self, quantiles: tuple[float, float, float] = (0.05, 0.5, 0.95)
+                ) -> Any:
+        """The headline numbers: median and interval over replicates.
+
+        Rows: cumulative departures at key dates; departures in the six weeks after each
+        shock (for the cohorts it hits); abroad at the end; returns; the top destinations by
+        stock at the end; asylum applications and grants; the share of those abroad in each
+        of the groups ``west``, ``eu``, ``post_soviet``, ``neutral`` and ``kremlin_aligned``
+        that the scenario defines.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``quantity``, ``when``, ``low``, ``median``, ``high``, ``mean``; ``low``
+            and ``high`` are the ``quantiles[0]`` and ``quantiles[2]`` quantiles.
+        """
+        import pandas as pd
+
+        rows: list[tuple[str, str, xr.DataArray]] = []
+        ds = self.dataset
+        ends = ds["time"].values.astype("datetime64[D]").astype(object)
+        first, last = ds["step_start"].values[0].astype("datetime64[D]").astype(object), ends[-1]
+        if "departures" in ds:
+            dates = [first + dt.timedelta(days=90)]
+            dates += [dt.date(y, 12, 31) for y in range(first.year, last.year + 1)]
+            dates.append(last)
+            for d in sorted({d for d in dates if first <= d <= last}):
+                rows.append(("cumulative departures", f"by {d}", self.departures(None, d)))
+            if self.scenario is not None:
+                for sh in self.scenario.shocks:
+                    end = min(sh.date + dt.timedelta(weeks=6), last)
+                    if sh.date <= last:
+                        rows.append((f"departures after {sh.name}" + (
+                            f" ({', '.join(sh.cohorts)})" if sh.cohorts else ""),
+                            f"{sh.date} to {end}", self.departures(sh.date, end, sh.cohorts)))
+        if "stock" in ds:
+            abroad = self.abroad(last)
+            rows.append(("abroad (left and not returned)", f"at {last}", abroad))
+            if "returns" in ds:
+                rows.append(("returned to the origin", f"by {last}", self.returned(last)))
+            origin = ds.attrs["origin"]
+            end_stock = ds["stock"].isel(time=-1).sum("cohort")
+            med = end_stock.median("replicate").drop_sel(country=origin)
+            top = [str(c) for c in med.sortby(med, ascending=False)["country"].values[:8]]
+            for c in top:
+                rows.append((f"in {c}", f"at {last}", end_stock.sel(country=c)))
+            groups = self.scenario.group_members() if self.scenario is not None else {}
+            for g in ("west", "eu", "post_soviet", "neutral", "kremlin_aligned"):
+                if g in groups and groups[g]:
+                    share = self.stock(g, last) / abroad.where(abroad > 0)
+                    rows.append((f"share abroad in {g}", f"at {last}", share.fillna(0.0)))
+        for v, label in (("asylum_applications", "asylum applications"),
+                         ("asylum_grants", "asylum grants")):
+            if v in ds:
+                rows.append((label, f"{first} to {last}", self.period_total(v, None, None, None)))
+        lo, mid, hi = quantiles
+        table = []
+        for quantity, when, da in rows:
+            q = da.quantile([lo, mid, hi], dim="replicate").values
+            table.append({"quantity": quantity, "when": when, "low": float(q[0]),
+                          "median": float(q[1]), "high": float(q[2]),
+                          "mean": float(da.mean("replicate"))})
+        return pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high", "mean"])
 
     @property
     def replicates(self) -> int:
