@@ -104,6 +104,8 @@ class _Epoch:
     route_queued: np.ndarray  # (1, R, K) bool
     access: np.ndarray  # (1|B, K) A ** deterrence for the origin
     q_events: np.ndarray  # (1|B, C, K, 4) return, onward, claim, settle: chain probabilities
+    event_sites: list[np.ndarray]  # per event, the countries where it can happen
+    event_q: list[np.ndarray]  # per event, q_events at those countries, (1|B, n, K)
     p_decide_asylum: np.ndarray  # (1|B, C, K)
     recognition: np.ndarray
     rejected_return: np.ndarray
@@ -205,26 +207,39 @@ class _Derived:
         with np.errstate(invalid="ignore", divide="ignore"):
             q_chain = _p(np.where(1 - before_ev > 1e-12, q_ev / (1 - before_ev), 0.0))
 
+        event_sites = [np.flatnonzero((q_chain[..., i] > 0).any(axis=(0, 2)))
+                       for i in range(4)]
+
         proc = m.processing_days.at(e).values(params)
         p_dec_a = _p(-np.expm1(-days / np.maximum(proc, 1e-9)))
         delay = m.route_delay.at(e).values(params)
         with np.errstate(divide="ignore"):
             p_dec_v = _p(np.where(delay > 0, -np.expm1(-days / np.maximum(delay, 1e-300)), 1.0))
+        issuance = _p(m.route_issuance.at(e).values(params))
+        # Applications already waiting on a route that stops queueing: on a closed route they
+        # are refused at once; on an open one they may cross now.
+        regime = m.route_regime[e]
+        queued = np.isin(regime, QUEUED)[None]
+        closed = (regime == CLOSED)[None] | ~m.route_eligible[None]
+        p_dec_v = np.where(queued, p_dec_v, 1.0)
+        issuance = np.where(queued, issuance, np.where(closed, 0.0, 1.0))
         capacity = m.route_capacity.at(e).values(params)  # (1|B, R)
         capped = np.flatnonzero(np.isfinite(capacity).any(axis=0))
-        regime = m.route_regime[e]
         ep = _Epoch(
             route_open=open_[None],
             route_cond=cond,
-            route_queued=np.isin(regime, QUEUED)[None],
+            route_queued=queued,
             access=access,
             q_events=q_chain,
+            event_sites=event_sites,
+            event_q=[np.ascontiguousarray(q_chain[..., i][:, w])
+                     for i, w in enumerate(event_sites)],
             p_decide_asylum=p_dec_a,
             recognition=_p(m.recognition_rate.at(e).values(params)),
             rejected_return=_p(m.rejected_return.at(e).values(params)),
             asylum_cap=m.asylum_capacity.at(e).values(params),
             p_decide_visa=p_dec_v,
-            issuance=_p(m.route_issuance.at(e).values(params)),
+            issuance=issuance,
             capacity=capacity,
             capped=capped,
         )
@@ -347,6 +362,8 @@ def run_block(
         initial=-1)) + 1)]
     asylum_c = np.flatnonzero(m.has_asylum)
     by_src, by_dst = _Grouper(src, C), _Grouper(dst, C)
+    # routes that queue applicants in some epoch: the only ones that can hold anybody waiting
+    queue_routes = np.flatnonzero(np.isin(m.route_regime, QUEUED).any(axis=(0, 2)))
     first_day = 0
 
     for t in range(T):
@@ -365,14 +382,15 @@ def run_block(
         movers[:, o] = leaving
 
         # 2. present people: return, move on, claim asylum, settle ----------------------
-        remaining = present
         events = []
-        for i in range(4):
-            x = sampler.binomial(remaining, ep.q_events[..., i], SITE_EVENTS + i)
+        for i, where in enumerate(ep.event_sites):
+            x = np.zeros((B, C, K), dtype=np.int64)
+            if where.size:
+                x[:, where] = sampler.binomial(present[:, where], ep.event_q[i],
+                                               SITE_EVENTS + i)
+                present[:, where] -= x[:, where]
             events.append(x)
-            remaining = remaining - x
         ret, onward, claims, settle = events
-        present = remaining
         returned += ret.sum(axis=1)
         settled += settle
         pending += claims
@@ -410,15 +428,17 @@ def run_block(
         present += left
 
         # 5. queues on visa and humanitarian routes --------------------------------------
-        queued = ep.route_queued
-        new_apps = np.where(queued, flow, 0)
+        new_apps = np.where(ep.route_queued, flow, 0)
         immediate = flow - new_apps
         waiting += new_apps
-        decided = sampler.binomial(waiting, ep.p_decide_visa, SITE_VISA)
-        granted = sampler.binomial(decided, ep.issuance, SITE_ISSUE)
-        refused = decided - granted
-        waiting -= decided
-        _to_source(refused, by_src, o, never, present)
+        granted = np.zeros((B, R, K), dtype=np.int64)
+        refused = np.zeros((B, R, K), dtype=np.int64)
+        if queue_routes.size:
+            qr = queue_routes
+            decided = sampler.binomial(waiting[:, qr], ep.p_decide_visa[:, qr], SITE_VISA)
+            granted[:, qr] = sampler.binomial(decided, ep.issuance[:, qr], SITE_ISSUE)
+            refused[:, qr] = decided - granted[:, qr]
+            waiting[:, qr] -= decided
 
         # 6. capacities --------------------------------------------------------------------
         if ep.capped.size:
@@ -430,10 +450,9 @@ def run_block(
             queue_again = granted[:, cidx] - gr_pass
             immediate[:, cidx] = imm_pass
             granted[:, cidx] = gr_pass
-            stay_full = np.zeros_like(flow)
-            stay_full[:, cidx] = stay
-            _to_source(stay_full, by_src, o, never, present)
+            refused[:, cidx] += stay  # not refused, but back to the source all the same
             waiting[:, cidx] += queue_again
+        _to_source(refused, by_src, o, never, present)
 
         # 7. crossings ----------------------------------------------------------------------
         crossing = immediate + granted

@@ -1,0 +1,88 @@
+"""Speed of the engine core: replicates per second, and the ratio to the binomial floor.
+
+Inputs (scenarios, compiled models, parameter matrices) are built outside the timer. Each
+benchmark stores its derived figures (replicates/s, people-steps/s, floor ratio) in
+``extra_info`` so that saved runs in ``benchmarks/results/`` can be compared.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from flowsim.compile import compile_scenario
+from flowsim.engine import ExactSampler, run_block
+from flowsim.testing.synthetic import synthetic_scenario
+
+BLOCK = 250
+
+
+class RecordingSampler(ExactSampler):
+    """Keeps a copy of the arguments of every draw, to replay them as the floor."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        super().__init__(rng)
+        self.binomials: list[tuple[np.ndarray, np.ndarray]] = []
+        self.hypergeometrics: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def binomial(self, n, p, site):
+        self.binomials.append((np.array(n), np.array(p)))
+        return super().binomial(n, p, site)
+
+    def hypergeometric(self, good, bad, nsample, site):
+        self.hypergeometrics.append((np.array(good), np.array(bad), np.array(nsample)))
+        return super().hypergeometric(good, bad, nsample, site)
+
+
+def floor_seconds(draws: RecordingSampler, seed: int = 0) -> float:
+    """Time numpy needs for exactly the engine's draws (same arrays, same call shapes)."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    for n, p in draws.binomials:
+        rng.binomial(n, p)
+    for g, b, s in draws.hypergeometrics:
+        rng.hypergeometric(g, b, s)
+    return time.perf_counter() - t0
+
+
+def _measure(benchmark, model, replicates: int) -> None:
+    params = model.default_params(replicates)
+    recorder = RecordingSampler(np.random.default_rng(1))
+    run_block(model, params, recorder)  # outside the timer: the draws to replay
+    n_draws = sum(np.size(n) for n, _ in recorder.binomials)
+
+    def engine() -> None:
+        run_block(model, params, ExactSampler(np.random.default_rng(1)))
+
+    benchmark.pedantic(engine, rounds=3, iterations=1, warmup_rounds=0)
+    if benchmark.stats is None:  # untimed run (the test suite): nothing to report
+        return
+    engine_s = benchmark.stats.stats.min
+    floor_s = min(floor_seconds(recorder, seed) for seed in range(3))
+    people_steps = float(model.population.values(params).sum()) * model.n_steps
+    benchmark.extra_info.update({
+        "replicates": replicates,
+        "countries": model.n_countries,
+        "routes": model.n_routes,
+        "cohorts": model.n_cohorts,
+        "steps": model.n_steps,
+        "replicates_per_s": replicates / engine_s,
+        "binomial_draws": n_draws,
+        "floor_s": floor_s,
+        "floor_ratio": engine_s / floor_s,
+        "people_steps_per_s": people_steps / engine_s,
+    })
+
+
+# -- the bundled scenario ---------------------------------------------------------------------
+
+SIZES = [BLOCK]
+TINY = 2
+
+
+@pytest.mark.benchmark(group="bundled scenario")
+def test_bundled_block(benchmark, bundled_scenario, size):
+    """One block of the bundled Russia 2022 scenario on one core."""
+    _measure(benchmark, compile_scenario(bundled_scenario), size)
