@@ -27,13 +27,13 @@ class RecordingSampler(ExactSampler):
         self.binomials: list[tuple[np.ndarray, np.ndarray]] = []
         self.hypergeometrics: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def binomial(self, n, p, site):
+    def binomial(self, n, p, site, index=None):
         self.binomials.append((np.array(n), np.array(p)))
-        return super().binomial(n, p, site)
+        return super().binomial(n, p, site, index)
 
-    def hypergeometric(self, good, bad, nsample, site):
+    def hypergeometric(self, good, bad, nsample, site, index=None):
         self.hypergeometrics.append((np.array(good), np.array(bad), np.array(nsample)))
-        return super().hypergeometric(good, bad, nsample, site)
+        return super().hypergeometric(good, bad, nsample, site, index)
 
 
 def floor_seconds(draws: RecordingSampler, seed: int = 0) -> float:

@@ -67,8 +67,9 @@ class InvariantError(RuntimeError):
 class ExactSampler:
     """Exact binomial and hypergeometric draws from one numpy Generator.
 
-    ``site`` identifies the draw within a step; the exact sampler ignores it (a coupled
-    sampler for paired comparisons keys its random numbers on it).
+    ``site`` identifies the draw within a step and ``index`` the countries or routes along
+    axis 1 of ``n`` (``None`` when axis 1 is the cohort); the exact sampler ignores both, a
+    coupled sampler for paired comparisons keys its random numbers on them.
     """
 
     def __init__(self, rng: np.random.Generator) -> None:
@@ -77,11 +78,14 @@ class ExactSampler:
     def start_step(self, step: int) -> None:
         """Called at the start of each step."""
 
-    def binomial(self, n: np.ndarray, p: np.ndarray, site: int) -> np.ndarray:
+    def binomial(self, n: np.ndarray, p: np.ndarray, site: int,
+                 index: np.ndarray | None = None) -> np.ndarray:
+        """Binomial(n, p) draws, elementwise with broadcasting."""
         return self.rng.binomial(n, p)
 
     def hypergeometric(self, good: np.ndarray, bad: np.ndarray, nsample: np.ndarray,
-                       site: int) -> np.ndarray:
+                       site: int, index: np.ndarray | None = None) -> np.ndarray:
+        """Hypergeometric draws: of ``nsample`` taken from ``good + bad``, how many good."""
         return self.rng.hypergeometric(good, bad, nsample)
 
 
@@ -269,7 +273,8 @@ def shock_multiplier(model: CompiledModel, params: np.ndarray, first_day: int,
     return total.mean(axis=1)
 
 
-def _cap_select(sampler: Any, demand: np.ndarray, cap: np.ndarray, site: int) -> np.ndarray:
+def _cap_select(sampler: Any, demand: np.ndarray, cap: np.ndarray, site: int,
+                index: np.ndarray) -> np.ndarray:
     """Choose at most ``cap`` of the ``demand`` people in each group, at random.
 
     Parameters
@@ -278,6 +283,8 @@ def _cap_select(sampler: Any, demand: np.ndarray, cap: np.ndarray, site: int) ->
         People by group member ``G`` (cohorts, or cohorts × kind) in ``M`` groups.
     cap : ndarray, shape (1|B, M)
         Capacity of each group (may be ``inf``).
+    index : ndarray, shape (M,)
+        The countries or routes the groups stand for (for keyed samplers).
 
     Returns
     -------
@@ -295,7 +302,8 @@ def _cap_select(sampler: Any, demand: np.ndarray, cap: np.ndarray, site: int) ->
     left_all = total[b, mm]
     out = np.zeros_like(d)
     for g in range(d.shape[1] - 1):
-        x = sampler.hypergeometric(d[:, g], left_all - d[:, g], left_cap, site + g)
+        x = sampler.hypergeometric(d[:, g], left_all - d[:, g], left_cap, site + g,
+                                   index[mm])
         out[:, g] = x
         left_cap = left_cap - x
         left_all = left_all - d[:, g]
@@ -376,7 +384,7 @@ def run_block(
         p_week = _p(hazard * mult * ep.access)
         p_dep = -np.expm1(np.log1p(-np.minimum(p_week, 1.0 - 1e-15)) * (days / 7.0))
         p_dep = np.where(p_week >= 1.0, 1.0, p_dep)
-        leaving = sampler.binomial(never, _p(p_dep), SITE_DEPART)
+        leaving = sampler.binomial(never, _p(p_dep), SITE_DEPART, None)
         never -= leaving
         movers = np.zeros((B, C, K), dtype=np.int64)
         movers[:, o] = leaving
@@ -387,7 +395,7 @@ def run_block(
             x = np.zeros((B, C, K), dtype=np.int64)
             if where.size:
                 x[:, where] = sampler.binomial(present[:, where], ep.event_q[i],
-                                               SITE_EVENTS + i)
+                                               SITE_EVENTS + i, where)
                 present[:, where] -= x[:, where]
             events.append(x)
         ret, onward, claims, settle = events
@@ -401,11 +409,12 @@ def run_block(
         grants = np.zeros((B, C, K), dtype=np.int64)
         if asylum_c.size:
             pa = pending[:, asylum_c]
-            dec = sampler.binomial(pa, ep.p_decide_asylum[:, asylum_c], SITE_DECIDE)
-            dec = _cap_select(sampler, dec, ep.asylum_cap[:, asylum_c], SITE_ACAP)
-            gr = sampler.binomial(dec, ep.recognition[:, asylum_c], SITE_GRANT)
+            dec = sampler.binomial(pa, ep.p_decide_asylum[:, asylum_c], SITE_DECIDE, asylum_c)
+            dec = _cap_select(sampler, dec, ep.asylum_cap[:, asylum_c], SITE_ACAP, asylum_c)
+            gr = sampler.binomial(dec, ep.recognition[:, asylum_c], SITE_GRANT, asylum_c)
             rejected = dec - gr
-            back = sampler.binomial(rejected, ep.rejected_return[:, asylum_c], SITE_REJECT)
+            back = sampler.binomial(rejected, ep.rejected_return[:, asylum_c], SITE_REJECT,
+                                    asylum_c)
             pending[:, asylum_c] -= dec
             settled[:, asylum_c] += gr
             returned += back.sum(axis=1)
@@ -419,7 +428,7 @@ def run_block(
         left = movers
         for j, idx in enumerate(positions):
             s = src[idx]
-            x = sampler.binomial(left[:, s], ep.route_cond[:, idx], SITE_ROUTE + j)
+            x = sampler.binomial(left[:, s], ep.route_cond[:, idx], SITE_ROUTE, idx)
             flow[:, idx] = x
             left[:, s] -= x
         # movers without a usable route stay where they are
@@ -435,8 +444,8 @@ def run_block(
         refused = np.zeros((B, R, K), dtype=np.int64)
         if queue_routes.size:
             qr = queue_routes
-            decided = sampler.binomial(waiting[:, qr], ep.p_decide_visa[:, qr], SITE_VISA)
-            granted[:, qr] = sampler.binomial(decided, ep.issuance[:, qr], SITE_ISSUE)
+            decided = sampler.binomial(waiting[:, qr], ep.p_decide_visa[:, qr], SITE_VISA, qr)
+            granted[:, qr] = sampler.binomial(decided, ep.issuance[:, qr], SITE_ISSUE, qr)
             refused[:, qr] = decided - granted[:, qr]
             waiting[:, qr] -= decided
 
@@ -444,7 +453,7 @@ def run_block(
         if ep.capped.size:
             cidx = ep.capped
             demand = np.concatenate([immediate[:, cidx], granted[:, cidx]], axis=-1)
-            passed = _cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP)
+            passed = _cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
             imm_pass, gr_pass = passed[..., :K], passed[..., K:]
             stay = immediate[:, cidx] - imm_pass
             queue_again = granted[:, cidx] - gr_pass
