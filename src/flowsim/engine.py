@@ -118,6 +118,7 @@ class _Epoch:
     issuance: np.ndarray
     capacity: np.ndarray  # (1|B, R)
     capped: np.ndarray  # indices of routes with a finite capacity
+    capped_by_src: _Grouper  # sums over those routes by source country
 
 
 class _Derived:
@@ -246,6 +247,7 @@ class _Derived:
             issuance=issuance,
             capacity=capacity,
             capped=capped,
+            capped_by_src=_Grouper(m.route_src[capped], m.n_countries),
         )
         self.cache[key] = ep
         return ep
@@ -369,9 +371,10 @@ def run_block(
     positions = [np.flatnonzero(m.route_position == j) for j in range(int(m.route_position.max(
         initial=-1)) + 1)]
     asylum_c = np.flatnonzero(m.has_asylum)
-    by_src, by_dst = _Grouper(src, C), _Grouper(dst, C)
+    by_dst = _Grouper(dst, C)
     # routes that queue applicants in some epoch: the only ones that can hold anybody waiting
     queue_routes = np.flatnonzero(np.isin(m.route_regime, QUEUED).any(axis=(0, 2)))
+    by_src_q, by_dst_q = _Grouper(src[queue_routes], C), _Grouper(dst[queue_routes], C)
     first_day = 0
 
     for t in range(T):
@@ -390,19 +393,23 @@ def run_block(
         movers[:, o] = leaving
 
         # 2. present people: return, move on, claim asylum, settle ----------------------
-        events = []
+        ret = np.zeros((B, C, K), dtype=np.int64)
+        claims = np.zeros((B, C, K), dtype=np.int64)
         for i, where in enumerate(ep.event_sites):
-            x = np.zeros((B, C, K), dtype=np.int64)
-            if where.size:
-                x[:, where] = sampler.binomial(present[:, where], ep.event_q[i],
-                                               SITE_EVENTS + i, where)
-                present[:, where] -= x[:, where]
-            events.append(x)
-        ret, onward, claims, settle = events
+            if not where.size:
+                continue
+            x = sampler.binomial(present[:, where], ep.event_q[i], SITE_EVENTS + i, where)
+            present[:, where] -= x
+            if i == 0:
+                ret[:, where] = x
+            elif i == 1:
+                movers[:, where] += x
+            elif i == 2:
+                claims[:, where] = x
+                pending[:, where] += x
+            else:
+                settled[:, where] += x
         returned += ret.sum(axis=1)
-        settled += settle
-        pending += claims
-        movers += onward
 
         # 3. asylum decisions ------------------------------------------------------------
         decisions = np.zeros((B, C, K), dtype=np.int64)
@@ -437,17 +444,18 @@ def run_block(
         present += left
 
         # 5. queues on visa and humanitarian routes --------------------------------------
-        new_apps = np.where(ep.route_queued, flow, 0)
-        immediate = flow - new_apps
-        waiting += new_apps
+        immediate = flow  # from here on: those crossing in this step without a queue
         granted = np.zeros((B, R, K), dtype=np.int64)
-        refused = np.zeros((B, R, K), dtype=np.int64)
         if queue_routes.size:
             qr = queue_routes
+            new_apps = flow[:, qr] * ep.route_queued[:, qr]
+            immediate[:, qr] -= new_apps
+            waiting[:, qr] += new_apps
             decided = sampler.binomial(waiting[:, qr], ep.p_decide_visa[:, qr], SITE_VISA, qr)
-            granted[:, qr] = sampler.binomial(decided, ep.issuance[:, qr], SITE_ISSUE, qr)
-            refused[:, qr] = decided - granted[:, qr]
+            granted_q = sampler.binomial(decided, ep.issuance[:, qr], SITE_ISSUE, qr)
             waiting[:, qr] -= decided
+            granted[:, qr] = granted_q
+            _to_source(decided - granted_q, by_src_q, o, never, present)
 
         # 6. capacities --------------------------------------------------------------------
         if ep.capped.size:
@@ -455,23 +463,23 @@ def run_block(
             demand = np.concatenate([immediate[:, cidx], granted[:, cidx]], axis=-1)
             passed = _cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
             imm_pass, gr_pass = passed[..., :K], passed[..., K:]
-            stay = immediate[:, cidx] - imm_pass
-            queue_again = granted[:, cidx] - gr_pass
+            # above capacity: the queue-free stay at the source, visa holders stay queued
+            _to_source(immediate[:, cidx] - imm_pass, ep.capped_by_src, o, never, present)
+            waiting[:, cidx] += granted[:, cidx] - gr_pass
             immediate[:, cidx] = imm_pass
             granted[:, cidx] = gr_pass
-            refused[:, cidx] += stay  # not refused, but back to the source all the same
-            waiting[:, cidx] += queue_again
-        _to_source(refused, by_src, o, never, present)
 
         # 7. crossings ----------------------------------------------------------------------
-        crossing = immediate + granted
+        crossing = immediate
+        if queue_routes.size:
+            crossing[:, queue_routes] += granted[:, queue_routes]
         arrivals = by_dst.sum(crossing)
         present += arrivals
 
         # -- record ----------------------------------------------------------------------
         if "stock" in out:
             stock = present + pending + settled
-            wait_at = by_src.sum(waiting)
+            wait_at = by_src_q.sum(waiting[:, queue_routes])
             stock += wait_at
             stock[:, o] = never + returned + wait_at[:, o]
             out["stock"][:, t] = stock
@@ -490,7 +498,7 @@ def run_block(
         if "asylum_grants" in out:
             out["asylum_grants"][:, t] = grants
         if "visas_issued" in out:
-            out["visas_issued"][:, t] = by_dst.sum(granted)
+            out["visas_issued"][:, t] = by_dst_q.sum(granted[:, queue_routes])
         if "flow" in out:
             out["flow"][:, t] = crossing
 
