@@ -49,7 +49,11 @@ class _Context:
 
     def __init__(self, s: Any) -> None:
         self.s = s
-        self.calendar = getattr(s, "calendar", None)
+        # dates are checked against the horizon only when the calendar itself is sound;
+        # a broken calendar is reported once, not once per dated item
+        calendar = getattr(s, "calendar", None)
+        sound = calendar is not None and not _calendar_problems(calendar)
+        self.calendar = calendar if sound else None
         self.countries = tuple(getattr(s, "countries", ()) or ())
         self.routes = tuple(getattr(s, "routes", ()) or ())
         self.cohorts = tuple(getattr(s, "cohorts", ()) or ())
@@ -63,11 +67,15 @@ class _Context:
         also = getattr(s, "__pydantic_extra__", None) or {}
         self.also_countries = [x for x in also.get("invalid_countries", ()) if x]
         self.also_cohorts = [x for x in also.get("invalid_cohorts", ()) if x]
+        self.also_groups = list(also.get("invalid_groups", ()))
+        self.also_parameters = list(also.get("invalid_parameters", ()))
         self.groups, self.group_problems = resolve_groups(s)
         self.origins = [c.id for c in self.countries if "origin" in c.roles]
 
     def places(self) -> list[str]:
-        return self.country_ids + self.also_countries + sorted(self.groups)
+        if not self.countries:
+            return []  # the countries section is missing or broken: already reported
+        return self.country_ids + self.also_countries + sorted(self.groups) + self.also_groups
 
     def known_cohorts(self) -> list[str]:
         return self.cohort_names + self.also_cohorts
@@ -109,11 +117,19 @@ def _unknown_names(names: tuple[str, ...] | None, known: list[str], path: tuple[
 # --------------------------------------------------------------------------------------------
 
 
+def _calendar_problems(cal: Any) -> list[Found]:
+    if cal.end <= cal.start:
+        return [(("calendar", "end"), f"the calendar ends ({cal.end}) on or before it starts "
+                 f"({cal.start})", "error")]
+    if cal.end >= dt.date.max:
+        return [(("calendar", "end"), f"the calendar must end before {dt.date.max}", "error")]
+    return []
+
+
 def _check_calendar(ctx: _Context) -> Iterator[Found]:
-    cal = ctx.calendar
-    if cal is not None and cal.end <= cal.start:
-        yield (("calendar", "end"), f"the calendar ends ({cal.end}) on or before it starts "
-               f"({cal.start})", "error")
+    cal = getattr(ctx.s, "calendar", None)
+    if cal is not None:
+        yield from _calendar_problems(cal)
 
 
 def _check_countries(ctx: _Context) -> Iterator[Found]:
@@ -281,7 +297,8 @@ def _check_policies(ctx: _Context) -> Iterator[Found]:
 
 
 def _all_known(ctx: _Context, *name_lists: tuple[str, ...] | None) -> bool:
-    places = ctx.places()
+    """Whether every name is a valid country or group (so what it selects can be judged)."""
+    places = set(ctx.places()) - set(ctx.also_countries) - set(ctx.also_groups)
     return all(n in places for names in name_lists for n in names or ())
 
 
@@ -303,7 +320,7 @@ def _check_targets(ctx: _Context) -> Iterator[Found]:
         here = ("targets", i)
         yield from _unknown_names(t.where, ctx.places(), (*here, "where"), "country or group")
         yield from _unknown_names(t.cohorts, ctx.known_cohorts(), (*here, "cohorts"), "cohort")
-        if t.where and ctx.countries and all(n in ctx.places() for n in t.where):
+        if t.where and ctx.countries and _all_known(ctx, t.where):
             chosen = ctx.expand(t.where)
             if not chosen:
                 yield ((*here, "where"), "selects no country", "error")
@@ -383,6 +400,8 @@ def _check_parameters(ctx: _Context) -> Iterator[Found]:
     for path, value, kind in iter_values(ctx.s):
         if not isinstance(value, str):
             continue
+        if value in ctx.also_parameters:
+            continue  # declared, but broken: already reported
         if value not in declared:
             yield (path, f"unknown parameter {value!r} (parameters are declared under "
                    f"`parameters:`){did_you_mean(value, declared)}", "error")

@@ -38,7 +38,12 @@ def resolve_groups(scenario: Any) -> tuple[dict[str, frozenset[str]], list[tuple
             graph.add_edge(g, c.id)
     group_names = set(declared) | {g for c in countries for g in c.groups}
     problems: list[tuple[Any, str]] = []
+    order = {g: i for i, g in enumerate([*declared, *sorted(group_names - set(declared))])}
     for cycle in nx.simple_cycles(graph.subgraph(group_names)):
+        # reported at the group declared first, so that the message does not depend on
+        # the order networkx finds cycles in
+        k = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+        cycle = cycle[k:] + cycle[:k]
         first = cycle[0]
         problems.append((("groups", first), "groups contain each other in a cycle: "
                          + " -> ".join([*cycle, first])))

@@ -63,6 +63,8 @@ ITEM_MODELS: dict[str, type[BaseModel]] = {
     "targets": m.Target,
 }
 TOP_KEYS = tuple(m.Scenario.model_fields) + ("extends",)
+# mapping sections, validated entry by entry
+MAPPING_SECTIONS = ("parameters", "groups")
 
 
 class _Collector:
@@ -173,11 +175,7 @@ class _MergeProblems(Exception):
 
 
 def _read_merged(file: Path, chain: tuple[Path, ...]) -> Any:
-    resolved = file.resolve()
-    if resolved in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise _MergeProblems([Problem(f"`extends` makes a cycle: {cycle}", "extends",
-                                      str(chain[-1]))])
+    resolved = _identity(file)
     data = read_yaml(file)
     if not isinstance(data, dict):
         raise YamlProblem(Problem(f"a scenario file holds a mapping of sections, not {_kind(data)}",
@@ -191,6 +189,10 @@ def _read_merged(file: Path, chain: tuple[Path, ...]) -> Any:
         out.add(("extends",), "`extends` takes the path of another scenario file")
         raise _MergeProblems(out.problems)
     parent_file = file.parent / parent_ref
+    if _identity(parent_file) in (*chain, resolved):
+        cycle = " -> ".join(str(p) for p in (*chain, resolved, _identity(parent_file)))
+        out.add(("extends",), f"`extends` makes a cycle: {cycle}")
+        raise _MergeProblems(out.problems)
     try:
         parent = _read_merged(parent_file, (*chain, resolved))
     except YamlProblem as e:
@@ -203,6 +205,14 @@ def _read_merged(file: Path, chain: tuple[Path, ...]) -> Any:
     if out.errors:
         raise _MergeProblems(out.problems)
     return merged
+
+
+def _identity(file: Path) -> Path:
+    """The file's absolute, resolved path (for spotting ``extends`` cycles)."""
+    try:
+        return file.resolve()
+    except (OSError, ValueError):  # a loop of symlinks, a NUL in the name: read_yaml reports
+        return file.absolute()
 
 
 def _include_targets(data: LocatedDict, file: Path) -> None:
@@ -272,48 +282,70 @@ def _item_name(section: str, item: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
+_SINGULAR = {"countries": "country", "routes": "route", "cohorts": "cohort", "shocks": "shock",
+             "policies": "policy", "targets": "target"}
+
+
 def _edit_list(base: Any, edits: Any, section: str, child: LocatedDict,
                out: _Collector) -> Any:
     if not isinstance(edits, dict):
         out.add((section,), f"in a file that extends another, `{section}` takes edits by name: "
                             "`add:`, `remove:` and/or `replace:`")
         return base
+    what = _SINGULAR[section]
     for k in edits:
         if k not in ("add", "remove", "replace"):
-            out.add((section, k), f"unknown edit {k!r}{did_you_mean(str(k), ['add', 'remove', 'replace'])}"
+            out.add((section, k), f"unknown edit {k!r}"
+                                  f"{did_you_mean(str(k), ['add', 'remove', 'replace'])}"
                                   "; use add, remove or replace")
+    lists: dict[str, list[Any]] = {}
+    for k in ("remove", "replace", "add"):
+        v = edits.get(k)
+        if k == "remove" and isinstance(v, str):
+            v = [v]
+        if v is None:
+            v = []
+        if not isinstance(v, list):
+            listed = f"{what} names" if k == "remove" else section
+            out.add((section, k), f"`{k}` takes a list of {listed}, got {_kind(v)}")
+            v = []
+        lists[k] = v
     items = list(base) if isinstance(base, list) else []
     marks = list(base.marks) if isinstance(base, LocatedList) else [(1, 1)] * len(items)
     names = [_item_name(section, it) for it in items]
-    remove = edits.get("remove", [])
-    if isinstance(remove, str):
-        remove = [remove]
-    for i, name in enumerate(remove if isinstance(remove, list) else []):
+    known = [n for n in names if n]
+    for i, name in enumerate(lists["remove"]):
         if name not in names:
-            out.add((section, "remove", i), f"there is no {section[:-1] if section != 'countries' else 'country'} "
-                                            f"named {name!r} to remove{did_you_mean(str(name), [n for n in names if n])}")
+            out.add((section, "remove", i), f"there is no {what} named {name!r} to remove"
+                                            f"{did_you_mean(str(name), known)}")
             continue
         j = names.index(name)
         del items[j], marks[j], names[j]
-    for i, item in enumerate(edits.get("replace", []) or []):
-        name = _item_name(section, item)
-        if name not in names:
-            out.add((section, "replace", i), f"there is no item named {name!r} to replace"
-                                             f"{did_you_mean(str(name), [n for n in names if n])}; "
-                                             "use `add` for new items")
-            continue
-        j = names.index(name)
-        items[j] = item
-        marks[j] = edits["replace"].marks[i]
-    for i, item in enumerate(edits.get("add", []) or []):
-        name = _item_name(section, item)
-        if name is not None and name in names:
-            out.add((section, "add", i), f"an item named {name!r} already exists; use `replace` "
-                                         "to change it")
-            continue
-        items.append(item)
-        names.append(name)
-        marks.append(edits["add"].marks[i])
+    for edit in ("replace", "add"):
+        for i, item in enumerate(lists[edit]):
+            name = _item_name(section, item)
+            if name is None:
+                key = "`id` (or `from`, `to`, `mode`)" if section == "routes" \
+                    else f"`{KEYED_SECTIONS[section]}`"
+                out.add((section, edit, i), f"each {what} to {edit} is a mapping with its {key}")
+                continue
+            mark = edits[edit].marks[i] if isinstance(edits[edit], LocatedList) else (1, 1)
+            if edit == "replace":
+                if name not in names:
+                    out.add((section, edit, i), f"there is no {what} named {name!r} to replace"
+                                                f"{did_you_mean(name, known)}; use `add` for "
+                                                f"a new {what}")
+                    continue
+                j = names.index(name)
+                items[j], marks[j] = item, mark
+            else:
+                if name in names:
+                    out.add((section, edit, i), f"a {what} named {name!r} already exists; use "
+                                                "`replace` to change it")
+                    continue
+                items.append(item)
+                names.append(name)
+                marks.append(mark)
     result = LocatedList(items)
     result.file = base.file if isinstance(base, LocatedList) else child.file
     result.path = base.path if isinstance(base, LocatedList) else (section,)
@@ -376,11 +408,28 @@ def _validate_sections(data: dict[str, Any], out: _Collector) -> _Partial:
             index_maps[name] = kept
             if broken:
                 extras[f"invalid_{name}"] = broken
+        elif name in MAPPING_SECTIONS and isinstance(raw, dict):
+            # entry by entry, so that one bad parameter or group does not make every
+            # reference to the others look unknown; broken names stay known to the checks
+            adapter = TypeAdapter(field.annotation)
+            entries: dict[str, Any] = {}
+            for key, entry in raw.items():
+                try:
+                    entries.update(adapter.validate_python({key: plain(entry)}))
+                except ValidationError as e:
+                    _report(e, (name,), field.annotation, out)
+                    extras.setdefault(f"invalid_{name}", []).append(key)
+            values[name] = entries
         else:
+            adapter = TypeAdapter(field.annotation)
             try:
-                values[name] = TypeAdapter(field.annotation).validate_python(plain(raw))
+                values[name] = adapter.validate_python(plain(raw))
             except ValidationError as e:
                 _report(e, (name,), field.annotation, out)
+                # a stray key in `calendar:` should not hide the horizon from the checks
+                salvaged = _salvage(adapter, plain(raw), e)
+                if salvaged is not None:
+                    values[name] = salvaged
     partial = m.Scenario.model_construct(**values)
     object.__setattr__(partial, "__pydantic_extra__", extras)
     return _Partial(partial, index_maps)

@@ -639,7 +639,12 @@ class Target(_Model):
 
     @model_validator(mode="after")
     def _complete(self) -> Target:
-        problems: list[str] = []
+        problems: list[str] = [f"{k} must be a finite number, got {getattr(self, k)}"
+                               for k in ("value", "low", "high", "tolerance")
+                               if getattr(self, k) is not None
+                               and not math.isfinite(getattr(self, k))]
+        if problems:
+            raise ValueError("; ".join(problems))
         if self.kind == "interval":
             if self.low is None or self.high is None:
                 problems.append("an interval target needs low and high")

@@ -104,9 +104,11 @@ def read_yaml(file: str | Path, path: tuple[Any, ...] = ()) -> Any:
     except IsADirectoryError:
         raise fail("is a directory, not a scenario file") from None
     except FileNotFoundError:
-        raise fail("no such file") from None
+        raise fail("does not exist") from None
     except OSError as e:
         raise fail(f"cannot be read: {e.strerror or e}") from None
+    except ValueError:  # a path with a NUL character in it (from a YAML string)
+        raise fail("cannot be read: the file name holds a NUL character") from None
     if len(raw) > MAX_BYTES:
         raise fail(f"is larger than {MAX_BYTES // (1024 * 1024)} MiB; a scenario file is text "
                    "of a few hundred kilobytes at most")
@@ -127,7 +129,7 @@ def read_yaml(file: str | Path, path: tuple[Any, ...] = ()) -> Any:
         except RecursionError:
             raise fail(f"is nested too deeply (more than {MAX_DEPTH} levels)") from None
         except yaml.composer.ComposerError as e:
-            if "single document" in str(e.problem or ""):
+            if "single document" in f"{e.context or ''} {e.problem or ''}":
                 m = e.problem_mark
                 raise fail("holds several YAML documents (`---`); a scenario is one document",
                            m.line + 1 if m else None, m.column + 1 if m else None) from None
@@ -151,6 +153,9 @@ def _yaml_error(name: str, e: yaml.YAMLError) -> YamlProblem:
                                column=mark.column + 1 if mark else None))
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _build(node: yaml.Node, loader: _Loader, name: str, path: tuple[Any, ...], depth: int,
            state: dict[str, int]) -> Any:
     state["nodes"] += 1
@@ -162,6 +167,11 @@ def _build(node: yaml.Node, loader: _Loader, name: str, path: tuple[Any, ...], d
         line, col = _mark(node)
         raise YamlProblem(Problem(f"is nested too deeply (more than {MAX_DEPTH} levels)",
                                   file=name, line=line, column=col))
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+        line, col = _mark(node)
+        raise YamlProblem(Problem(f"the tag {node.tag!r} is not allowed in a scenario; write "
+                                  "plain mappings and lists", format_path(path), name, line,
+                                  col))
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves `<<:` merge keys
         out = LocatedDict()
@@ -253,6 +263,15 @@ def plain(x: Any) -> Any:
 
 class _Dumper(yaml.SafeDumper):
     """Block style, keys in the order given, long lists of ids on one line."""
+
+
+# The dumper quotes a string when a resolver would read it as something else. It must know
+# the loader's wider float syntax (``1e6``, ``1.0e5``), or such text would come back as a
+# number; it keeps the YAML 1.1 float syntax too, so other YAML readers also see text.
+_Dumper.yaml_implicit_resolvers = {
+    k: list(v) for k, v in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
