@@ -1,0 +1,98 @@
+"""What every command shares: consoles, number formats, and turning bad input into exit 2.
+
+Bad input is the user's to fix, so it never shows a traceback: a
+:class:`~flowsim.ScenarioError` (and an unreadable file or broken YAML met outside the
+scenario loader) becomes its problem lines on stderr and exit status :data:`EXIT_BAD_INPUT`.
+Anything else that goes wrong is a bug in flowsim and is allowed to show its traceback.
+
+A command uses :func:`handle_input_errors` as a context manager around its work::
+
+    def run(file: Path, ...) -> None:
+        with handle_input_errors():
+            scenario = flowsim.load_scenario(file)
+            ...
+
+or as a decorator (``@handle_input_errors()`` under the command's signature).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterable, Iterator
+
+import typer
+import yaml
+from rich.console import Console
+
+from flowsim.errors import Problem, ScenarioError
+from flowsim.scenario.yamlio import YamlProblem
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "err_console",
+    "fmt_number",
+    "handle_input_errors",
+    "out_console",
+    "print_problems",
+]
+
+#: exit status for input the user must fix (click uses 2 for usage errors too)
+EXIT_BAD_INPUT = 2
+
+
+def out_console() -> Console:
+    """A console on stdout that prints user text literally (no markup, emoji or highlights).
+
+    Made per call, so that it writes to the ``sys.stdout`` of the moment (tests swap it).
+    Rich drops colour by itself when stdout is not a terminal.
+    """
+    return Console(markup=False, emoji=False, highlight=False)
+
+
+def err_console() -> Console:
+    """Like :func:`out_console`, on stderr."""
+    return Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def print_problems(problems: Iterable[Problem], console: Console | None = None) -> None:
+    """Print each problem on one line of its own (``file:line:column: path: message``)."""
+    console = console or err_console()
+    for p in problems:
+        console.print(str(p), soft_wrap=True)
+
+
+@contextlib.contextmanager
+def handle_input_errors() -> Iterator[None]:
+    """Turn errors in the user's input into problem lines on stderr and exit status 2."""
+    try:
+        yield
+    except ScenarioError as e:
+        print_problems(e.problems)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except YamlProblem as e:
+        print_problems([e.problem])
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        name = getattr(mark, "name", None)
+        problem = Problem(f"is not valid YAML: {getattr(e, 'problem', None) or e}",
+                          file=name if name and not name.startswith("<") else None,
+                          line=mark.line + 1 if mark else None,
+                          column=mark.column + 1 if mark else None)
+        print_problems([problem])
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as e:
+        what = e.strerror or str(e)
+        print_problems([Problem(what[:1].lower() + what[1:],
+                                file=str(e.filename) if e.filename is not None else None)])
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def fmt_number(x: float | int) -> str:
+    """A number for people: ``1,000,000``, ``0.35``, ``2.5e-05``."""
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int) or (math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15):
+        return f"{int(x):,}"
+    return f"{x:,.6g}"
