@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import flowsim
 from flowsim.cli import app
 from flowsim.cli._common import EXIT_BAD_INPUT, handle_input_errors
-from flowsim.scenario.yamlio import MAX_BYTES, dump_yaml
+from flowsim.scenario.yamlio import MAX_BYTES, MAX_NODES
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}  # keep rich tables from wrapping in the content checks
@@ -278,7 +278,7 @@ def _garbage(tmp_path: Path, kind: str) -> tuple[Path, str]:
         for prev, name in zip("abcdefgh", "bcdefghi"):
             lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path, "expands to more than 1,000,000 values"
+        return path, f"expands to more than {MAX_NODES:,} values"
     if kind == "two_documents":
         path.write_text("name: toy\n---\nname: again\n", encoding="utf-8")
         return path, "holds several YAML documents"

@@ -17,7 +17,7 @@ import pytest
 import flowsim
 from flowsim import Problem, ScenarioError, ScenarioWarning
 from flowsim.scenario import load_scenario, read_scenario, validate_data
-from flowsim.scenario.yamlio import MAX_BYTES, MAX_DEPTH, dump_yaml, read_yaml
+from flowsim.scenario.yamlio import MAX_BYTES, MAX_DEPTH, MAX_NODES, dump_yaml, read_yaml
 
 
 # --------------------------------------------------------------------------------------------
@@ -761,9 +761,17 @@ def test_alias_bomb(scenario_file) -> None:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for prev, name in zip("abcdefgh", "bcdefghi"):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
-    with pytest.raises(ScenarioError, match=r"expands to more than 1,000,000 values \(through "
-                       "aliases\\?\\)"):
+    with pytest.raises(ScenarioError, match=rf"expands to more than {MAX_NODES:,} values "
+                       r"\(through aliases\?\)"):
         load_scenario(scenario_file(text="\n".join(lines) + "\n"))
+
+
+def test_too_many_values_are_refused_while_parsing(scenario_file) -> None:
+    # refused after MAX_NODES values, before the rest of the file is read
+    path = scenario_file(text="name: [" + "1, " * (MAX_NODES + 10) + "1]\n")
+    with pytest.raises(ScenarioError, match=rf"s\.yaml:1:\d+: holds more than {MAX_NODES:,} "
+                       "values; a scenario is much smaller"):
+        load_scenario(path)
 
 
 def test_several_documents(scenario_file, base) -> None:
