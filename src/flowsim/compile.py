@@ -25,6 +25,7 @@ import numpy as np
 
 from flowsim.scenario.calendar import step_edges
 from flowsim.scenario.model import REGIMES, Scenario
+from flowsim.scenario.select import selected_routes
 
 __all__ = ["CompiledModel", "Field", "ShockSpec", "compile_scenario", "scenario_hash"]
 
@@ -323,11 +324,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
             sel = p.select
             ks = [kidx[k] for k in sel.cohorts] if sel.cohorts is not None else list(range(K))
             if p.route is not None:
-                src, dst = expand(sel.from_), expand(sel.to)
-                chosen = [r for r, route in enumerate(routes)
-                          if (src is None or route.from_ in src)
-                          and (dst is None or route.to in dst)
-                          and (sel.mode is None or route.mode in sel.mode)]
+                chosen = selected_routes(routes, sel, expand)
                 ch = p.route
                 for r in chosen:
                     if ch.regime is not None:

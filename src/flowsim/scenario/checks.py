@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from flowsim.errors import did_you_mean
 from flowsim.scenario.groups import resolve_groups
+from flowsim.scenario.select import selected_routes
 from flowsim.scenario.model import (
     AT_DATE,
     ValueKind,
@@ -172,6 +173,16 @@ def _check_groups(ctx: _Context) -> Iterator[Found]:
 
 def _check_cohorts(ctx: _Context) -> Iterator[Found]:
     yield from _duplicates(ctx.cohorts, "name", "cohorts", "cohort")
+    total = 0
+    for k in ctx.cohorts:
+        pop = k.population
+        if isinstance(pop, str):
+            par = ctx.parameters.get(pop)
+            pop = par.value if par is not None else 0
+        total += pop
+    if total >= 2**31:
+        yield (("cohorts",), f"the cohorts hold {total:,} people in all; flowsim counts people "
+               "in 32-bit integers, so the total must stay below 2,147,483,648", "error")
 
 
 def _check_routes(ctx: _Context) -> Iterator[Found]:
@@ -273,18 +284,26 @@ def _check_policies(ctx: _Context) -> Iterator[Found]:
                                   "cohort")
         if sel.cohorts is not None and not sel.cohorts:
             yield ((*here, "select", "cohorts"), "selects no cohort", "error")
+        route_keys = [r.key for r in ctx.routes]
+        yield from _unknown_names(sel.routes, route_keys, (*here, "select", "routes"), "route")
         if p.route is not None:
-            if sel.countries is not None and sel.from_ is None and sel.to is None:
+            if p.route.capacity is not None and sel.cohorts is not None:
+                yield ((*here, "select", "cohorts"), "a route's capacity is shared by all "
+                       "cohorts; a policy that changes `capacity` cannot select cohorts", "error")
+            if sel.countries is not None and sel.from_ is None and sel.to is None \
+                    and sel.routes is None:
                 yield ((*here, "select"), "a route change selects routes by `from`, `to` and "
                        "`mode`; `countries` selects countries for `country:` changes", "error")
             elif ctx.routes and _all_known(ctx, sel.from_, sel.to) \
+                    and all(k in route_keys for k in sel.routes or ()) \
                     and not _selected_routes(ctx, sel):
                 yield ((*here, "select"), f"selects no route (from {_list(sel.from_)} to "
                        f"{_list(sel.to)}, mode {_list(sel.mode)})", "error")
         if p.country is not None:
-            if sel.countries is None and (sel.from_ is not None or sel.to is not None):
+            if sel.countries is None and (sel.from_ is not None or sel.to is not None
+                                          or sel.routes is not None):
                 yield ((*here, "select"), "a country change selects countries by `countries`; "
-                       "`from`/`to` select routes for `route:` changes", "error")
+                       "`routes`/`from`/`to` select routes for `route:` changes", "error")
             elif ctx.countries and _all_known(ctx, sel.countries):
                 chosen = ctx.expand(sel.countries) if sel.countries is not None \
                     else set(ctx.country_ids)
@@ -307,11 +326,7 @@ def _list(x: tuple[str, ...] | None) -> str:
 
 
 def _selected_routes(ctx: _Context, sel: Any) -> list[int]:
-    src = ctx.expand(sel.from_) if sel.from_ is not None else None
-    dst = ctx.expand(sel.to) if sel.to is not None else None
-    return [i for i, r in enumerate(ctx.routes)
-            if (src is None or r.from_ in src) and (dst is None or r.to in dst)
-            and (sel.mode is None or r.mode in sel.mode)]
+    return selected_routes(ctx.routes, sel, ctx.expand)
 
 
 def _check_targets(ctx: _Context) -> Iterator[Found]:

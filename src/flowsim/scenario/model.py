@@ -356,9 +356,14 @@ class Shock(_Model):
 
 
 class Selector(_Model):
-    """What a policy applies to. Each field lists ids or group names; omitted means any."""
+    """What a policy applies to. Each field lists ids or group names; omitted means any.
+
+    Route changes apply to the routes matching all of ``routes`` (route ids), ``from``,
+    ``to`` and ``mode``; country changes to ``countries``; both only for ``cohorts``.
+    """
 
     countries: Names | None = None
+    routes: Names | None = None
     from_: Names | None = Field(default=None, alias="from")
     to: Names | None = None
     mode: tuple[Mode, ...] | None = None

@@ -271,7 +271,8 @@ def scenario_data(draw: Any, min_countries: int = 2, max_countries: int = 6) -> 
             if target in has_asylum and draw(st.booleans()):
                 change["asylum"] = {"recognition_rate": params.value("probability", _PROB)}
             p["select"], p["country"] = {"countries": [target]}, change
-        if cohorts_sel is not None:
+        # a route's capacity is shared by all cohorts: capacity changes select none
+        if cohorts_sel is not None and "capacity" not in p.get("route", {}):
             p["select"]["cohorts"] = cohorts_sel
         policies.append(p)
     if policies:
