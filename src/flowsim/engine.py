@@ -84,8 +84,13 @@ class ExactSampler:
         return self.rng.binomial(n, p)
 
     def hypergeometric(self, good: np.ndarray, bad: np.ndarray, nsample: np.ndarray,
-                       site: int, index: np.ndarray | None = None) -> np.ndarray:
-        """Hypergeometric draws: of ``nsample`` taken from ``good + bad``, how many good."""
+                       site: int, index: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> np.ndarray:
+        """Hypergeometric draws: of ``nsample`` taken from ``good + bad``, how many good.
+
+        The arguments are flat; ``index`` is ``(rows, groups)``, the block row (replicate)
+        and the route or country of each element.
+        """
         return self.rng.hypergeometric(good, bad, nsample)
 
 
@@ -305,7 +310,7 @@ def _cap_select(sampler: Any, demand: np.ndarray, cap: np.ndarray, site: int,
     out = np.zeros_like(d)
     for g in range(d.shape[1] - 1):
         x = sampler.hypergeometric(d[:, g], left_all - d[:, g], left_cap, site + g,
-                                   index[mm])
+                                   (b, index[mm]))
         out[:, g] = x
         left_cap = left_cap - x
         left_all = left_all - d[:, g]

@@ -107,23 +107,47 @@ def _init_worker(model: CompiledModel) -> None:
     _WORKER_MODEL = model
 
 
-def _worker_block(args: tuple[int, np.ndarray, tuple[int, ...], tuple[str, ...],
-                              str]) -> tuple[int, dict[str, np.ndarray]]:
-    block, params, key, record, sampling = args
+def _worker_block(args: tuple[int, np.ndarray, tuple[int, ...], tuple[str, ...], str, int]
+                  ) -> tuple[int, dict[str, np.ndarray]]:
+    block, params, key, record, sampling, first = args
     if _WORKER_MODEL is None:
         raise RuntimeError("worker process started without a model")
     entropy, spawn_key = key[0], key[1:]
     ss = np.random.SeedSequence(entropy, spawn_key=spawn_key)
-    return block, run_block_seeded(_WORKER_MODEL, params, ss, record, sampling)
+    return block, run_block_seeded(_WORKER_MODEL, params, ss, record, sampling, first)
+
+
+SAMPLING_MODES = ("exact", "coupled")
+
+
+def make_sampler(ss: np.random.SeedSequence, sampling: str, first: int, size: int) -> Any:
+    """The sampler of one block: its own stream (exact), or keyed uniforms (coupled).
+
+    Parameters
+    ----------
+    ss : SeedSequence
+        The block's stream (see :func:`block_seed`).
+    sampling : {"exact", "coupled"}
+    first, size : int
+        Global index of the block's first replicate, and the number of replicates.
+    """
+    if sampling == "exact":
+        return ExactSampler(np.random.Generator(np.random.PCG64(ss)))
+    if sampling == "coupled":
+        from flowsim.sampling import CoupledSampler
+
+        # keyed on the run's root seed (the block's parent) and global replicate indices
+        root = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key[:-1])
+        key = int(root.generate_state(2, np.uint64)[0])
+        return CoupledSampler(key, np.arange(first, first + size))
+    raise ValueError(f"unknown sampling mode {sampling!r}; choose from {SAMPLING_MODES}")
 
 
 def run_block_seeded(model: CompiledModel, params: np.ndarray, ss: np.random.SeedSequence,
-                     record: Sequence[str], sampling: str = "exact",
+                     record: Sequence[str], sampling: str = "exact", first: int = 0,
                      on_step: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """Run one block with its own stream (the unit of work of every scheduler)."""
-    if sampling != "exact":
-        raise ValueError(f"unknown sampling mode {sampling!r}")
-    sampler = ExactSampler(np.random.Generator(np.random.PCG64(ss)))
+    sampler = make_sampler(ss, sampling, first, params.shape[0])
     return run_block(model, params, sampler, record, on_step=on_step)
 
 
@@ -161,7 +185,13 @@ def simulate(
     record : sequence of str
         Variables to keep (default: all but ``flow``, which is large).
     block_size : int
-        Replicates per block. Part of a run's identity: changing it changes the draws.
+        Replicates per block. Part of a run's identity: changing it changes the draws
+        (with ``sampling="exact"``).
+    sampling : {"exact", "coupled"}
+        ``"exact"``: numpy's exact samplers, one stream per block. ``"coupled"``: draws keyed
+        on (seed, replicate, step, event) and monotone in their uniform, so that runs of two
+        scenarios with the same seed share their random numbers (common random numbers for
+        paired comparisons; see :mod:`flowsim.sampling`).
     progress : callable, optional
         Called as ``progress(done, total)`` in steps of work, as blocks complete.
 
@@ -181,6 +211,8 @@ def simulate(
     unknown = set(record) - set(RECORDABLE)
     if unknown:
         raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
+    if sampling not in SAMPLING_MODES:
+        raise ValueError(f"unknown sampling mode {sampling!r}; choose from {SAMPLING_MODES}")
     record = tuple(dict.fromkeys(record))
     root = seed_sequence(seed)
     P = resolve_params(model, int(replicates), params)
@@ -211,13 +243,15 @@ def simulate(
 
     if workers == 1 or n_blocks == 1:
         for b in order:
-            out = run_block_seeded(model, P[span(b)], block_seed(root, b), record, sampling)
+            out = run_block_seeded(model, P[span(b)], block_seed(root, b), record, sampling,
+                                   span(b).start)
             store(b, out)
     else:
         tasks = []
         for b in order:
             ss = block_seed(root, b)
-            tasks.append((b, P[span(b)], (ss.entropy, *ss.spawn_key), record, sampling))
+            tasks.append((b, P[span(b)], (ss.entropy, *ss.spawn_key), record, sampling,
+                          span(b).start))
         with ProcessPoolExecutor(max_workers=min(workers, n_blocks), mp_context=_pool_context(),
                                  initializer=_init_worker, initargs=(model,)) as pool:
             for b, out in pool.map(_worker_block, tasks):
