@@ -107,14 +107,18 @@ def _init_worker(model: CompiledModel) -> None:
     _WORKER_MODEL = model
 
 
-def _worker_block(args: tuple[int, np.ndarray, tuple[int, ...], tuple[str, ...], str, int]
-                  ) -> tuple[int, dict[str, np.ndarray]]:
-    block, params, key, record, sampling, first = args
+def _run_task(model: CompiledModel, task: tuple[Any, ...]) -> tuple[int, dict[str, np.ndarray]]:
+    """Run one block task: ``(block, params, seed key, record, sampling, first replicate)``."""
+    block, params, key, record, sampling, first = task
+    ss = np.random.SeedSequence(key[0], spawn_key=key[1:])
+    return block, run_block_seeded(model, params, ss, record, sampling, first)
+
+
+def _worker_block(task: tuple[Any, ...]) -> tuple[int, dict[str, np.ndarray]]:
+    """One block in a local worker process (the model was set by the pool initializer)."""
     if _WORKER_MODEL is None:
         raise RuntimeError("worker process started without a model")
-    entropy, spawn_key = key[0], key[1:]
-    ss = np.random.SeedSequence(entropy, spawn_key=spawn_key)
-    return block, run_block_seeded(_WORKER_MODEL, params, ss, record, sampling, first)
+    return _run_task(_WORKER_MODEL, task)
 
 
 SAMPLING_MODES = ("exact", "coupled")
@@ -151,6 +155,47 @@ def run_block_seeded(model: CompiledModel, params: np.ndarray, ss: np.random.See
     return run_block(model, params, sampler, record, on_step=on_step)
 
 
+def _dask_block(task: tuple[Any, ...], model: CompiledModel) -> tuple[int, dict[str, np.ndarray]]:
+    """One block on a Dask worker (the model arrives once per worker, scattered)."""
+    return _run_task(model, task)
+
+
+def _run_tasks(model: CompiledModel, tasks: list[tuple[Any, ...]], workers: int, client: Any,
+               scheduler: str | None) -> Any:
+    """Run block tasks here, in local processes, or on a Dask cluster; yield (block, arrays).
+
+    Every task carries its own seed, so where and in which order it runs does not change
+    its numbers. On a cluster, Dask recomputes the blocks of a worker that dies.
+    """
+    if client is not None or scheduler is not None:
+        try:
+            from distributed import Client, as_completed
+        except ImportError:  # pragma: no cover - depends on the installed extras
+            raise ImportError("running on a Dask cluster needs the distributed extra: "
+                              "pip install 'flowsim[distributed]'") from None
+        own = client is None
+        if own:
+            client = Client(scheduler, timeout="30s")
+        try:
+            [shared] = client.scatter([model], broadcast=True, hash=False)
+            futures = [client.submit(_dask_block, task, shared, pure=False, retries=2)
+                       for task in tasks]
+            for future in as_completed(futures):
+                yield future.result()
+                future.release()
+        finally:
+            if own:
+                client.close()
+        return
+    if workers == 1 or len(tasks) == 1:
+        for task in tasks:
+            yield _run_task(model, task)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context(),
+                             initializer=_init_worker, initargs=(model,)) as pool:
+        yield from pool.map(_worker_block, tasks)
+
+
 def _pool_context() -> Any:
     methods = mp.get_all_start_methods()
     return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -166,6 +211,8 @@ def simulate(
     block_size: int = DEFAULT_BLOCK_SIZE,
     progress: Callable[[int, int], None] | None = None,
     sampling: str = "exact",
+    client: Any = None,
+    scheduler: str | None = None,
     _block_order: Sequence[int] | None = None,
 ) -> Any:
     """Simulate an ensemble of replicates of a scenario.
@@ -194,6 +241,12 @@ def simulate(
         paired comparisons; see :mod:`flowsim.sampling`).
     progress : callable, optional
         Called as ``progress(done, total)`` in steps of work, as blocks complete.
+    client : distributed.Client, optional
+        Send the blocks to this Dask cluster instead of local processes (``workers`` is then
+        ignored). Needs the ``distributed`` extra.
+    scheduler : str, optional
+        The address of a Dask scheduler (``tcp://HOST:PORT``); a client is opened and closed
+        for this run.
 
     Returns
     -------
@@ -241,21 +294,13 @@ def simulate(
         if progress is not None:
             progress(done, total_work)
 
-    if workers == 1 or n_blocks == 1:
-        for b in order:
-            out = run_block_seeded(model, P[span(b)], block_seed(root, b), record, sampling,
-                                   span(b).start)
-            store(b, out)
-    else:
-        tasks = []
-        for b in order:
-            ss = block_seed(root, b)
-            tasks.append((b, P[span(b)], (ss.entropy, *ss.spawn_key), record, sampling,
-                          span(b).start))
-        with ProcessPoolExecutor(max_workers=min(workers, n_blocks), mp_context=_pool_context(),
-                                 initializer=_init_worker, initargs=(model,)) as pool:
-            for b, out in pool.map(_worker_block, tasks):
-                store(b, out)
+    tasks = []
+    for b in order:
+        ss = block_seed(root, b)
+        tasks.append((b, P[span(b)], (ss.entropy, *ss.spawn_key), record, sampling,
+                      span(b).start))
+    for b, out in _run_tasks(model, tasks, workers, client, scheduler):
+        store(b, out)
 
     return Results.from_arrays(model, data, P, root=root, block_size=block_size,
                                scenario=scen, sampling=sampling)
