@@ -301,3 +301,55 @@ class Results:
         return (f"<flowsim.Results {ds.attrs.get('scenario_name', '?')!r}: "
                 f"{self.replicates} replicates × {ds.sizes['time']} steps, "
                 f"variables {', '.join(v for v in ds.data_vars if v != 'params')}>")
+
+
+# ============================================================================================
+# Saving and opening (NetCDF). The file formats live in :mod:`flowsim.output` (I/O at the
+# edges); these are the entry points on the results side.
+# ============================================================================================
+
+
+def _save(self: Results, path: str | Any) -> Any:
+    """Write the results to one NetCDF4 file, atomically (temporary file, then a rename).
+
+    Counts are zlib-compressed int32; the scenario is embedded, so that
+    :func:`open_results` restores group and target queries from the file alone.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (conventionally ``*.nc``); replaced if it exists.
+
+    Returns
+    -------
+    Path
+    """
+    from flowsim.output import save_results
+
+    return save_results(self, path)
+
+
+_save.__name__ = _save.__qualname__ = "save"
+Results.save = _save  # type: ignore[attr-defined]
+
+
+def open_results(path: str | Any) -> Results:
+    """Read results written by :meth:`Results.save` or ``flowsim run``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A NetCDF file, or a run directory holding ``results.nc``.
+
+    Returns
+    -------
+    Results
+        With its scenario (embedded in the file, or ``scenario.yaml`` beside it when its
+        hash matches), so that group and target queries work.
+    """
+    from flowsim.output import open_results as _open
+
+    return _open(path)
+
+
+__all__ += ["open_results"]

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from flowsim._version import __version__
-from flowsim.cli import validate
+from flowsim.cli import plot, run, validate
 
 __all__ = ["app", "main"]
 
@@ -49,6 +49,8 @@ def _root(
 
 # -- commands: one module each (the module keeps its name here), registered with one line ---
 app.command(name="validate")(validate.validate)
+app.command(name="run")(run.run)
+app.command(name="plot")(plot.plot)
 
 
 def main() -> None:

@@ -1,0 +1,228 @@
+"""``flowsim run FILE``: simulate a scenario, print the headline numbers, write the outputs.
+
+The outputs go to ``--out DIR`` (default ``results/<scenario name>/`` under the current
+directory), all or nothing (see :mod:`flowsim.output`): ``results.nc``, ``summary.csv``,
+``scenario.yaml``, ``run.json``, ``fan_departures.png``, ``destinations.png``.
+
+The seed defaults to :data:`DEFAULT_SEED`, so that running the same command twice gives the
+same numbers; give another ``--seed`` for an independent run. The results are the same bit
+for bit whatever ``--workers`` is; ``--block-size`` is part of a run's identity.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from flowsim.cli._common import (
+    EXIT_BAD_INPUT,
+    err_console,
+    fmt_number,
+    handle_input_errors,
+    out_console,
+    print_problems,
+)
+from flowsim.engine import DEFAULT_RECORD, RECORDABLE
+from flowsim.errors import Problem, did_you_mean
+from flowsim.scenario import read_scenario
+from flowsim.scenario.calendar import step_edges
+from flowsim.simulate import DEFAULT_BLOCK_SIZE
+
+__all__ = ["DEFAULT_REPLICATES", "DEFAULT_SEED", "default_out_dir", "run"]
+
+#: ``--seed`` when none is given: runs are reproducible unless asked otherwise
+DEFAULT_SEED = 1
+DEFAULT_REPLICATES = 1000
+#: exit status after Ctrl-C (128 + SIGINT), as shells report it
+EXIT_INTERRUPTED = 130
+
+
+def default_out_dir(scenario_name: str) -> Path:
+    """``results/<scenario name>``, the name made safe for a file system."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", scenario_name).strip("-.") or "run"
+    return Path("results") / slug
+
+
+def run(
+    file: Annotated[Path, typer.Argument(
+        help="Scenario file (YAML).", show_default=False)],
+    replicates: Annotated[int, typer.Option(
+        "-n", "--replicates", min=1, help="Number of replicates.")] = DEFAULT_REPLICATES,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Root of all randomness: the same seed gives the same numbers "
+        "bit for bit, whatever --workers is. Change it for an independent run.")
+    ] = DEFAULT_SEED,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", help="Worker processes (0: one per CPU). Does not change the "
+        "results.")] = 0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output directory [default: results/<scenario name>]; files of "
+        "the same names in it are replaced.", show_default=False)] = None,
+    block_size: Annotated[int, typer.Option(
+        "--block-size", min=1, help="Replicates per block (memory per worker grows with it). "
+        "Part of a run's identity: changing it changes the draws.")] = DEFAULT_BLOCK_SIZE,
+    record: Annotated[list[str] | None, typer.Option(
+        "--record", metavar="VAR", help="Variables to keep, repeated or comma-separated "
+        f"(default: all but flow; 'all' for all). Choices: {', '.join(RECORDABLE)}.",
+        show_default=False)] = None,
+    figures: Annotated[bool, typer.Option(
+        "--figures/--no-figures", help="Draw the figures.")] = True,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar or table; print only where the outputs "
+        "went.")] = False,
+) -> None:
+    """Simulate a scenario: show the headline numbers and write results, summary and figures.
+
+    Writes [bold]results.nc[/bold] (every variable, NetCDF), [bold]summary.csv[/bold],
+    [bold]scenario.yaml[/bold] (the resolved scenario), [bold]run.json[/bold] (seed,
+    versions, timings) and the figures [bold]fan_departures.png[/bold] and
+    [bold]destinations.png[/bold] to the output directory, all or nothing: after an error
+    or Ctrl-C nothing is left half-written.
+    """
+    import flowsim
+
+    t0 = time.perf_counter()
+    err = err_console()
+    with handle_input_errors():
+        scenario, warnings = read_scenario(file)
+    print_problems(warnings, err)
+    variables = _record(record)
+    out_dir = out if out is not None else default_out_dir(scenario.name)
+    if out_dir.exists() and not out_dir.is_dir():
+        print_problems([Problem("exists and is not a directory; give another --out",
+                                file=str(out_dir))], err)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    t_load = time.perf_counter() - t0
+
+    steps = len(step_edges(scenario.calendar)) - 1
+    if not quiet:
+        err.print(f"{scenario.name}: {replicates:,} replicates × {steps} "
+                  f"{scenario.calendar.step} steps, seed {seed}, block size {block_size}",
+                  soft_wrap=True)
+    repeat = ["flowsim", "run", str(file), "-n", str(replicates), "--seed", str(seed),
+              "--block-size", str(block_size)]
+    if record:
+        repeat += ["--record", ",".join(variables)]
+    try:
+        t1 = time.perf_counter()
+        with _progress(err, replicates, quiet) as progress:
+            results = flowsim.simulate(scenario, replicates=replicates, seed=seed,
+                                       workers=workers, record=variables,
+                                       block_size=block_size, progress=progress)
+        t_sim = time.perf_counter() - t1
+        if not quiet:
+            rate = replicates / t_sim if t_sim > 0 else float("inf")
+            err.print(f"simulated in {t_sim:.1f} s ({rate:,.0f} replicates/s)")
+            _print_summary(results, out_console())
+        from flowsim.output import write_outputs
+
+        run_info = {
+            "workers": workers,
+            "seed": {"given": seed},
+            "scenario": {"file": str(file)},
+            "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
+            "timings": {"load_s": round(t_load, 3), "simulate_s": round(t_sim, 3)},
+        }
+        with handle_input_errors():
+            written = write_outputs(results, out_dir, run_info=run_info, figures=figures)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    for why in written.skipped:
+        err.print(f"not written: {why}", soft_wrap=True)
+    console = out_console()
+    if quiet:
+        console.print(str(out_dir), soft_wrap=True)
+        return
+    console.print(f"Wrote {out_dir}{'/' if not str(out_dir).endswith('/') else ''}: "
+                  + ", ".join(p.name for p in written.files), soft_wrap=True)
+    console.print(f"Repeat with: {shlex.join(repeat)}", soft_wrap=True)
+
+
+def _record(record: list[str] | None) -> tuple[str, ...]:
+    """The variables to record, from ``--record`` values (repeated or comma-separated)."""
+    if not record:
+        return DEFAULT_RECORD
+    names = [n.strip() for r in record for n in r.split(",") if n.strip()]
+    if "all" in names:
+        return tuple(RECORDABLE)
+    unknown = [n for n in names if n not in RECORDABLE]
+    if unknown:
+        print_problems([Problem(f"--record: unknown variable {n!r}"
+                                f"{did_you_mean(n, RECORDABLE)}; choose from "
+                                f"{', '.join(RECORDABLE)} or 'all'") for n in unknown])
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return tuple(dict.fromkeys(names))
+
+
+class _progress:
+    """A rich progress bar fed by ``simulate``'s ``progress(done, total)`` callback."""
+
+    def __init__(self, console: Console, replicates: int, quiet: bool) -> None:
+        self.replicates = replicates
+        self.bar = None if quiet or not console.is_terminal else Progress(
+            TextColumn("simulating"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[reps]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=True)
+        self.task: Any = None
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return None
+        self.bar.start()
+        self.task = self.bar.add_task("simulate", total=None,
+                                      reps=f"0 of {self.replicates:,} replicates")
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        reps = round(done / total * self.replicates) if total else 0
+        self.bar.update(self.task, completed=done, total=total,  # type: ignore[union-attr]
+                        reps=f"{reps:,} of {self.replicates:,} replicates")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_summary(results: Any, console: Console) -> None:
+    """The headline numbers (:meth:`Results.summary`) as a table."""
+    import pandas as pd
+
+    df = results.summary()
+    if df.empty:
+        console.print("No headline numbers: the variables they need were not recorded.")
+        return
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and c != "mean"]
+    labels = [c for c in df.columns if c not in numeric and c != "mean"]
+    mid = "median" if "median" in numeric else numeric[len(numeric) // 2]
+    lo, hi = numeric[0], numeric[-1]
+    table = Table(title=f"Headline numbers: median and 90% interval over "
+                  f"{results.replicates:,} replicates", title_justify="left",
+                  title_style="bold", box=box.SIMPLE_HEAD, header_style="dim")
+    for c in labels:
+        table.add_column(str(c).replace("_", " "), overflow="fold")
+    table.add_column("median", justify="right", no_wrap=True)
+    table.add_column("90% interval", justify="right", no_wrap=True)
+    for _, row in df.iterrows():
+        share = str(row[labels[0]]).startswith("share")
+        fmt = (lambda x: f"{x:.1%}") if share else (lambda x: fmt_number(round(float(x))))
+        table.add_row(*(str(row[c]) for c in labels), fmt(row[mid]),
+                      f"{fmt(row[lo])} – {fmt(row[hi])}")
+    console.print(table)

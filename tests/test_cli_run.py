@@ -1,0 +1,211 @@
+"""``flowsim run`` and ``flowsim plot``, run in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+import flowsim
+from conftest import base_data, write_yaml
+from flowsim import output
+from flowsim.cli import app
+from flowsim.cli._common import EXIT_BAD_INPUT
+from flowsim.cli.run import DEFAULT_SEED, EXIT_INTERRUPTED
+from flowsim.results import open_results
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "200"}  # keep rich tables from wrapping in the content checks
+FILES = {"results.nc", "summary.csv", "scenario.yaml", "run.json", "fan_departures.png",
+         "destinations.png"}
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, list(args), env=WIDE)
+    assert "Traceback" not in result.output, result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Path:
+    return write_yaml(tmp_path / "toy.yaml", base_data())
+
+
+def _data(run_dir: Path) -> xr.Dataset:
+    return open_results(run_dir).dataset.drop_attrs()
+
+
+def test_help_lists_run_and_plot() -> None:
+    result = invoke("--help")
+    assert "run" in result.stdout and "plot" in result.stdout
+    result = invoke("run", "--help")
+    assert result.exit_code == 0
+    for option in ("--seed", "--replicates", "--workers", "--out", "--block-size", "--record",
+                   "--quiet"):
+        assert option in result.stdout
+    assert invoke("plot", "--help").exit_code == 0
+
+
+def test_run_prints_the_headline_numbers_and_writes_the_outputs(toy: Path,
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", str(toy), "-n", "6", "--seed", "4", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Headline numbers" in result.stdout
+    assert "cumulative departures" in result.stdout
+    assert "share abroad in west" in result.stdout
+    assert str(out) in result.stdout
+    assert {p.name for p in out.iterdir()} == FILES
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["replicates"] == 6
+    assert meta["seed"]["entropy"] == "4" and meta["seed"]["given"] == 4
+    assert meta["scenario"]["file"] == str(toy)
+    assert meta["command"]["repeat"].startswith(f"flowsim run {toy} -n 6 --seed 4")
+    assert {"load_s", "simulate_s", "write_s"} <= set(meta["timings"])
+
+
+def test_the_seed_reaches_the_engine(toy: Path, tmp_path: Path) -> None:
+    for name, seed in (("a", "11"), ("b", "11"), ("c", "12")):
+        result = invoke("run", str(toy), "-n", "5", "--seed", seed, "--no-figures",
+                        "--out", str(tmp_path / name), "-q")
+        assert result.exit_code == 0, result.output
+    a, b, c = (_data(tmp_path / n) for n in "abc")
+    xr.testing.assert_identical(a, b)
+    assert not a["departures"].equals(c["departures"])
+    # and it is the engine's seed: the library gives the same numbers
+    scenario = flowsim.load_scenario(toy)
+    lib = flowsim.simulate(scenario, replicates=5, seed=11)
+    xr.testing.assert_identical(a, lib.dataset.drop_attrs())
+
+
+def test_the_default_seed_is_fixed_and_documented(toy: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", str(toy), "-n", "3", "--no-figures", "-q")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "results" / "toy"  # the default output directory
+    assert result.stdout.strip() == str(Path("results") / "toy")
+    assert json.loads((out / "run.json").read_text())["seed"]["entropy"] == str(DEFAULT_SEED)
+    lib = flowsim.simulate(flowsim.load_scenario(toy), replicates=3, seed=DEFAULT_SEED)
+    xr.testing.assert_identical(_data(out), lib.dataset.drop_attrs())
+    assert f"default: {DEFAULT_SEED}" in invoke("run", "--help").stdout.replace("\n", " ")
+
+
+def test_workers_and_block_size(toy: Path, tmp_path: Path) -> None:
+    args = ("-n", "7", "--block-size", "3", "--no-figures", "-q")
+    assert invoke("run", str(toy), *args, "-w", "1", "-o", str(tmp_path / "one")).exit_code == 0
+    assert invoke("run", str(toy), *args, "-w", "2", "-o", str(tmp_path / "two")).exit_code == 0
+    xr.testing.assert_identical(_data(tmp_path / "one"), _data(tmp_path / "two"))
+    assert json.loads((tmp_path / "two" / "run.json").read_text())["block_size"] == 3
+    assert json.loads((tmp_path / "two" / "run.json").read_text())["workers"] == 2
+
+
+def test_record_chooses_the_variables(toy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("run", str(toy), "-n", "3", "--record", "departures,stock",
+                    "--record", "flow", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    ds = open_results(out).dataset
+    assert set(ds.data_vars) == {"departures", "stock", "flow", "params"}
+    assert {"fan_departures.png", "destinations.png"} <= {p.name for p in out.iterdir()}
+
+    result = invoke("run", str(toy), "-n", "3", "--record", "returns", "-o",
+                    str(tmp_path / "few"))
+    assert result.exit_code == 0, result.output
+    assert "not written: fan_departures.png" in result.stderr
+    assert not (tmp_path / "few" / "fan_departures.png").exists()
+
+    result = invoke("run", str(toy), "--record", "stok", "-o", str(tmp_path / "bad"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "unknown variable 'stok' — did you mean 'stock'?" in result.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_bad_scenario_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    data = base_data()
+    data["routes"][0]["to"] = "GEOR"
+    data["cohorts"][0]["population"] = -5
+    bad = write_yaml(tmp_path / "bad.yaml", data)
+    result = invoke("run", str(bad), "-n", "2", "-o", str(tmp_path / "out"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "routes[0].to" in result.stderr and "cohorts[0].population" in result.stderr
+    assert str(bad) in result.stderr
+    assert not (tmp_path / "out").exists()
+
+    result = invoke("run", str(tmp_path / "missing.yaml"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "does not exist" in result.stderr
+
+
+def test_an_out_that_is_a_file_exits_2(toy: Path, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("x")
+    result = invoke("run", str(toy), "-n", "2", "-o", str(tmp_path / "taken"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "not a directory" in result.stderr
+    assert (tmp_path / "taken").read_text() == "x"
+
+
+@pytest.mark.parametrize("where", ["simulate", "write"])
+def test_ctrl_c_leaves_nothing_behind(toy: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if where == "simulate":
+        monkeypatch.setattr(flowsim, "simulate", interrupt)
+    else:  # after results.nc is written, while the summary is
+        real = output.save_results
+
+        def save_then_interrupt(*args, **kwargs):
+            real(*args, **kwargs)
+            interrupt()
+
+        monkeypatch.setattr(output, "save_results", save_then_interrupt)
+    out = tmp_path / "out"
+    result = invoke("run", str(toy), "-n", "2", "-o", str(out))
+    assert result.exit_code == EXIT_INTERRUPTED
+    assert "interrupted: nothing was written" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.yaml"]
+
+
+def test_plot_redraws_the_figures(toy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", str(toy), "-n", "4", "-o", str(out), "-q").exit_code == 0
+    for png in out.glob("*.png"):
+        png.unlink()
+    result = invoke("plot", str(out))
+    assert result.exit_code == 0, result.output
+    for name in ("fan_departures.png", "destinations.png"):
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+    result = invoke("plot", str(out / "results.nc"), "--format", "pdf", "-o",
+                    str(tmp_path / "figs"))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "destinations.pdf", "fan_departures.pdf"]
+    assert (tmp_path / "figs" / "destinations.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_plot_of_something_that_is_not_results_exits_2(toy: Path, tmp_path: Path) -> None:
+    result = invoke("plot", str(tmp_path))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "no results.nc in this directory" in result.stderr
+    result = invoke("plot", str(toy))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "is not a flowsim results file" in result.stderr
+
+
+def test_same_seed_same_summary_numbers(toy: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        invoke("run", str(toy), "-n", "4", "--no-figures", "-q", "-o", str(tmp_path / name))
+    a = (tmp_path / "a" / "summary.csv").read_text()
+    assert a == (tmp_path / "b" / "summary.csv").read_text()
+    assert np.isfinite(np.loadtxt(tmp_path / "a" / "summary.csv", delimiter=",", skiprows=1,
+                                  usecols=(2, 3, 4, 5))).all()
