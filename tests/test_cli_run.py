@@ -106,6 +106,21 @@ def test_workers_and_block_size(toy: Path, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "two" / "run.json").read_text())["workers"] == 2
 
 
+def test_scheduler_runs_on_a_dask_cluster_with_the_same_results(toy: Path,
+                                                                tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    args = ("-n", "5", "--block-size", "2", "--no-figures", "-q")
+    assert invoke("run", str(toy), *args, "-o", str(tmp_path / "local")).exit_code == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        result = invoke("run", str(toy), *args, "--scheduler", cluster.scheduler_address,
+                        "-o", str(tmp_path / "dask"))
+    assert result.exit_code == 0, result.output
+    xr.testing.assert_identical(_data(tmp_path / "local"), _data(tmp_path / "dask"))
+    meta = json.loads((tmp_path / "dask" / "run.json").read_text())
+    assert meta["scheduler"] == cluster.scheduler_address
+
+
 def test_record_chooses_the_variables(toy: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = invoke("run", str(toy), "-n", "3", "--record", "departures,stock",
@@ -123,7 +138,8 @@ def test_record_chooses_the_variables(toy: Path, tmp_path: Path) -> None:
 
     result = invoke("run", str(toy), "--record", "stok", "-o", str(tmp_path / "bad"))
     assert result.exit_code == EXIT_BAD_INPUT
-    assert "unknown variable 'stok' — did you mean 'stock'?" in result.stderr
+    assert "flowsim run: --record: unknown variable 'stok' — did you mean 'stock'?" \
+        in result.stderr
     assert not (tmp_path / "bad").exists()
 
 

@@ -38,7 +38,7 @@ def plot(
         metavar="RESULTS", help="A run directory (from flowsim run) or a results .nc file.",
         show_default=False)],
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Directory for the figures [default: where the results are].",
+        "--out", "-o", help="Directory for the figures (default: where the results are).",
         show_default=False)] = None,
     fmt: Annotated[Format, typer.Option(
         "--format", "-f", help="File format (pdf and svg are vector graphics, for print).")

@@ -16,7 +16,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich import box
@@ -62,7 +62,7 @@ def default_out_dir(scenario_name: str) -> Path:
 
 def run(
     file: Annotated[Path, typer.Argument(
-        help="Scenario file (YAML).", show_default=False)],
+        metavar="FILE", help="Scenario file (YAML).", show_default=False)],
     replicates: Annotated[int, typer.Option(
         "-n", "--replicates", min=1, help="Number of replicates.")] = DEFAULT_REPLICATES,
     seed: Annotated[int, typer.Option(
@@ -72,9 +72,13 @@ def run(
     workers: Annotated[int, typer.Option(
         "--workers", "-w", help="Worker processes (0: one per CPU). Does not change the "
         "results.")] = 0,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDRESS", help="Run the blocks on a Dask cluster "
+        "(tcp://HOST:PORT) instead of local processes; needs flowsim\\[distributed]. Does "
+        "not change the results.", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output directory [default: results/<scenario name>]; files of "
-        "the same names in it are replaced.", show_default=False)] = None,
+        "--out", "-o", help="Output directory (default: results/<scenario name>); files "
+        "of the same names in it are replaced.", show_default=False)] = None,
     block_size: Annotated[int, typer.Option(
         "--block-size", min=1, help="Replicates per block (memory per worker grows with it). "
         "Part of a run's identity: changing it changes the draws.")] = DEFAULT_BLOCK_SIZE,
@@ -125,7 +129,8 @@ def run(
         with _progress(err, replicates, quiet) as progress:
             results = flowsim.simulate(scenario, replicates=replicates, seed=seed,
                                        workers=workers, record=variables,
-                                       block_size=block_size, progress=progress)
+                                       block_size=block_size, progress=progress,
+                                       scheduler=scheduler)
         t_sim = time.perf_counter() - t1
         if not quiet:
             rate = replicates / t_sim if t_sim > 0 else float("inf")
@@ -135,6 +140,7 @@ def run(
 
         run_info = {
             "workers": workers,
+            "scheduler": scheduler,
             "seed": {"given": seed},
             "scenario": {"file": str(file)},
             "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
@@ -145,6 +151,10 @@ def run(
     except KeyboardInterrupt:
         err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ImportError, OSError) as e:
+        if scheduler is None or not _from_dask(e):
+            raise
+        _option_error(f"--scheduler {scheduler}: {e}")
     for why in written.skipped:
         err.print(f"not written: {why}", soft_wrap=True)
     console = out_console()
@@ -156,6 +166,26 @@ def run(
     console.print(f"Repeat with: {shlex.join(repeat)}", soft_wrap=True)
 
 
+def _option_error(*lines: str) -> NoReturn:
+    """Report a bad option value (one line each, on stderr) and exit with status 2."""
+    err = err_console()
+    for line in lines:
+        err.print(f"flowsim run: {line}", soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _from_dask(e: BaseException) -> bool:
+    """Whether an error came from connecting to a Dask cluster (not from writing files)."""
+    if isinstance(e, ImportError):
+        return True
+    tb = e.__traceback__
+    while tb is not None:
+        if "distributed" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _record(record: list[str] | None) -> tuple[str, ...]:
     """The variables to record, from ``--record`` values (repeated or comma-separated)."""
     if not record:
@@ -165,10 +195,8 @@ def _record(record: list[str] | None) -> tuple[str, ...]:
         return tuple(RECORDABLE)
     unknown = [n for n in names if n not in RECORDABLE]
     if unknown:
-        print_problems([Problem(f"--record: unknown variable {n!r}"
-                                f"{did_you_mean(n, RECORDABLE)}; choose from "
-                                f"{', '.join(RECORDABLE)} or 'all'") for n in unknown])
-        raise typer.Exit(EXIT_BAD_INPUT)
+        _option_error(*(f"--record: unknown variable {n!r}{did_you_mean(n, RECORDABLE)}; "
+                        f"choose from {', '.join(RECORDABLE)} or 'all'" for n in unknown))
     return tuple(dict.fromkeys(names))
 
 
