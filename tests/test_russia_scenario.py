@@ -17,6 +17,7 @@ import pytest
 import flowsim
 from flowsim.scenario import read_scenario
 from flowsim.scenario.model import OBSERVABLES, Policy, Route, Scenario
+from flowsim.scenario.select import selected_routes
 
 ROOT = Path(__file__).parents[1]
 SCENARIO = ROOT / "scenarios" / "russia-2022.yaml"
@@ -85,10 +86,7 @@ def _date(text: str) -> dt.date | None:
 
 
 def _selects(s: Scenario, policy: Policy, route: Route) -> bool:
-    sel = policy.select
-    src, dst = s.expand(sel.from_), s.expand(sel.to)
-    return ((src is None or route.from_ in src) and (dst is None or route.to in dst)
-            and (sel.mode is None or route.mode in sel.mode))
+    return bool(selected_routes([route], policy.select, s.expand))
 
 
 # --------------------------------------------------------------------------------------------
