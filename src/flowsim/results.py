@@ -35,12 +35,17 @@ VARIABLES: dict[str, str] = {
 }
 
 
-def _date(x: dt.date | str) -> dt.date:
+def _date(x: dt.date | str | np.datetime64) -> dt.date:
+    """A calendar date from a date, a datetime, an ISO string or a numpy/pandas datetime."""
     if isinstance(x, dt.datetime):
         return x.date()
     if isinstance(x, dt.date):
         return x
-    return dt.date.fromisoformat(str(x))
+    if isinstance(x, np.datetime64):
+        return x.astype("datetime64[D]").astype(dt.date)
+    if hasattr(x, "to_pydatetime"):  # pandas.Timestamp
+        return x.to_pydatetime().date()
+    return dt.date.fromisoformat(str(x)[:10])
 
 
 class Results:
@@ -256,12 +261,16 @@ class Results:
             for d in sorted({d for d in dates if first <= d <= last}):
                 rows.append(("cumulative departures", f"by {d}", self.departures(None, d)))
             if self.scenario is not None:
+                # one row per (date, cohorts): shocks on the same day share it
+                by_key: dict[tuple[Any, Any], list[str]] = {}
                 for sh in self.scenario.shocks:
-                    end = min(sh.date + dt.timedelta(weeks=6), last)
                     if sh.date <= last:
-                        rows.append((f"departures after {sh.name}" + (
-                            f" ({', '.join(sh.cohorts)})" if sh.cohorts else ""),
-                            f"{sh.date} to {end}", self.departures(sh.date, end, sh.cohorts)))
+                        by_key.setdefault((sh.date, sh.cohorts), []).append(sh.name)
+                for (date, cohorts), names in by_key.items():
+                    end = min(date + dt.timedelta(weeks=6), last)
+                    rows.append((f"departures after {' and '.join(names)}" + (
+                        f" ({', '.join(cohorts)})" if cohorts else ""),
+                        f"{date} to {end}", self.departures(date, end, cohorts)))
         if "stock" in ds:
             abroad = self.abroad(last)
             rows.append(("abroad (left and not returned)", f"at {last}", abroad))
@@ -291,6 +300,25 @@ class Results:
                           "mean": float(da.mean("replicate"))})
         return pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high", "mean"])
 
+    def save(self, path: str | Any) -> Any:
+        """Write the results to one NetCDF4 file, atomically (temporary file, then a rename).
+
+        Counts are zlib-compressed int32; the scenario is embedded, so that
+        :func:`open_results` restores group and target queries from the file alone.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (conventionally ``*.nc``); replaced if it exists.
+
+        Returns
+        -------
+        Path
+        """
+        from flowsim.output import save_results
+
+        return save_results(self, path)
+
     @property
     def replicates(self) -> int:
         """Number of replicates."""
@@ -304,33 +332,8 @@ class Results:
 
 
 # ============================================================================================
-# Saving and opening (NetCDF). The file formats live in :mod:`flowsim.output` (I/O at the
-# edges); these are the entry points on the results side.
+# Opening saved results. The file formats live in :mod:`flowsim.output` (I/O at the edges).
 # ============================================================================================
-
-
-def _save(self: Results, path: str | Any) -> Any:
-    """Write the results to one NetCDF4 file, atomically (temporary file, then a rename).
-
-    Counts are zlib-compressed int32; the scenario is embedded, so that
-    :func:`open_results` restores group and target queries from the file alone.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file to write (conventionally ``*.nc``); replaced if it exists.
-
-    Returns
-    -------
-    Path
-    """
-    from flowsim.output import save_results
-
-    return save_results(self, path)
-
-
-_save.__name__ = _save.__qualname__ = "save"
-Results.save = _save  # type: ignore[attr-defined]
 
 
 def open_results(path: str | Any) -> Results:
