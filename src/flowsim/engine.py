@@ -42,7 +42,7 @@ import numpy as np
 
 from flowsim.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
 
-__all__ = ["ExactSampler", "RECORDABLE", "DEFAULT_RECORD", "run_block", "InvariantError"]
+__all__ = ["DEFAULT_RECORD", "RECORDABLE", "ExactSampler", "InvariantError", "run_block"]
 
 # Variables the engine can record, with their dimensions after (replicate, time).
 RECORDABLE: dict[str, tuple[str, ...]] = {
@@ -195,8 +195,10 @@ class _Derived:
         cond = _p(np.where(open_[None], cond, 0.0))
         base = self._base_weight
         now = self.access(weight)
+        # With no open route to compare against (base 0: every route out of the origin is
+        # closed to the cohort with no policy in force), closures cannot deter: ratio 1.
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(base > 0, now / base, 0.0)
+            ratio = np.where(base > 0, now / base, 1.0)
         access = ratio ** self.deterrence.reshape(-1, 1)
 
         scale = days / 7.0
@@ -226,13 +228,14 @@ class _Derived:
         with np.errstate(divide="ignore"):
             p_dec_v = _p(np.where(delay > 0, -np.expm1(-days / np.maximum(delay, 1e-300)), 1.0))
         issuance = _p(m.route_issuance.at(e).values(params))
-        # Applications already waiting on a route that stops queueing: on a closed route they
-        # are refused at once; on an open one they may cross now.
+        # Applications already waiting on a route that stops queueing: on a route now shut
+        # to their cohort (closed, or humanitarian_only for a cohort not eligible) they are
+        # refused at once; on an open one they may cross now.
         regime = m.route_regime[e]
         queued = np.isin(regime, QUEUED)[None]
-        closed = (regime == CLOSED)[None] | ~m.route_eligible[None]
-        p_dec_v = np.where(queued, p_dec_v, 1.0)
-        issuance = np.where(queued, issuance, np.where(closed, 0.0, 1.0))
+        shut = ~open_[None]
+        p_dec_v = np.where(queued & ~shut, p_dec_v, 1.0)
+        issuance = np.where(queued & ~shut, issuance, np.where(shut, 0.0, 1.0))
         capacity = m.route_capacity.at(e).values(params)  # (1|B, R)
         capped = np.flatnonzero(np.isfinite(capacity).any(axis=0))
         ep = _Epoch(

@@ -1,0 +1,305 @@
+"""Toy scenarios with closed-form answers, for testing the engine (and calibration on them).
+
+Each function returns a :class:`Toy`: a valid :class:`~flowsim.Scenario` built in Python, the
+exact expectation and variance of a few outcomes per step, and a function that reads the same
+outcomes from :class:`~flowsim.Results`. In all three toys people move independently of each
+other (or, in :func:`quota_route`, deterministically), so every outcome below is a binomial
+or hypergeometric count whose variance is known exactly; a test can then require
+``|mean - E| < z * sqrt(Var / R)`` over ``R`` replicates with a stated false-failure rate.
+
+Step rules used in the formulas (see :mod:`flowsim.engine`): in step ``s`` the origin's
+departures cross their route and arrive at the end of the step; people present in a
+country face its hazards at the *start* of a step, before that step's arrivals. So somebody
+who arrives in step ``s`` first faces the onward hazard in step ``s + 1``, and a person who
+moves on in step ``u`` leaves and arrives in the same step ``u``. All toys use weekly steps,
+so the weekly hazards are the step probabilities themselves.
+
+Examples
+--------
+>>> import flowsim
+>>> from flowsim.testing.toys import linear_chain
+>>> toy = linear_chain(N=1000, h=0.1, q=0.2, steps=8)
+>>> res = flowsim.simulate(toy.scenario, replicates=200, seed=1)
+>>> obs = toy.observed(res)          # dict of (replicate, step) arrays
+>>> exp = toy.expected()             # dict of (step,) arrays
+>>> sorted(exp) == sorted(obs)
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from flowsim.scenario.model import Scenario
+
+__all__ = ["Toy", "linear_chain", "quota_route", "two_country_swap"]
+
+START = dt.date(2022, 1, 3)
+
+
+@dataclasses.dataclass(frozen=True)
+class Toy:
+    """A toy scenario and its exact answers.
+
+    Attributes
+    ----------
+    name : str
+    scenario : Scenario
+    steps : int
+        Number of (weekly) steps simulated.
+    mean : dict of str to ndarray
+        The exact expectation of each outcome at the end of each step, shape ``(steps,)``
+        (step ``t`` of the formulas is index ``t - 1``).
+    variance : dict of str to ndarray
+        The exact variance of each outcome in one replicate, shape ``(steps,)``.
+    read : callable
+        ``read(results) -> dict of str to ndarray``: the same outcomes from a run, each of
+        shape ``(replicates, steps)``.
+    formula : str
+        The formulas, in words (also in the docstring of the function that built the toy).
+    """
+
+    name: str
+    scenario: Scenario
+    steps: int
+    mean: dict[str, np.ndarray]
+    variance: dict[str, np.ndarray]
+    read: Callable[[Any], dict[str, np.ndarray]]
+    formula: str
+
+    def expected(self) -> dict[str, np.ndarray]:
+        """The exact expectation of each outcome per step (a copy of :attr:`mean`)."""
+        return {k: v.copy() for k, v in self.mean.items()}
+
+    def observed(self, results: Any) -> dict[str, np.ndarray]:
+        """The outcomes of a run, ``(replicates, steps)`` each."""
+        return self.read(results)
+
+    def z_scores(self, results: Any) -> dict[str, np.ndarray]:
+        """``(mean over replicates - E) / sqrt(Var / R)`` per outcome and step.
+
+        Entries whose exact variance is 0 are 0 when the run matches the (deterministic)
+        expectation exactly and ``inf`` otherwise; entries without an expectation (``nan``)
+        stay ``nan``.
+        """
+        obs = self.observed(results)
+        out = {}
+        for k, x in obs.items():
+            R = x.shape[0]
+            diff = x.mean(axis=0) - self.mean[k]
+            with np.errstate(invalid="ignore"):
+                se = np.sqrt(self.variance[k] / R)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.where(se > 0, diff / np.where(se > 0, se, 1.0),
+                             np.where(np.abs(diff) < 1e-9, 0.0, np.inf))
+            out[k] = np.where(np.isnan(self.mean[k]), np.nan, z)
+        return out
+
+
+def _calendar(steps: int, step: str = "week") -> dict[str, Any]:
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    if step not in ("day", "week"):
+        raise ValueError(f"step must be 'day' or 'week', got {step!r}")
+    days = steps * (7 if step == "week" else 1)
+    return {"start": START, "end": START + dt.timedelta(days=days - 1), "step": step}
+
+
+def _stock(results: Any, country: str, cohort: str | None = None) -> np.ndarray:
+    da = results.dataset["stock"].sel(country=country)
+    da = da.sum("cohort") if cohort is None else da.sel(cohort=cohort)
+    return np.asarray(da.values, dtype=np.int64)
+
+
+def _check_probability(**values: float) -> None:
+    for name, v in values.items():
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"{name} must be a probability between 0 and 1, got {v}")
+
+
+def linear_chain(N: int, h: float, q: float, steps: int, step: str = "week") -> Toy:
+    """Origin ``ORG`` → ``AAA`` → ``BBB``, each the only route out, one cohort of ``N``.
+
+    The origin's weekly hazard is ``h``; ``AAA`` has the weekly onward hazard ``q``; ``BBB``
+    has no route out and no hazards. With weekly steps, ``a = 1 - h`` and ``b = 1 - q``;
+    with daily steps (``step="day"``) the hazards are converted to the step length,
+    ``a = (1 - h)**(1/7)`` and ``b = (1 - q)**(1/7)``, and ``h, q`` below read as
+    ``1 - a, 1 - b``. At the end of step
+    ``t`` (``t = 1, 2, ...``) each person is independently
+
+    * still in the origin with probability ``p_O(t) = a**t``;
+    * in ``AAA`` with ``p_A(t) = sum_{s=1..t} h a**(s-1) b**(t-s)``
+      ``= h (b**t - a**t) / (h - q)`` (``= t h a**(t-1)`` when ``h = q``): a person
+      leaving in step ``s`` arrives at its end and first faces ``q`` in step ``s + 1``;
+    * in ``BBB`` with ``p_B(t) = 1 - p_O(t) - p_A(t)``.
+
+    So ``E[stock X_t] = N p_X(t)`` and ``Var = N p_X (1 - p_X)`` (binomial). Outcomes:
+    ``never`` (the origin's stock: nobody returns), ``A``, ``B`` (stocks), and
+    ``departures`` in the step (``E = N h a**(t-1)``, binomial with that probability).
+    """
+    _check_probability(h=h, q=q)
+    cal = _calendar(steps, step)
+    scenario = Scenario.model_validate({
+        "name": f"linear chain N={N} h={h} q={q} step={step}",
+        "calendar": cal,
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "roles": ["transit"], "onward_hazard": q},
+            {"id": "BBB", "name": "B", "roles": ["destination"]},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA"}, {"from": "AAA", "to": "BBB"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+    })
+    t = np.arange(1, steps + 1, dtype=float)
+    a, b = 1.0 - h, 1.0 - q
+    if step == "day":
+        a, b = a ** (1 / 7), b ** (1 / 7)
+        h, q = 1.0 - a, 1.0 - b
+    p_o = a ** t
+    if abs(h - q) > 1e-12:
+        p_a = h * (b ** t - a ** t) / (h - q)
+    else:
+        p_a = t * h * a ** (t - 1)
+    p_b = 1.0 - p_o - p_a
+    p_dep = h * a ** (t - 1)
+    probs = {"never": p_o, "A": p_a, "B": p_b, "departures": p_dep}
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"never": _stock(results, "ORG"), "A": _stock(results, "AAA"),
+                "B": _stock(results, "BBB"),
+                "departures": np.asarray(results.dataset["departures"].sum("cohort").values,
+                                         dtype=np.int64)}
+
+    return Toy(
+        name="linear_chain",
+        scenario=scenario,
+        steps=steps,
+        mean={k: N * p for k, p in probs.items()},
+        variance={k: N * p * (1.0 - p) for k, p in probs.items()},
+        read=read,
+        formula="E[X_t] = N p_X(t); p_O = (1-h)^t; p_A = h((1-q)^t - (1-h)^t)/(h-q); "
+                "p_B = 1 - p_O - p_A; departures_t ~ Bin(N, h(1-h)^(t-1))",
+    )
+
+
+def two_country_swap(N: int, a: float, b: float, steps: int) -> Toy:
+    """Everybody leaves the origin in step 1 to ``AAA``, then swaps between ``AAA`` and ``BBB``.
+
+    The origin's hazard is 1 and its only route goes to ``AAA``; ``AAA → BBB`` and
+    ``BBB → AAA`` are the only routes out of each, with onward hazards ``a`` and ``b``. Each
+    person is a two-state Markov chain started in ``AAA`` at the end of step 1:
+    ``p_A(1) = 1`` and ``p_A(t+1) = (1 - a) p_A(t) + b (1 - p_A(t))``, so
+
+    ``p_A(t) = pi + (1 - pi) (1 - a - b)**(t - 1)`` with ``pi = b / (a + b)``
+
+    (``p_A(t) = 1`` for all ``t`` when ``a = b = 0``). People move independently, so
+    ``stock A_t ~ Bin(N, p_A(t))`` and ``B_t = N - A_t``.
+    """
+    _check_probability(a=a, b=b)
+    cal = _calendar(steps)
+    scenario = Scenario.model_validate({
+        "name": f"two-country swap N={N} a={a} b={b}",
+        "calendar": cal,
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "roles": ["transit", "destination"],
+             "onward_hazard": a},
+            {"id": "BBB", "name": "B", "roles": ["transit", "destination"],
+             "onward_hazard": b},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA"}, {"from": "AAA", "to": "BBB"},
+                   {"from": "BBB", "to": "AAA"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": 1.0}],
+    })
+    t = np.arange(1, steps + 1, dtype=float)
+    if a + b > 0:
+        pi = b / (a + b)
+        p_a = pi + (1.0 - pi) * (1.0 - a - b) ** (t - 1)
+    else:
+        p_a = np.ones_like(t)
+    p_a = np.clip(p_a, 0.0, 1.0)
+    probs = {"A": p_a, "B": 1.0 - p_a}
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"A": _stock(results, "AAA"), "B": _stock(results, "BBB")}
+
+    return Toy(
+        name="two_country_swap",
+        scenario=scenario,
+        steps=steps,
+        mean={k: N * p for k, p in probs.items()},
+        variance={k: N * p * (1.0 - p) for k, p in probs.items()},
+        read=read,
+        formula="p_A(t) = b/(a+b) + a/(a+b) (1-a-b)^(t-1); A_t ~ Bin(N, p_A(t)); B_t = N - A_t",
+    )
+
+
+def quota_route(N1: int, N2: int, capacity: int, steps: int) -> Toy:
+    """Two cohorts (``N1``, ``N2`` people, hazard 1) and one ``visa_free`` route with a quota.
+
+    Everybody still in the origin tries to leave in every step, and the route ``ORG → AAA``
+    lets ``c = capacity`` people through per step, chosen at random among those who try;
+    the others stay in the origin (they are not counted as departures). With
+    ``N = N1 + N2``:
+
+    * arrivals in ``AAA`` by the end of step ``t`` are ``min(N, c t)`` exactly (variance 0),
+      and the departures in step ``t`` are ``min(N, c t) - min(N, c (t - 1))``;
+    * the first cohort's crossings in step 1 are hypergeometric (``c`` drawn from ``N1``
+      of ``N``): ``E = c N1 / N`` and ``Var = c (N1/N) (N2/N) (N - c) / (N - 1)``
+      (when ``c >= N`` everybody crosses: ``E = N1``, ``Var = 0``).
+
+    Outcomes: ``total`` (stock of ``AAA``, both cohorts), ``departures`` (both cohorts, per
+    step) and ``cohort1_first`` (cohort 1's departures in step 1, a single number stored
+    at index 0; later entries are ``nan``).
+    """
+    if min(N1, N2) < 0 or capacity < 0:
+        raise ValueError("N1, N2 and capacity must not be negative")
+    cal = _calendar(steps)
+    scenario = Scenario.model_validate({
+        "name": f"quota route N1={N1} N2={N2} capacity={capacity}",
+        "calendar": cal,
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "roles": ["destination"]},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA", "capacity": capacity}],
+        "cohorts": [{"name": "one", "population": N1, "baseline_hazard": 1.0},
+                    {"name": "two", "population": N2, "baseline_hazard": 1.0}],
+    })
+    N, c = N1 + N2, capacity
+    t = np.arange(1, steps + 1)
+    total = np.minimum(N, c * t).astype(float)
+    deps = np.diff(np.concatenate([[0.0], total]))
+    first = np.full(steps, np.nan)
+    first_var = np.full(steps, np.nan)
+    if c >= N:
+        first[0], first_var[0] = float(N1), 0.0
+    else:
+        first[0] = c * N1 / N
+        first_var[0] = c * (N1 / N) * (N2 / N) * (N - c) / (N - 1) if N > 1 else 0.0
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        dep = results.dataset["departures"]
+        c1 = np.full(dep.shape[:2], np.nan)
+        c1[:, 0] = dep.sel(cohort="one").values[:, 0]
+        return {"total": _stock(results, "AAA"),
+                "departures": np.asarray(dep.sum("cohort").values, dtype=np.int64),
+                "cohort1_first": c1}
+
+    return Toy(
+        name="quota_route",
+        scenario=scenario,
+        steps=steps,
+        mean={"total": total, "departures": deps, "cohort1_first": first},
+        variance={"total": np.zeros(steps), "departures": np.zeros(steps),
+                  "cohort1_first": first_var},
+        read=read,
+        formula="total_t = min(N, c t) exactly; cohort-1 crossings in step 1 ~ "
+                "Hypergeometric(N1 of N, c draws): E = c N1/N, "
+                "Var = c (N1/N)(N2/N)(N-c)/(N-1)",
+    )

@@ -1,0 +1,405 @@
+"""A slow, per-person reference simulator of flowsim's step rules (a test helper).
+
+It is written independently of :mod:`flowsim.engine`'s array code: every person is one
+record in exactly one compartment, draws their own uniforms from ``random.Random(seed)``,
+and every probability is computed here in scalar Python from the scenario's numbers (taken
+from the :class:`~flowsim.compile.CompiledModel`, whose job is only to resolve dates,
+selectors, policies and parameter names). Competing events and route choices are drawn by
+inverse CDF on one uniform per person (not as chains of conditional binomials), capacities
+by ``random.sample`` of the people who want to pass (not by hypergeometric chains).
+
+The step rules it follows are those of the :mod:`flowsim.engine` docstring:
+
+1. people who never left depart with ``p = 1 - (1 - p_week) ** (days / 7)``, where
+   ``p_week = min(1, hazard × shock multiplier × A ** deterrence)``; the shock multiplier is
+   the mean over the step's days of the product of ``1 + (m - 1) 0.5 ** (days since /
+   half-life)`` over the shocks in force, and ``A`` the passport-mixture logit weight of the
+   origin's routes open now over that of the routes open with no policy in force (1 when
+   the latter is 0);
+2. present people in each other country return home, move on, claim asylum (where there is
+   an asylum system) or settle: weekly probabilities ``h_i`` become rates
+   ``-log(1 - h_i)``, the step probability of any event is ``1 - exp(-sum(rates) days/7)``,
+   split in proportion to the rates;
+3. pending claims (including those made in this step) are decided with probability
+   ``1 - exp(-days / processing_days)``; if more are decided than the country's capacity,
+   a random subset of ``capacity`` of them is (the rest stay pending); decisions are
+   positive with the recognition rate; rejected claimants return home with
+   ``rejected_return`` or else move on;
+4. movers choose a route: with probability ``international_passport`` among all open routes
+   out of their country, else among the open routes an internal passport allows, each by a
+   logit on ``attractiveness(to) - cost - regime_cost``; with no such route they stay
+   (in the origin: they have not left);
+5. on routes that queue in this epoch (``visa_required``, ``humanitarian_only``) choosers
+   join the queue; everyone in a queue is decided with ``1 - exp(-days / delay_days)`` (1
+   when the delay is 0) and granted with ``issuance``; refused applicants go back to the
+   country they applied from. Those waiting on a route now shut to their cohort (closed,
+   a flag it requires missing, or humanitarian_only without eligibility) are refused at
+   once; on a route that no longer queues but is open, they are granted at once;
+6. on routes with a capacity, if more want to cross (without a queue, or with a grant)
+   than the capacity, a random subset of ``capacity`` crosses; the others without a queue
+   go back to the source country, the others with a grant stay in the queue;
+7. those who cross arrive in the destination's present (and first face its hazards in the
+   next step).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from flowsim.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
+
+__all__ = ["OUTCOMES", "ReferenceSimulator"]
+
+NEVER, RETURNED, WAITING, PRESENT, PENDING, SETTLED, TRANSIT, NEW_CLAIM = range(8)
+
+OUTCOMES = ("stock", "departures", "returns", "arrivals", "settled", "asylum_applications",
+            "asylum_decisions", "asylum_grants", "visas_issued", "flow")
+
+
+def _scalar_field(field: Any, params: np.ndarray) -> Any:
+    """A compiled field for one parameter vector, as nested Python lists of floats."""
+    return field.values(params[None, :])[0].tolist()
+
+
+class ReferenceSimulator:
+    """Per-person simulation of one scenario under one parameter vector.
+
+    Parameters
+    ----------
+    model : CompiledModel
+    params : mapping of parameter name to value, optional
+        Values overriding the declared ones.
+    onward_factor : float
+        Multiplies every onward hazard (1: the true model). A deliberately wrong variant, for
+        tests of power.
+    claims_wait_a_step : bool
+        A deliberately wrong variant, for tests of power: asylum claims made in a step are
+        not decided before the next step (False: the true model, where they may be decided
+        in the step they are made).
+    """
+
+    def __init__(self, model: CompiledModel, params: Mapping[str, float] | None = None,
+                 onward_factor: float = 1.0, claims_wait_a_step: bool = False) -> None:
+        m = model
+        self.m = m
+        p = np.array(m.param_defaults, dtype=float)
+        for name, value in (params or {}).items():
+            p[m.param_names.index(name)] = float(value)
+        self.onward_factor = onward_factor
+        self.claims_wait_a_step = claims_wait_a_step
+        C, R, K = m.n_countries, m.n_routes, m.n_cohorts
+        self.C, self.R, self.K = C, R, K
+        self.origin = int(m.origin)
+        self.src = [int(x) for x in m.route_src]
+        self.dst = [int(x) for x in m.route_dst]
+        self.internal = [bool(x) for x in m.route_internal]
+        self.routes_from = [[r for r in range(R) if self.src[r] == c] for c in range(C)]
+        self.eligible = m.route_eligible.tolist()
+        self.hum = m.humanitarian_eligible.tolist()
+        self.has_asylum = m.has_asylum.tolist()
+        self.population = [round(x) for x in _scalar_field(m.population, p)]
+        self.hazard = _scalar_field(m.baseline_hazard, p)
+        self.passport = _scalar_field(m.passport_share, p)
+        self.deterrence = float(m.deterrence.values(p[None])[0])
+        self.regime_cost = _scalar_field(m.regime_cost, p)
+        self.regime = m.route_regime.tolist()  # [e][r][k]
+        self.fields = {name: _scalar_field(getattr(m, name), p) for name in (
+            "attractiveness", "onward_hazard", "return_hazard", "settle_hazard",
+            "claim_hazard", "processing_days", "recognition_rate", "rejected_return",
+            "asylum_capacity", "route_issuance", "route_delay", "route_cost",
+            "route_capacity")}
+        self.shocks = []
+        for sh in m.shocks:
+            hl = None if sh.half_life_days is None else float(
+                sh.half_life_days.values(p[None])[0])
+            self.shocks.append((sh.start_day, sh.end_day, _scalar_field(sh.multiplier, p), hl))
+        self.steps = [(int(m.epoch_of_step[t]), int(m.step_days[t])) for t in range(m.n_steps)]
+        self._cache: dict[tuple[int, int], dict[str, Any]] = {}
+
+    # -- the rules, in scalar arithmetic -------------------------------------------------------
+
+    def is_open(self, e: int, r: int, k: int) -> bool:
+        reg = self.regime[e][r][k]
+        return (reg != CLOSED and self.eligible[r][k]
+                and (reg != HUMANITARIAN or self.hum[k]))
+
+    def weight(self, e: int, r: int, k: int) -> float:
+        if not self.is_open(e, r, k):
+            return 0.0
+        f = self.fields
+        u = (f["attractiveness"][e][self.dst[r]][k] - f["route_cost"][e][r][k]
+             - self.regime_cost[self.regime[e][r][k]])
+        return math.exp(u)
+
+    def choice(self, e: int, c: int, k: int) -> list[tuple[int, float]]:
+        """``(route, probability)`` for a mover in ``c``; the rest of the mass is "stay"."""
+        rs = self.routes_from[c]
+        w = {r: self.weight(e, r, k) for r in rs}
+        tot_all = sum(w.values())
+        tot_int = sum(w[r] for r in rs if self.internal[r])
+        pi = self.passport[k]
+        out = []
+        for r in rs:
+            pr = 0.0
+            if tot_all > 0:
+                pr += pi * w[r] / tot_all
+            if tot_int > 0 and self.internal[r]:
+                pr += (1 - pi) * w[r] / tot_int
+            if pr > 0:
+                out.append((r, pr))
+        return out
+
+    def origin_weight(self, e: int, k: int) -> float:
+        rs = self.routes_from[self.origin]
+        pi = self.passport[k]
+        return (pi * sum(self.weight(e, r, k) for r in rs)
+                + (1 - pi) * sum(self.weight(e, r, k) for r in rs if self.internal[r]))
+
+    def epoch(self, e: int, days: int) -> dict[str, Any]:
+        key = (e, days)
+        if key in self._cache:
+            return self._cache[key]
+        f = self.fields
+        C, R, K = self.C, self.R, self.K
+        scale = days / 7
+        access = []
+        for k in range(K):
+            base, now = self.origin_weight(0, k), self.origin_weight(e, k)
+            ratio = now / base if base > 0 else 1.0
+            access.append(ratio ** self.deterrence)
+        events = {}  # (c, k) -> [p_return, p_onward, p_claim, p_settle]
+        for c in range(C):
+            if c == self.origin:
+                continue
+            for k in range(K):
+                h = [f["return_hazard"][e][c][k],
+                     min(1.0, f["onward_hazard"][e][c][k] * self.onward_factor),
+                     f["claim_hazard"][e][c][k] if self.has_asylum[c] else 0.0,
+                     f["settle_hazard"][e][c][k]]
+                rates = [-math.log(1 - min(x, 1 - 1e-15)) for x in h]
+                total = sum(rates)
+                p_any = 1 - math.exp(-total * scale)
+                events[c, k] = [p_any * x / total if total > 0 else 0.0 for x in rates]
+        asylum = {}
+        for c in range(C):
+            if not self.has_asylum[c]:
+                continue
+            asylum[c] = {
+                "decide": [1 - math.exp(-days / f["processing_days"][e][c][k])
+                           for k in range(K)],
+                "recognition": [f["recognition_rate"][e][c][k] for k in range(K)],
+                "back": [f["rejected_return"][e][c][k] for k in range(K)],
+                "capacity": f["asylum_capacity"][e][c],
+            }
+        queued = [[self.regime[e][r][k] in QUEUED for k in range(K)] for r in range(R)]
+        decide_v, issue = [], []
+        for r in range(R):
+            dv, iv = [], []
+            for k in range(K):
+                if not self.is_open(e, r, k):  # shut to the cohort: refuse all waiting
+                    dv.append(1.0)
+                    iv.append(0.0)
+                elif queued[r][k]:
+                    d = f["route_delay"][e][r][k]
+                    dv.append(1 - math.exp(-days / d) if d > 0 else 1.0)
+                    iv.append(f["route_issuance"][e][r][k])
+                else:  # a route that stopped queueing: let everyone waiting cross now
+                    dv.append(1.0)
+                    iv.append(1.0)
+            decide_v.append(dv)
+            issue.append(iv)
+        out = {
+            "access": access,
+            "events": events,
+            "choice": {(c, k): self.choice(e, c, k) for c in range(C) for k in range(K)},
+            "asylum": asylum,
+            "queued": queued,
+            "decide_v": decide_v,
+            "issue": issue,
+            "capacity": [f["route_capacity"][e][r] for r in range(R)],
+        }
+        self._cache[key] = out
+        return out
+
+    def shock_multiplier(self, first_day: int, days: int, k: int) -> float:
+        total = 0.0
+        for d in range(first_day, first_day + days):
+            prod = 1.0
+            for start, end, mult, hl in self.shocks:
+                if start <= d <= end:
+                    decay = 1.0 if hl is None else 0.5 ** ((d - start) / hl)
+                    prod *= 1 + (mult[k] - 1) * decay
+            total += prod
+        return total / days
+
+    # -- one run ---------------------------------------------------------------------------------
+
+    def run(self, seed: int) -> dict[str, np.ndarray]:
+        """One replicate; returns the engine's variables with shapes ``(T, ...)``."""
+        rng = random.Random(seed)
+        C, R, K, o = self.C, self.R, self.K, self.origin
+        src, dst = self.src, self.dst
+        T = len(self.steps)
+        # one record per person: [cohort, compartment, where (country or route)]
+        people = [[k, NEVER, o] for k in range(K) for _ in range(self.population[k])]
+        rec = {v: np.zeros((T, R if v == "flow" else C, K), dtype=np.int64) for v in OUTCOMES}
+        rec["departures"] = np.zeros((T, K), dtype=np.int64)
+        first_day = 0
+
+        def to_source(person: list[Any], r: int) -> None:
+            if src[r] == o:
+                person[1], person[2] = NEVER, o
+            else:
+                person[1], person[2] = PRESENT, src[r]
+
+        for t, (e, days) in enumerate(self.steps):
+            ep = self.epoch(e, days)
+            movers: list[list[Any]] = []
+            # 1. departures
+            p_dep = []
+            for k in range(K):
+                p_week = self.hazard[k] * self.shock_multiplier(first_day, days, k) \
+                    * ep["access"][k]
+                p_week = min(1.0, max(0.0, p_week))
+                p_dep.append(1.0 if p_week >= 1 else 1 - (1 - p_week) ** (days / 7))
+            # 2. events of present people (those who arrived before this step)
+            for person in people:
+                k, state, c = person
+                if state == NEVER:
+                    if rng.random() < p_dep[k]:
+                        movers.append(person)  # still NEVER until they cross
+                elif state == PRESENT:
+                    self._events(rng, person, ep, rec["returns"][t],
+                                 rec["asylum_applications"][t], movers)
+            # 3. asylum decisions (claims made in this step included)
+            self._asylum(rng, people, ep, rec, t, movers)
+            # 4. route choice
+            immediate: list[list[Any]] = [[] for _ in range(R)]
+            for person in movers:
+                k, _, c = person
+                u, acc, chosen = rng.random(), 0.0, None
+                for r, pr in ep["choice"][c, k]:
+                    acc += pr
+                    if u < acc:
+                        chosen = r
+                        break
+                if chosen is None:  # no usable route: stay (in the origin: never left)
+                    person[1] = NEVER if c == o else PRESENT
+                elif ep["queued"][chosen][k]:
+                    person[1], person[2] = WAITING, chosen
+                else:
+                    person[1], person[2] = TRANSIT, chosen
+                    immediate[chosen].append(person)
+            # 5. queues
+            granted: list[list[Any]] = [[] for _ in range(R)]
+            for person in people:
+                if person[1] != WAITING:
+                    continue
+                k, _, r = person
+                if rng.random() < ep["decide_v"][r][k]:
+                    if rng.random() < ep["issue"][r][k]:
+                        granted[r].append(person)
+                    else:
+                        to_source(person, r)
+            # 6. capacities
+            for r in range(R):
+                cap = ep["capacity"][r]
+                want = immediate[r] + granted[r]
+                if math.isinf(cap) or len(want) <= cap:
+                    continue
+                passing = rng.sample(range(len(want)), int(cap))
+                keep = set(passing)
+                n_imm = len(immediate[r])
+                for i, person in enumerate(want):
+                    if i in keep:
+                        continue
+                    if i < n_imm:
+                        to_source(person, r)
+                    else:
+                        person[1], person[2] = WAITING, r
+                immediate[r] = [p for i, p in enumerate(want[:n_imm]) if i in keep]
+                granted[r] = [p for i, p in enumerate(want[n_imm:], start=n_imm) if i in keep]
+            # 7. crossings
+            for r in range(R):
+                for person in immediate[r] + granted[r]:
+                    k = person[0]
+                    person[1], person[2] = PRESENT, dst[r]
+                    rec["flow"][t, r, k] += 1
+                    rec["arrivals"][t, dst[r], k] += 1
+                    if src[r] == o:
+                        rec["departures"][t, k] += 1
+                for person in granted[r]:
+                    rec["visas_issued"][t, dst[r], person[0]] += 1
+            # record the compartments at the end of the step
+            for k, state, c in people:
+                if state in (NEVER, RETURNED):
+                    rec["stock"][t, o, k] += 1
+                elif state == WAITING:
+                    rec["stock"][t, src[c], k] += 1
+                else:
+                    rec["stock"][t, c, k] += 1
+                    if state == SETTLED:
+                        rec["settled"][t, c, k] += 1
+            first_day += days
+        return rec
+
+    def _events(self, rng: random.Random, person: list[Any], ep: dict[str, Any],
+                returns: np.ndarray, claims: np.ndarray, movers: list[list[Any]]) -> None:
+        k, _, c = person
+        u, acc = rng.random(), 0.0
+        for i, pr in enumerate(ep["events"][c, k]):
+            acc += pr
+            if u < acc:
+                break
+        else:
+            return  # stays present
+        if i == 0:
+            person[1], person[2] = RETURNED, self.origin
+            returns[c, k] += 1
+        elif i == 1:
+            movers.append(person)
+        elif i == 2:
+            person[1] = NEW_CLAIM if self.claims_wait_a_step else PENDING
+            claims[c, k] += 1
+        else:
+            person[1] = SETTLED
+
+    def _asylum(self, rng: random.Random, people: list[list[Any]], ep: dict[str, Any],
+                rec: dict[str, np.ndarray], t: int, movers: list[list[Any]]) -> None:
+        decided: dict[int, list[list[Any]]] = {}
+        for person in people:
+            if person[1] == NEW_CLAIM:  # the deliberately wrong variant
+                person[1] = PENDING
+                continue
+            if person[1] != PENDING:
+                continue
+            k, _, c = person
+            if rng.random() < ep["asylum"][c]["decide"][k]:
+                decided.setdefault(c, []).append(person)
+        for c, group in decided.items():
+            a = ep["asylum"][c]
+            cap = a["capacity"]
+            if not math.isinf(cap) and len(group) > cap:
+                group = rng.sample(group, int(cap))
+            for person in group:
+                k = person[0]
+                rec["asylum_decisions"][t, c, k] += 1
+                if rng.random() < a["recognition"][k]:
+                    person[1] = SETTLED
+                    rec["asylum_grants"][t, c, k] += 1
+                elif rng.random() < a["back"][k]:
+                    person[1], person[2] = RETURNED, self.origin
+                    rec["returns"][t, c, k] += 1
+                else:
+                    person[1] = PRESENT
+                    movers.append(person)
+
+    def runs(self, n: int, seed: int) -> dict[str, np.ndarray]:
+        """``n`` independent replicates (seeds ``seed * 1_000_003 + i``), stacked on axis 0."""
+        outs = [self.run(seed * 1_000_003 + i) for i in range(n)]
+        return {v: np.stack([o[v] for o in outs]) for v in OUTCOMES}

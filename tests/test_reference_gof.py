@@ -1,0 +1,331 @@
+"""The engine against a per-person reference simulation, in distribution.
+
+:mod:`reference` (``tests/reference.py``) simulates every person separately with Python's
+``random``, following the engine's documented step rules but none of its array code. For
+three small scenarios (a visa route with queues, passport mixtures, a quota and a closure
+while people wait; asylum with a processing capacity and route quotas, in monthly steps; a
+shock, a cohort-specific closure with deterrence, a country policy, humanitarian routes and
+a route that requires a flag, with a short last step), we run the engine
+(``N_ENGINE`` replicates) and the reference (``N_REF`` runs) and compare the distribution
+of each of several outcomes (final stock per country, mid-horizon stock per country,
+departures per cohort, returns, asylum decisions and grants, visas issued, flow per route).
+
+The test: a two-sample chi-square test of homogeneity on binned counts. Outcomes are small
+integer counts with many ties, which rules out the continuous-distribution tests (the
+Kolmogorov-Smirnov and Cramér-von Mises null distributions assume no ties and are
+conservative with them; ``scipy.stats.anderson_ksamp`` also clips its p-value to
+``[0.001, 0.25]``, too coarse for a Bonferroni threshold of about 1e-4). The bins are
+consecutive values of the *pooled* sample, merged until every cell of the 2 × bins table
+expects at least ``MIN_EXPECTED`` = 20 counts; the statistic is then close to chi-square with
+``bins - 1`` degrees of freedom (checked by simulation while writing this test: on
+binomial and negative binomial samples of 3000 vs 1500, 20,000 null repetitions rejected
+at 1e-3 and 1e-4 at rates of 0.65e-3 to 1.1e-3 and 0 to 1.5e-4).
+
+False-failure rate: each scenario's test makes ``m`` comparisons (one per outcome listed in
+``OUTCOMES``, fixed before looking at the data) and fails if any p-value is below
+``ALPHA / m`` with ``ALPHA`` = 1e-3 (Bonferroni), so a correct engine fails one scenario's
+test with probability at most about 1e-3. Seeds are fixed: the outcome is reproducible.
+
+Power: the same comparison must reject deliberately wrong models: the engine run with one
+onward hazard 20 % too high (0.18 instead of 0.15: smallest p about 1e-62 when written),
+with half the deterrence (0.3 instead of 0.6: p about 1e-45), and a reference that decides
+asylum claims one step late (p = 0 to double precision).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from reference import ReferenceSimulator
+from scipy import stats
+
+import flowsim
+from flowsim.compile import CompiledModel, compile_scenario
+from flowsim.engine import RECORDABLE
+from flowsim.scenario import validate_data
+
+ALPHA = 1e-3  # overall false-failure rate of one scenario's test
+MIN_EXPECTED = 20.0
+N_ENGINE = 3000
+N_REF = 1500
+
+START = dt.date(2022, 1, 3)
+
+
+def _calendar(weeks: int) -> dict[str, Any]:
+    return {"start": START, "end": START + dt.timedelta(weeks=weeks, days=-1)}
+
+
+VISA = {
+    "name": "visa route",
+    "calendar": _calendar(15),
+    "countries": [
+        {"id": "RUS", "name": "Origin", "roles": ["origin"]},
+        {"id": "GEO", "name": "G", "roles": ["transit"], "onward_hazard": "q_geo",
+         "return_hazard": 0.04, "attractiveness": 0.5},
+        {"id": "FIN", "name": "F", "roles": ["transit", "destination"], "onward_hazard": 0.1,
+         "settle_hazard": 0.05, "attractiveness": 1.0},
+        {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.5,
+         "return_hazard": 0.02},
+    ],
+    "routes": [
+        {"from": "RUS", "to": "GEO", "documents": "internal"},
+        {"from": "RUS", "to": "FIN", "regime": "visa_required", "delay_days": 14,
+         "issuance": 0.6, "capacity": 2},
+        {"from": "GEO", "to": "DEU", "mode": "air", "regime": "e_visa", "cost": 0.3},
+        {"from": "GEO", "to": "FIN", "mode": "air", "regime": "visa_required",
+         "delay_days": 7, "issuance": 0.4},
+        {"from": "FIN", "to": "DEU"},
+    ],
+    "cohorts": [
+        {"name": "men", "population": 60, "baseline_hazard": 0.08,
+         "international_passport": 0.6},
+        {"name": "rest", "population": 40, "baseline_hazard": 0.05},
+    ],
+    "policies": [
+        # closes a queued route while people wait on it: they are refused at once
+        {"name": "geo_fin_closes", "start": dt.date(2022, 2, 21), "end": dt.date(2022, 3, 20),
+         "select": {"from": ["GEO"], "to": ["FIN"]}, "route": {"regime": "closed"}},
+        {"name": "fin_strict_for_rest", "start": dt.date(2022, 2, 7),
+         "select": {"to": ["FIN"], "from": ["RUS"], "cohorts": ["rest"]},
+         "route": {"issuance": 0.2, "delay_days": 30}},
+    ],
+    "parameters": {"q_geo": 0.15},
+}
+
+ASYLUM = {
+    "name": "asylum with capacities",
+    # monthly steps of 28 to 31 days: hazards and delays are converted to each step's length
+    "calendar": {"start": START, "end": dt.date(2022, 6, 30), "step": "month"},
+    "countries": [
+        {"id": "RUS", "name": "Origin", "roles": ["origin"]},
+        {"id": "AAA", "name": "A", "roles": ["destination"], "attractiveness": 1.0,
+         "onward_hazard": 0.05,
+         "asylum": {"claim_hazard": 0.1, "processing_days": 21, "recognition_rate": 0.5,
+                    "capacity": 8, "rejected_return": 0.4}},
+        {"id": "BBB", "name": "B", "roles": ["transit"], "onward_hazard": 0.2,
+         "return_hazard": 0.05},
+        {"id": "CCC", "name": "C", "roles": ["destination"], "settle_hazard": 0.1},
+    ],
+    "routes": [
+        {"from": "RUS", "to": "AAA", "capacity": 20},
+        {"from": "RUS", "to": "BBB", "regime": "e_visa"},
+        {"from": "BBB", "to": "AAA"},
+        {"from": "AAA", "to": "CCC", "capacity": 4},
+    ],
+    "cohorts": [
+        {"name": "one", "population": 100, "baseline_hazard": 0.06},
+        {"name": "two", "population": 50, "baseline_hazard": 0.1},
+    ],
+}
+
+SHOCK = {
+    "name": "shock and policies",
+    # 16 weeks and a last step of 3 days
+    "calendar": {"start": START, "end": START + dt.timedelta(weeks=16, days=2)},
+    "countries": [
+        {"id": "RUS", "name": "Origin", "roles": ["origin"]},
+        {"id": "KAZ", "name": "K", "roles": ["transit", "destination"], "onward_hazard": 0.1,
+         "return_hazard": 0.05},
+        {"id": "ISR", "name": "I", "roles": ["destination"], "attractiveness": 2.0},
+        {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.0,
+         "asylum": {"claim_hazard": 0.2, "processing_days": 30, "recognition_rate": 0.7}},
+        {"id": "TUR", "name": "T", "roles": ["transit"], "onward_hazard": 0.2},
+    ],
+    "routes": [
+        {"from": "RUS", "to": "KAZ", "documents": "internal"},
+        {"from": "RUS", "to": "TUR", "mode": "air", "cost": 0.5},
+        {"from": "RUS", "to": "ISR", "mode": "air", "requires": ["israel"]},
+        {"from": "KAZ", "to": "DEU", "mode": "air", "regime": "humanitarian_only",
+         "delay_days": 10, "issuance": 0.5},
+        {"from": "TUR", "to": "DEU", "mode": "air", "regime": "visa_required",
+         "delay_days": 7, "issuance": 0.5},
+        {"from": "TUR", "to": "KAZ", "mode": "air"},
+    ],
+    "cohorts": [
+        {"name": "men", "population": 80, "baseline_hazard": 0.02,
+         "international_passport": 0.7, "eligible": ["humanitarian"]},
+        {"name": "repatriates", "population": 40, "baseline_hazard": 0.03,
+         "eligible": ["israel"]},
+    ],
+    "shocks": [{"name": "mobilization", "date": dt.date(2022, 1, 31), "cohorts": ["men"],
+                "multiplier": 6.0, "half_life_days": 14}],
+    "policies": [
+        {"name": "kaz_closes", "start": dt.date(2022, 2, 14), "end": dt.date(2022, 3, 20),
+         "select": {"to": ["KAZ"], "from": ["RUS"], "cohorts": ["men"]},
+         "route": {"regime": "closed"}},
+        {"name": "tur_tightens", "start": dt.date(2022, 3, 7),
+         "select": {"countries": ["TUR"]}, "country": {"onward_hazard": 0.4}},
+        # those waiting for a visa who are not eligible for humanitarian admission are refused
+        {"name": "deu_humanitarian_only", "start": dt.date(2022, 3, 28),
+         "select": {"from": ["TUR"], "to": ["DEU"]}, "route": {"regime": "humanitarian_only"}},
+    ],
+    "behaviour": {"deterrence": "deterrence"},
+    "parameters": {"deterrence": 0.6},
+}
+
+SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK}
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+Outcome = tuple[str, Callable[[dict[str, np.ndarray]], np.ndarray]]
+
+
+def outcomes(model: CompiledModel) -> list[Outcome]:
+    """The compared outcomes, each a function of the recorded arrays ``(n, T, ...)``.
+
+    Fixed by the model's shape alone (not by the data), so the Bonferroni count is fixed.
+    """
+    T = model.n_steps
+    out: list[Outcome] = []
+    for c, cid in enumerate(model.country_ids):
+        out.append((f"final stock {cid}", lambda d, c=c: d["stock"][:, -1, c].sum(-1)))
+        if c != model.origin:
+            out.append((f"stock {cid} at step {T // 2}",
+                        lambda d, c=c: d["stock"][:, T // 2 - 1, c].sum(-1)))
+    for k, name in enumerate(model.cohort_names):
+        out.append((f"departures of {name}", lambda d, k=k: d["departures"][..., k].sum(1)))
+    for v in ("returns", "asylum_decisions", "asylum_grants", "visas_issued"):
+        out.append((f"total {v}", lambda d, v=v: d[v].sum(axis=(1, 2, 3))))
+    for r, key in enumerate(model.route_keys):
+        out.append((f"flow on {key}", lambda d, r=r: d["flow"][:, :, r].sum(axis=(1, 2))))
+    return out
+
+
+def binned_chi2(x: np.ndarray, y: np.ndarray,
+                min_expected: float = MIN_EXPECTED) -> tuple[float, int, float]:
+    """Two-sample chi-square test of homogeneity of two samples of integers.
+
+    Bins are runs of consecutive pooled values, closed when the pooled count reaches
+    ``min_expected * N / min(n_x, n_y)`` (so each cell expects at least ``min_expected``);
+    a short tail joins the last bin.
+
+    Returns
+    -------
+    (statistic, degrees of freedom, p-value); ``(0, 0, 1)`` when there is one bin only.
+    """
+    x, y = np.asarray(x).ravel(), np.asarray(y).ravel()
+    pooled = np.concatenate([x, y])
+    need = min_expected * pooled.size / min(x.size, y.size)
+    values, counts = np.unique(pooled, return_counts=True)
+    edges: list[Any] = []  # the largest value of each bin
+    acc = 0
+    for v, c in zip(values, counts, strict=True):
+        acc += c
+        if acc >= need:
+            edges.append(v)
+            acc = 0
+    if acc and edges:
+        edges[-1] = values[-1]
+    if len(edges) < 2:
+        return 0.0, 0, 1.0
+    e = np.array(edges)
+    table = np.stack([np.bincount(np.searchsorted(e, s), minlength=e.size) for s in (x, y)])
+    stat, p, dof, _ = stats.chi2_contingency(table, correction=False)
+    return float(stat), int(dof), float(p)
+
+
+@dataclasses.dataclass
+class Comparison:
+    names: list[str]
+    p: np.ndarray
+    threshold: float
+
+    @property
+    def rejected(self) -> list[str]:
+        return [f"{n} (p = {p:.2e})" for n, p in zip(self.names, self.p, strict=True)
+                if p < self.threshold]
+
+    def describe(self) -> str:
+        i = int(np.argmin(self.p))
+        return (f"{len(self.names)} outcomes; smallest p = {self.p[i]:.3g} ({self.names[i]}); "
+                f"threshold {self.threshold:.2e}")
+
+
+def compare(model: CompiledModel, a: dict[str, np.ndarray],
+            b: dict[str, np.ndarray]) -> Comparison:
+    outs = outcomes(model)
+    p = np.array([binned_chi2(f(a), f(b))[2] for _, f in outs])
+    return Comparison([n for n, _ in outs], p, ALPHA / len(outs))
+
+
+# -- runs (cached: the power tests reuse the samples of the main tests) -----------------------
+
+
+@functools.cache
+def _model(key: str) -> CompiledModel:
+    scenario, problems = validate_data(SCENARIOS[key])
+    assert not [p for p in problems if p.severity == "error"]
+    return compile_scenario(scenario)
+
+
+@functools.cache
+def engine_sample(key: str, **params: float) -> dict[str, np.ndarray]:
+    res = flowsim.simulate(_model(key), replicates=N_ENGINE, seed=2024,
+                           params=params or None, record=tuple(RECORDABLE))
+    return {v: res.dataset[v].values for v in RECORDABLE}
+
+
+@functools.cache
+def reference_sample(key: str, **variant: Any) -> dict[str, np.ndarray]:
+    return ReferenceSimulator(_model(key), **variant).runs(N_REF, seed=11)
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", sorted(SCENARIOS))
+def test_engine_matches_reference_in_distribution(key: str) -> None:
+    model = _model(key)
+    result = compare(model, engine_sample(key), reference_sample(key))
+    assert not result.rejected, (
+        f"{key}: the engine and the per-person reference differ in "
+        f"{', '.join(result.rejected)} ({result.describe()})")
+
+
+@pytest.mark.parametrize("key", sorted(SCENARIOS))
+def test_reference_conserves_people(key: str) -> None:
+    """The reference itself keeps everybody (so a mismatch is not the reference's fault)."""
+    model = _model(key)
+    ref = reference_sample(key)
+    total = ref["stock"].sum(axis=2)  # (n, T, K)
+    pop = np.round(model.population.values(model.param_defaults[None])[0])
+    assert (total == pop).all()
+
+
+def test_power_against_a_wrong_onward_hazard() -> None:
+    """The engine with GEO's onward hazard 0.15 -> 0.18 is told apart from the reference."""
+    model = _model("visa")
+    result = compare(model, engine_sample("visa", q_geo=0.18), reference_sample("visa"))
+    assert result.rejected, f"a 20% error in one hazard went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_wrong_deterrence() -> None:
+    """The engine with half the deterrence of closures is told apart from the reference."""
+    model = _model("shock")
+    result = compare(model, engine_sample("shock", deterrence=0.3), reference_sample("shock"))
+    assert result.rejected, f"deterrence 0.3 instead of 0.6 went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_wrong_step_order() -> None:
+    """A reference that decides asylum claims one step late is told apart from the engine."""
+    model = _model("asylum")
+    result = compare(model, engine_sample("asylum"),
+                     reference_sample("asylum", claims_wait_a_step=True))
+    assert result.rejected, f"an off-by-one-step in asylum went unnoticed: {result.describe()}"
+
+
+def test_binned_chi2_edge_cases() -> None:
+    assert binned_chi2(np.zeros(100), np.zeros(50)) == (0.0, 0, 1.0)
+    rng = np.random.default_rng(0)
+    _, dof, p = binned_chi2(rng.binomial(30, 0.5, 3000), rng.binomial(30, 0.5, 1500))
+    assert dof >= 5 and p > ALPHA
+    _, _, p = binned_chi2(rng.binomial(30, 0.5, 3000), rng.binomial(30, 0.55, 1500))
+    assert p < 1e-6
