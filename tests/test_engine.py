@@ -389,13 +389,13 @@ def test_a_replicate_does_not_depend_on_the_number_of_replicates() -> None:
                                       large.dataset[v].values[:500], err_msg=v)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a partly filled last block draws from its stream in a different pattern than a full "
-    "block, so replicate 500 of a run of 600 differs from replicate 500 of a run of 1000 "
-    "(block size 250); padding the last block to the block size would fix it"))
-def test_a_replicate_in_a_partial_last_block_does_not_depend_on_the_number() -> None:
-    small = flowsim.simulate(REPRO_SCENARIO, replicates=600, seed=3)
-    large = flowsim.simulate(REPRO_SCENARIO, replicates=1000, seed=3)
+def test_coupled_replicates_do_not_depend_on_the_run_or_block() -> None:
+    """With exact sampling a replicate is reproduced by any run holding its whole block; with
+    coupled sampling (draws keyed on the replicate's global index) by any run at all, whatever
+    its length or block size — a partly filled last block included."""
+    small = flowsim.simulate(REPRO_SCENARIO, replicates=600, seed=3, sampling="coupled")
+    large = flowsim.simulate(REPRO_SCENARIO, replicates=1000, seed=3, sampling="coupled",
+                             block_size=64)
     np.testing.assert_array_equal(small.dataset["stock"].values,
                                   large.dataset["stock"].values[:600])
 
@@ -470,16 +470,17 @@ def test_per_replicate_values_match_uniform_runs_with_one_replicate_per_block() 
                                           uniform.dataset[v].values[i], err_msg=v)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the replicates of a block share one numpy Generator and numpy's binomial sampler uses "
-    "a value-dependent number of uniforms, so a replicate's draws depend on the parameters "
-    "of the replicates before it in the block (statistically harmless, but not the "
-    "'batch equals single runs' property of STYLE.md item 6; needs a keyed sampler)"))
 def test_per_replicate_values_match_uniform_runs_in_one_block() -> None:
+    """A batch equals single runs (STYLE.md item 6) with coupled sampling. With exact
+    sampling the replicates of a block share one Generator, whose binomial sampler uses a
+    value-dependent number of uniforms: a replicate's draws then depend on its neighbours'
+    parameters (statistically harmless; the block size 1 case is tested above)."""
     qs = np.array([0.1, 0.5, 0.9, 0.3])
-    mixed = flowsim.simulate(PARAMS_SCENARIO, replicates=4, seed=8, params={"q": qs})
+    mixed = flowsim.simulate(PARAMS_SCENARIO, replicates=4, seed=8, params={"q": qs},
+                             sampling="coupled")
     for i, q in enumerate(qs):
-        uniform = flowsim.simulate(PARAMS_SCENARIO, replicates=4, seed=8, params={"q": q})
+        uniform = flowsim.simulate(PARAMS_SCENARIO, replicates=4, seed=8, params={"q": q},
+                                   sampling="coupled")
         np.testing.assert_array_equal(mixed.dataset["stock"].values[i],
                                       uniform.dataset["stock"].values[i])
 
@@ -521,9 +522,6 @@ def test_simulate_argument_errors(kwargs: dict[str, Any], error: type[Exception]
         flowsim.simulate(PARAMS_SCENARIO, **args)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "resolve_params checks finiteness for a params array but not for values given by name: "
-    "NaN reaches the engine, where a NaN hazard silently acts as 0"))
 def test_non_finite_values_by_name_are_refused() -> None:
     with pytest.raises(ValueError, match="not finite"):
         flowsim.simulate(PARAMS_SCENARIO, replicates=5, seed=1, params={"q": np.nan})

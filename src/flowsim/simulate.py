@@ -84,6 +84,8 @@ def resolve_params(model: CompiledModel, replicates: int,
             v = np.asarray(value, dtype=float)
             if v.ndim > 1 or (v.ndim == 1 and v.shape[0] != replicates):
                 raise ValueError(f"parameter {name!r}: give one number or {replicates} values")
+            if not np.isfinite(v).all():
+                raise ValueError(f"parameter {name!r} holds values that are not finite")
             out[:, model.param_names.index(name)] = v
         return out
     arr = np.asarray(params, dtype=float)
@@ -224,7 +226,10 @@ def simulate(
         Number of replicates.
     seed : int, SeedSequence, Generator or None
         The root of all randomness; the same seed gives the same numbers bit for bit,
-        whatever ``workers`` is.
+        whatever ``workers`` is or the order blocks run in. With exact sampling, replicate
+        ``i`` is reproduced by every run (with this seed and block size) that holds its whole
+        block; with coupled sampling by every run, whatever its length, block size or the
+        parameters of the other replicates.
     workers : int
         Local worker processes (1: run in this process; 0 or less: one per CPU).
     params : None, mapping or array

@@ -555,9 +555,11 @@ class Behaviour(_Model):
     """Global behavioural settings of the choice model.
 
     ``deterrence`` splits the response to closed routes: departures are multiplied by
-    ``A ** deterrence`` where ``A`` is the logit-weighted share of the origin's routes open
-    now relative to all declared routes (0: closures only divert people to other routes;
-    1: departures fall in proportion to the lost choice weight). ``regime_cost`` is the
+    ``A ** deterrence`` where ``A`` is the logit choice weight of the origin's routes open to
+    the cohort now, relative to those open to it with no policy in force (0: closures only
+    divert people to other routes; 1: departures fall in proportion to the lost choice
+    weight; a route opened by a policy raises ``A`` above 1). A cohort with no route out
+    when no policy is in force has ``A = 1``. ``regime_cost`` is the
     disutility of each entry regime added to a route's own cost.
     """
 
