@@ -1,0 +1,290 @@
+"""Paired comparisons of policy scenarios, with common random numbers.
+
+:func:`compare` runs a baseline and its counterfactuals on the same parameter draws and with
+the coupled sampler (:mod:`flowsim.sampling`), so that replicate ``i`` of every scenario sees
+the same random numbers for the same events. The effect of a policy on an outcome is then
+the per-replicate difference ``counterfactual - baseline``, whose spread reflects the
+uncertainty about the parameters and the genuine randomness of who moves, not the noise of
+two unrelated runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from flowsim.compile import compile_scenario
+from flowsim.results import Results
+from flowsim.scenario.model import Scenario
+from flowsim.simulate import SeedLike, seed_sequence, simulate
+
+__all__ = ["Comparison", "compare", "outcomes", "GROUP_BLOCS"]
+
+# Comparison blocs: the West / EU vs post-Soviet and neutral states vs Kremlin-aligned states.
+GROUP_BLOCS: dict[str, tuple[str, ...]] = {
+    "west": ("west",),
+    "eu": ("eu",),
+    "post_soviet_and_neutral": ("post_soviet", "neutral"),
+    "kremlin_aligned": ("kremlin_aligned",),
+}
+
+RECORD = ("stock", "departures", "returns", "asylum_applications", "asylum_grants",
+          "settled")
+
+
+def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.DataArray:
+    """The outcomes compared between scenarios, per replicate.
+
+    * ``abroad at D``: people who left and are abroad at each date ``D`` (default: the end of
+      each year in the horizon and the horizon's end);
+    * ``in <bloc> at END``: people in each comparison bloc of :data:`GROUP_BLOCS` whose
+      groups the scenario defines (the West, the EU, post-Soviet and neutral states,
+      Kremlin-aligned states);
+    * ``settled in the west at END`` where ``west`` is defined (permits and protection);
+    * ``departures``, ``returns to the origin``, ``asylum applications`` and ``asylum grants``
+      over the whole horizon;
+    * ``abroad at END: <cohort>`` for every cohort.
+
+    Returns
+    -------
+    xarray.DataArray, dims (outcome, replicate)
+    """
+    ds = results.dataset
+    first = ds["step_start"].values[0].astype("datetime64[D]").astype(dt.date)
+    last = ds["time"].values[-1].astype("datetime64[D]").astype(dt.date)
+    if dates is None:
+        dates = sorted({*(dt.date(y, 12, 31) for y in range(first.year, last.year + 1)
+                          if first <= dt.date(y, 12, 31) < last), last})
+    rows: dict[str, xr.DataArray] = {}
+    for d in dates:
+        rows[f"abroad at {d}"] = results.abroad(d)
+    groups = results.scenario.group_members() if results.scenario is not None else {}
+    for bloc, names in GROUP_BLOCS.items():
+        present = [g for g in names if g in groups and groups[g]]
+        if present:
+            rows[f"in {bloc} at {last}"] = results.stock(present, last)
+    if "west" in groups and groups["west"] and "settled" in ds:
+        rows[f"settled in the west at {last}"] = results.stock("west", last, variable="settled")
+    rows["departures"] = results.departures()
+    if "returns" in ds:
+        rows["returns to the origin"] = results.returned(last)
+    for v, label in (("asylum_applications", "asylum applications"),
+                     ("asylum_grants", "asylum grants")):
+        if v in ds:
+            rows[label] = results.period_total(v, None, None, None)
+    for k in ds["cohort"].values:
+        rows[f"abroad at {last}: {k}"] = results.abroad(last, cohorts=str(k))
+    names = list(rows)
+    data = np.stack([np.asarray(rows[n].values, dtype=float) for n in names])
+    return xr.DataArray(data, dims=("outcome", "replicate"),
+                        coords={"outcome": names, "replicate": ds["replicate"].values})
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Paired effects of counterfactual scenarios against a baseline.
+
+    Attributes
+    ----------
+    values : xarray.DataArray
+        Every outcome for every scenario and replicate, dims (scenario, outcome, replicate);
+        the first scenario is the baseline.
+    results : dict of str to Results
+        The simulations, by scenario name.
+    quantiles : tuple of float
+        The interval reported (default: the 90% interval, 0.05 to 0.95).
+    """
+
+    values: xr.DataArray
+    results: dict[str, Results]
+    quantiles: tuple[float, float] = (0.05, 0.95)
+
+    @property
+    def baseline(self) -> str:
+        return str(self.values["scenario"].values[0])
+
+    @property
+    def counterfactuals(self) -> list[str]:
+        return [str(s) for s in self.values["scenario"].values[1:]]
+
+    @property
+    def differences(self) -> xr.DataArray:
+        """Per-replicate ``counterfactual - baseline``, dims (scenario, outcome, replicate)."""
+        base = self.values.sel(scenario=self.baseline)
+        return self.values.sel(scenario=self.counterfactuals) - base
+
+    @property
+    def ratios(self) -> xr.DataArray:
+        """Per-replicate ``counterfactual / baseline`` (NaN where the baseline is 0)."""
+        base = self.values.sel(scenario=self.baseline)
+        return self.values.sel(scenario=self.counterfactuals) / base.where(base != 0)
+
+    def effects(self) -> Any:
+        """The effects table: one row per counterfactual and outcome.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns: ``counterfactual``, ``outcome``, ``baseline`` and ``counterfactual_median``
+            (medians of each scenario's outcome), ``difference`` with ``difference_low`` and
+            ``difference_high`` (median and interval of the paired difference), ``ratio`` with
+            ``ratio_low`` and ``ratio_high`` (of the paired ratio).
+        """
+        import pandas as pd
+
+        lo, hi = self.quantiles
+        base = self.values.sel(scenario=self.baseline)
+        diff, ratio = self.differences, self.ratios
+        rows = []
+        for cf in self.counterfactuals:
+            for out in self.values["outcome"].values:
+                d = diff.sel(scenario=cf, outcome=out).values
+                r = ratio.sel(scenario=cf, outcome=out).values
+                r = r[np.isfinite(r)]
+                rows.append({
+                    "counterfactual": cf,
+                    "outcome": str(out),
+                    "baseline": float(np.median(base.sel(outcome=out).values)),
+                    "counterfactual_median": float(np.median(
+                        self.values.sel(scenario=cf, outcome=out).values)),
+                    "difference": float(np.median(d)),
+                    "difference_low": float(np.quantile(d, lo)),
+                    "difference_high": float(np.quantile(d, hi)),
+                    "ratio": float(np.median(r)) if r.size else float("nan"),
+                    "ratio_low": float(np.quantile(r, lo)) if r.size else float("nan"),
+                    "ratio_high": float(np.quantile(r, hi)) if r.size else float("nan"),
+                })
+        return pd.DataFrame(rows)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Values, differences and ratios as one dataset (for NetCDF)."""
+        ds = xr.Dataset({"value": self.values, "difference": self.differences,
+                         "ratio": self.ratios})
+        ds.attrs.update({"baseline": self.baseline,
+                         "counterfactuals": ", ".join(self.counterfactuals),
+                         "sampling": "coupled"})
+        return ds
+
+
+def _named(scenarios: Scenario | Sequence[Scenario] | Mapping[str, Scenario]
+           ) -> dict[str, Scenario]:
+    if isinstance(scenarios, Scenario):
+        scenarios = [scenarios]
+    if isinstance(scenarios, Mapping):
+        return dict(scenarios)
+    out: dict[str, Scenario] = {}
+    for s in scenarios:
+        name, i = s.name, 2
+        while name in out:
+            name, i = f"{s.name} ({i})", i + 1
+        out[name] = s
+    return out
+
+
+def _params_for(scenario: Scenario, names: Sequence[str], matrix: np.ndarray | None,
+                replicates: int) -> dict[str, np.ndarray] | None:
+    """The shared draws, by name, restricted to the parameters this scenario declares."""
+    if matrix is None:
+        return None
+    return {n: matrix[:, i] for i, n in enumerate(names) if n in scenario.parameters}
+
+
+def compare(
+    baseline: Scenario,
+    counterfactuals: Scenario | Sequence[Scenario] | Mapping[str, Scenario],
+    replicates: int = 1000,
+    seed: SeedLike = None,
+    posterior: Any = None,
+    params: Mapping[str, Any] | None = None,
+    dates: Sequence[dt.date] | None = None,
+    workers: int = 1,
+    client: Any = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Comparison:
+    """Run a baseline and counterfactuals on the same draws and report paired effects.
+
+    Parameters
+    ----------
+    baseline : Scenario
+    counterfactuals : Scenario, list of Scenario, or mapping of name to Scenario
+        Usually overlays of the baseline (``extends:``) that add, remove or replace policies.
+    replicates : int
+    seed : int, SeedSequence, Generator or None
+        Shared by every scenario: with coupled sampling, the same seed means the same random
+        numbers for the same event in every scenario.
+    posterior : object with ``sample(n, seed)`` and ``parameter_names``, optional
+        Draw each replicate's parameters from it (the same draws for every scenario);
+        parameters a scenario does not declare are ignored, and parameters only it declares
+        keep their values.
+    params : mapping, optional
+        Fixed parameter values (or one per replicate) for every scenario, by name.
+    dates : sequence of date, optional
+        Dates for the "abroad at" outcomes.
+    workers, client
+        As for :func:`flowsim.simulate`.
+    progress : callable, optional
+        ``progress(scenario_name, done, total)``.
+
+    Returns
+    -------
+    Comparison
+    """
+    cfs = _named(counterfactuals)
+    if baseline.name in cfs:
+        raise ValueError(f"a counterfactual has the baseline's name {baseline.name!r}; "
+                         "give the counterfactuals a mapping of distinct names")
+    scenarios = {baseline.name: baseline, **cfs}
+    root = seed_sequence(seed)
+    sim_seed, draw_seed = root.spawn(2)
+    names: list[str] = []
+    matrix: np.ndarray | None = None
+    if posterior is not None:
+        names = list(posterior.parameter_names)
+        matrix = np.asarray(posterior.sample(replicates, seed=draw_seed), dtype=float)
+        if matrix.shape != (replicates, len(names)):
+            raise ValueError(f"the posterior's sample has shape {matrix.shape}; expected "
+                             f"({replicates}, {len(names)})")
+    if params is not None:
+        fixed = {k: np.broadcast_to(np.asarray(v, dtype=float), (replicates,))
+                 for k, v in params.items()}
+        if matrix is None:
+            names, matrix = list(fixed), np.stack(list(fixed.values()), axis=1) \
+                if fixed else None
+        else:
+            for k, v in fixed.items():
+                if k in names:
+                    matrix[:, names.index(k)] = v
+                else:
+                    names.append(k)
+                    matrix = np.column_stack([matrix, v])
+    if matrix is not None:
+        declared = set().union(*(s.parameters for s in scenarios.values()))
+        unknown = [n for n in names if n not in declared]
+        if params is not None and unknown:
+            raise KeyError(f"no scenario declares the parameters {', '.join(unknown)}")
+
+    results: dict[str, Results] = {}
+    values = []
+    for name, scenario in scenarios.items():
+        model = compile_scenario(scenario)
+
+        def step(done: int, total: int, _name: str = name) -> None:
+            if progress is not None:
+                progress(_name, done, total)
+
+        r = simulate(model, replicates=replicates, seed=sim_seed, workers=workers,
+                     params=_params_for(scenario, names, matrix, replicates), record=RECORD,
+                     sampling="coupled", client=client, progress=step)
+        r = Results(r.dataset, scenario)
+        results[name] = r
+        values.append(outcomes(r, dates))
+    common = [o for o in values[0]["outcome"].values
+              if all(o in v["outcome"].values for v in values)]
+    stacked = xr.concat([v.sel(outcome=common) for v in values], dim="scenario")
+    stacked = stacked.assign_coords(scenario=list(scenarios))
+    return Comparison(stacked, results)
