@@ -525,3 +525,32 @@ def test_simulate_argument_errors(kwargs: dict[str, Any], error: type[Exception]
 def test_non_finite_values_by_name_are_refused() -> None:
     with pytest.raises(ValueError, match="not finite"):
         flowsim.simulate(PARAMS_SCENARIO, replicates=5, seed=1, params={"q": np.nan})
+
+
+# -- reductions in the workers and a kept pool ---------------------------------------------------
+
+
+def _abroad_at_end(res: flowsim.Results) -> np.ndarray:
+    return res.abroad(res.dataset["time"].values[-1]).values
+
+
+def test_reduce_in_workers_equals_the_full_results() -> None:
+    from flowsim.simulate import local_pool
+
+    full = flowsim.simulate(REPRO_SCENARIO, replicates=300, seed=4, block_size=64)
+    expected = full.abroad(full.dataset["time"].values[-1]).values
+    here = flowsim.simulate(REPRO_SCENARIO, replicates=300, seed=4, block_size=64,
+                            reduce=_abroad_at_end)
+    there = flowsim.simulate(REPRO_SCENARIO, replicates=300, seed=4, block_size=64,
+                             reduce=_abroad_at_end, workers=2)
+    np.testing.assert_array_equal(here, expected)
+    np.testing.assert_array_equal(there, expected)
+    with local_pool(2) as pool:
+        kept = flowsim.simulate(REPRO_SCENARIO, replicates=300, seed=4, block_size=64,
+                                pool=pool)
+    assert _same(kept, full)
+
+
+def test_reduce_must_give_one_row_per_replicate() -> None:
+    with pytest.raises(ValueError, match="one row per replicate"):
+        flowsim.simulate(REPRO_SCENARIO, replicates=10, seed=1, reduce=lambda r: np.zeros(3))

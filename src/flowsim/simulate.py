@@ -22,7 +22,8 @@ from flowsim.compile import CompiledModel, compile_scenario
 from flowsim.engine import DEFAULT_RECORD, RECORDABLE, ExactSampler, run_block
 from flowsim.scenario.model import Scenario
 
-__all__ = ["simulate", "seed_sequence", "block_seed", "resolve_params", "DEFAULT_BLOCK_SIZE"]
+__all__ = ["simulate", "seed_sequence", "block_seed", "resolve_params", "local_pool",
+           "DEFAULT_BLOCK_SIZE"]
 
 DEFAULT_BLOCK_SIZE = 250
 
@@ -101,26 +102,42 @@ def resolve_params(model: CompiledModel, replicates: int,
 
 # -- worker processes ---------------------------------------------------------------------
 
-_WORKER_MODEL: CompiledModel | None = None
+# The model (and scenario) of the local worker processes, set once per process by the pool
+# initializer; a user's own executor (``pool=``) gets them with every task instead.
+_WORKER_CONTEXT: tuple[CompiledModel, Scenario | None] | None = None
+
+Reducer = Callable[[Any], np.ndarray]
 
 
-def _init_worker(model: CompiledModel) -> None:
-    global _WORKER_MODEL
-    _WORKER_MODEL = model
+def _init_worker(model: CompiledModel, scenario: Scenario | None = None) -> None:
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = (model, scenario)
 
 
-def _run_task(model: CompiledModel, task: tuple[Any, ...]) -> tuple[int, dict[str, np.ndarray]]:
-    """Run one block task: ``(block, params, seed key, record, sampling, first replicate)``."""
-    block, params, key, record, sampling, first = task
+def _run_task(model: CompiledModel, task: tuple[Any, ...], scenario: Scenario | None = None
+              ) -> tuple[int, Any]:
+    """Run one block task: ``(block, params, seed key, record, sampling, first, reduce)``.
+
+    Returns the block index and its recorded arrays, or what ``reduce`` makes of the block's
+    :class:`~flowsim.Results` (so that only a few numbers per replicate travel back).
+    """
+    block, params, key, record, sampling, first, reduce = task
     ss = np.random.SeedSequence(key[0], spawn_key=key[1:])
-    return block, run_block_seeded(model, params, ss, record, sampling, first)
+    out = run_block_seeded(model, params, ss, record, sampling, first)
+    if reduce is None:
+        return block, out
+    from flowsim.results import Results
+
+    res = Results.from_arrays(model, out, params, root=ss, block_size=params.shape[0],
+                              scenario=scenario, sampling=sampling)
+    return block, np.asarray(reduce(res))
 
 
-def _worker_block(task: tuple[Any, ...]) -> tuple[int, dict[str, np.ndarray]]:
+def _worker_block(task: tuple[Any, ...]) -> tuple[int, Any]:
     """One block in a local worker process (the model was set by the pool initializer)."""
-    if _WORKER_MODEL is None:
+    if _WORKER_CONTEXT is None:
         raise RuntimeError("worker process started without a model")
-    return _run_task(_WORKER_MODEL, task)
+    return _run_task(_WORKER_CONTEXT[0], task, _WORKER_CONTEXT[1])
 
 
 SAMPLING_MODES = ("exact", "coupled")
@@ -157,13 +174,14 @@ def run_block_seeded(model: CompiledModel, params: np.ndarray, ss: np.random.See
     return run_block(model, params, sampler, record, on_step=on_step)
 
 
-def _dask_block(task: tuple[Any, ...], model: CompiledModel) -> tuple[int, dict[str, np.ndarray]]:
+def _dask_block(task: tuple[Any, ...], context: tuple[CompiledModel, Scenario | None]
+                ) -> tuple[int, Any]:
     """One block on a Dask worker (the model arrives once per worker, scattered)."""
-    return _run_task(model, task)
+    return _run_task(context[0], task, context[1])
 
 
-def _run_tasks(model: CompiledModel, tasks: list[tuple[Any, ...]], workers: int, client: Any,
-               scheduler: str | None) -> Any:
+def _run_tasks(model: CompiledModel, scenario: Scenario | None, tasks: list[tuple[Any, ...]],
+               workers: int, client: Any, scheduler: str | None, pool: Any = None) -> Any:
     """Run block tasks here, in local processes, or on a Dask cluster; yield (block, arrays).
 
     Every task carries its own seed, so where and in which order it runs does not change
@@ -179,7 +197,7 @@ def _run_tasks(model: CompiledModel, tasks: list[tuple[Any, ...]], workers: int,
         if own:
             client = Client(scheduler, timeout="30s")
         try:
-            [shared] = client.scatter([model], broadcast=True, hash=False)
+            [shared] = client.scatter([(model, scenario)], broadcast=True, hash=False)
             futures = [client.submit(_dask_block, task, shared, pure=False, retries=2)
                        for task in tasks]
             for future in as_completed(futures):
@@ -189,13 +207,28 @@ def _run_tasks(model: CompiledModel, tasks: list[tuple[Any, ...]], workers: int,
             if own:
                 client.close()
         return
+    if pool is not None:  # the caller's executor, kept across calls
+        futures = [pool.submit(_run_task, model, task, scenario) for task in tasks]
+        for future in futures:
+            yield future.result()
+        return
     if workers == 1 or len(tasks) == 1:
         for task in tasks:
-            yield _run_task(model, task)
+            yield _run_task(model, task, scenario)
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context(),
-                             initializer=_init_worker, initargs=(model,)) as pool:
-        yield from pool.map(_worker_block, tasks)
+                             initializer=_init_worker, initargs=(model, scenario)) as own:
+        yield from own.map(_worker_block, tasks)
+
+
+def local_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A process pool to pass as ``simulate(..., pool=)`` across many calls.
+
+    Starting worker processes costs about a second; calibration makes many small calls, so it
+    keeps one pool open: ``with local_pool(2) as pool: simulate(..., pool=pool)``.
+    """
+    n = (os.cpu_count() or 1) if workers is None or workers <= 0 else workers
+    return ProcessPoolExecutor(max_workers=n, mp_context=_pool_context())
 
 
 def _pool_context() -> Any:
@@ -215,6 +248,8 @@ def simulate(
     sampling: str = "exact",
     client: Any = None,
     scheduler: str | None = None,
+    pool: Any = None,
+    reduce: Reducer | None = None,
     _block_order: Sequence[int] | None = None,
 ) -> Any:
     """Simulate an ensemble of replicates of a scenario.
@@ -252,10 +287,19 @@ def simulate(
     scheduler : str, optional
         The address of a Dask scheduler (``tcp://HOST:PORT``); a client is opened and closed
         for this run.
+    pool : concurrent.futures.Executor, optional
+        An executor kept across calls (see :func:`local_pool`); ``workers`` is then ignored.
+    reduce : callable, optional
+        Applied where each block ran to that block's :class:`~flowsim.Results` (its replicate
+        coordinate counts from 0 within the block); it returns an array with one row per
+        replicate of the block. ``simulate`` then returns these rows stacked in replicate
+        order instead of a Results, so that big ensembles and calibrations move only the
+        numbers they need. It must be picklable to run in worker processes (a module-level
+        function or a ``functools.partial`` of one).
 
     Returns
     -------
-    Results
+    Results, or ndarray when ``reduce`` is given
     """
     from flowsim.results import Results
 
@@ -282,8 +326,9 @@ def simulate(
         workers = os.cpu_count() or 1
 
     dims = {"country": model.n_countries, "cohort": model.n_cohorts, "route": model.n_routes}
-    data = {v: np.zeros((replicates, model.n_steps, *(dims[d] for d in RECORDABLE[v])),
-                        dtype=np.int32) for v in record}
+    data = {} if reduce is not None else {
+        v: np.zeros((replicates, model.n_steps, *(dims[d] for d in RECORDABLE[v])),
+                    dtype=np.int32) for v in record}
 
     def span(b: int) -> slice:
         return slice(b * block_size, min((b + 1) * block_size, replicates))
@@ -303,8 +348,20 @@ def simulate(
     for b in order:
         ss = block_seed(root, b)
         tasks.append((b, P[span(b)], (ss.entropy, *ss.spawn_key), record, sampling,
-                      span(b).start))
-    for b, out in _run_tasks(model, tasks, workers, client, scheduler):
+                      span(b).start, reduce))
+    if reduce is not None:
+        parts: dict[int, np.ndarray] = {}
+        for b, rows in _run_tasks(model, scen, tasks, workers, client, scheduler, pool):
+            if rows.shape[:1] != (span(b).stop - span(b).start,):
+                raise ValueError(f"reduce returned shape {rows.shape} for a block of "
+                                 f"{span(b).stop - span(b).start} replicates; it must return "
+                                 "one row per replicate")
+            parts[b] = rows
+            done += rows.shape[0] * model.n_steps
+            if progress is not None:
+                progress(done, total_work)
+        return np.concatenate([parts[b] for b in range(n_blocks)], axis=0)
+    for b, out in _run_tasks(model, scen, tasks, workers, client, scheduler, pool):
         store(b, out)
 
     return Results.from_arrays(model, data, P, root=root, block_size=block_size,
