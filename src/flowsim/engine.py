@@ -454,6 +454,7 @@ def run_block(
         # 5. queues on visa and humanitarian routes --------------------------------------
         immediate = flow  # from here on: those crossing in this step without a queue
         granted = np.zeros((B, R, K), dtype=np.int64)
+        granted_q = granted[:, queue_routes]
         if queue_routes.size:
             qr = queue_routes
             new_apps = flow[:, qr] * ep.route_queued[:, qr]
@@ -476,6 +477,8 @@ def run_block(
             waiting[:, cidx] += granted[:, cidx] - gr_pass
             immediate[:, cidx] = imm_pass
             granted[:, cidx] = gr_pass
+            if queue_routes.size:
+                granted_q = granted[:, queue_routes]
 
         # 7. crossings ----------------------------------------------------------------------
         crossing = immediate
@@ -506,7 +509,7 @@ def run_block(
         if "asylum_grants" in out:
             out["asylum_grants"][:, t] = grants
         if "visas_issued" in out:
-            out["visas_issued"][:, t] = by_dst_q.sum(granted[:, queue_routes])
+            out["visas_issued"][:, t] = by_dst_q.sum(granted_q) if queue_routes.size else 0
         if "flow" in out:
             out["flow"][:, t] = crossing
 
