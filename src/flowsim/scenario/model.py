@@ -412,8 +412,9 @@ class Policy(_Model):
 
     A policy is in force for a step when it is in force on the step's middle day; ``end`` is
     the last day in force (``None``: until the end of the horizon). Route changes apply to the
-    routes matched by ``select.from``/``select.to``/``select.mode``; country changes to the
-    countries matched by ``select.countries``. Later policies override earlier ones.
+    routes matched by ``select.routes``/``select.from``/``select.to``/``select.mode``; country
+    changes to the countries matched by ``select.countries``. Later policies override earlier
+    ones.
     """
 
     name: Name
