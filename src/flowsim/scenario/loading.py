@@ -122,6 +122,9 @@ def load_scenario(path: str | Path) -> m.Scenario:
 def read_scenario(path: str | Path) -> tuple[m.Scenario, list[Problem]]:
     """Load a scenario file; return it with its warnings instead of emitting them.
 
+    A parameter declared in a file that ``path`` extends and left unused (by policies the
+    overlay removed) is not reported: the overlay cannot remove it.
+
     Raises
     ------
     ScenarioError
@@ -133,7 +136,19 @@ def read_scenario(path: str | Path) -> tuple[m.Scenario, list[Problem]]:
         raise ScenarioError([e.problem]) from None
     except _MergeProblems as e:
         raise ScenarioError(e.problems) from None
-    return validate_data(data)
+    scenario, found = validate_data(data)
+    # An overlay cannot remove a parameter of the file it extends, so a parameter there that
+    # only the policies the overlay removed used is left unused through no fault of its own.
+    unused = [p for p in found if p.path.startswith("parameters.")
+              and p.message.endswith("is declared but never used")]
+    if unused:
+        own = read_yaml(Path(path))
+        if "extends" in own:
+            declared = own.get("parameters")
+            declared = set(declared) if isinstance(declared, dict) else set()
+            found = [p for p in found if p not in unused
+                     or p.path.removeprefix("parameters.") in declared]
+    return scenario, found
 
 
 def validate_data(data: Any) -> tuple[m.Scenario, list[Problem]]:
