@@ -163,8 +163,10 @@ class Comparison:
 
     def to_dataset(self) -> xr.Dataset:
         """Values, differences and ratios as one dataset (for NetCDF)."""
-        ds = xr.Dataset({"value": self.values, "difference": self.differences,
-                         "ratio": self.ratios})
+        order = self.values["scenario"]  # aligning would sort the scenarios by name
+        ds = xr.Dataset({"value": self.values,
+                         "difference": self.differences.reindex(scenario=order),
+                         "ratio": self.ratios.reindex(scenario=order)})
         ds.attrs.update({"baseline": self.baseline,
                          "counterfactuals": ", ".join(self.counterfactuals),
                          "sampling": "coupled"})
@@ -184,6 +186,21 @@ def _named(scenarios: Scenario | Sequence[Scenario] | Mapping[str, Scenario]
             name, i = f"{s.name} ({i})", i + 1
         out[name] = s
     return out
+
+
+def _posterior_draws(posterior: Any, n: int, seed: np.random.SeedSequence
+                     ) -> tuple[list[str], np.ndarray]:
+    """Parameter names and an ``(n, names)`` matrix of draws from a posterior.
+
+    Takes an object with ``parameter_names`` and ``sample(n, seed)``, or a
+    :class:`flowsim.calibration.Posterior` (``param_names``): of the latter only the estimated
+    parameters are drawn, so that every other parameter keeps each scenario's own value.
+    """
+    if getattr(posterior, "parameter_names", None) is None and hasattr(posterior, "param_names"):
+        names = list(posterior.param_names)
+        return names, np.asarray(posterior.sample(n, seed=seed, parameters=names), dtype=float)
+    names = list(posterior.parameter_names)
+    return names, np.asarray(posterior.sample(n, seed=seed), dtype=float)
 
 
 def _params_for(scenario: Scenario, names: Sequence[str], matrix: np.ndarray | None,
@@ -218,7 +235,8 @@ def compare(
         Shared by every scenario: with coupled sampling, the same seed means the same random
         numbers for the same event in every scenario.
     posterior : object with ``sample(n, seed)`` and ``parameter_names``, optional
-        Draw each replicate's parameters from it (the same draws for every scenario);
+        Draw each replicate's parameters from it (the same draws for every scenario); a
+        :class:`flowsim.calibration.Posterior` is accepted too (its estimated parameters);
         parameters a scenario does not declare are ignored, and parameters only it declares
         keep their values.
     params : mapping, optional
@@ -244,8 +262,7 @@ def compare(
     names: list[str] = []
     matrix: np.ndarray | None = None
     if posterior is not None:
-        names = list(posterior.parameter_names)
-        matrix = np.asarray(posterior.sample(replicates, seed=draw_seed), dtype=float)
+        names, matrix = _posterior_draws(posterior, replicates, draw_seed)
         if matrix.shape != (replicates, len(names)):
             raise ValueError(f"the posterior's sample has shape {matrix.shape}; expected "
                              f"({replicates}, {len(names)})")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from flowsim._version import __version__
-from flowsim.cli import plot, run, schema, validate
+from flowsim.cli import compare, plot, run, schema, validate
 
 __all__ = ["app", "main"]
 
@@ -52,6 +52,7 @@ app.command(name="validate")(validate.validate)
 app.command(name="run")(run.run)
 app.command(name="plot")(plot.plot)
 app.command(name="schema")(schema.schema)
+app.command(name="compare")(compare.compare)
 
 
 def main() -> None:
