@@ -5,7 +5,8 @@ The scenario is a synthetic one of the bundled scenario's size (30 countries, 4 
 targets taken from a run at the declared values. Each benchmark runs a short ABC-SMC
 (``GENERATIONS`` generations) and stores in ``extra_info`` the simulations per second and the
 ratio of that to a plain :func:`flowsim.simulate` of as many replicates (the cost of the ABC
-machinery: proposals, kernel densities, observables, one process pool per round).
+machinery: proposals, kernel densities, the per-block reduction to observables in the
+workers, and the one process pool kept for the whole calibration).
 """
 
 from __future__ import annotations
