@@ -29,7 +29,8 @@ PAROLE_ROUTES = [f"{c}_USA_parole" for c in ("RUS", "GEO", "ARM", "KAZ", "TUR", 
 INTENDED: dict[str, dict[str, list[str]]] = {
     "eu_humanitarian_visas.yaml": {
         "remove": [], "add": ["eu_humanitarian_visas_mobilization"], "routes": EU_ROUTES,
-        "parameters": ["eu_mobilization_visa_quota"]},
+        "parameters": ["eu_mobilization_visa_quota_russia",
+                       "eu_mobilization_visa_quota_abroad"]},
     "visa_facilitation_kept.yaml": {
         "remove": ["eu_visa_facilitation_partly_suspended",
                    "eu_visa_facilitation_fully_suspended",
@@ -42,7 +43,8 @@ INTENDED: dict[str, dict[str, list[str]]] = {
     "us_visas_and_parole.yaml": {
         "remove": ["us_visas_not_issued_in_russia"],
         "add": ["us_visas_issued_in_russia", "us_humanitarian_parole"],
-        "routes": PAROLE_ROUTES, "parameters": ["us_parole_quota"]},
+        "routes": PAROLE_ROUTES,
+        "parameters": ["us_parole_quota_russia", "us_parole_quota_abroad"]},
     "georgia_kazakhstan_visas.yaml": {
         "remove": [], "add": ["georgia_kazakhstan_require_visas"], "routes": [],
         "parameters": []},
@@ -137,7 +139,8 @@ def test_eu_humanitarian_visas_open_to_men_only_from_the_mobilization(counterfac
             assert m.route_regime[e, r, men] == VISA_REQUIRED
             assert (m.route_regime[e, r, others] == CLOSED).all()
             assert _slot(m, m.route_issuance, (e, r, men)) == 0.8
-        assert _slot(m, m.route_capacity, (last, r)) == "eu_mobilization_visa_quota"
+        where = "russia" if key.startswith("RUS") else "abroad"
+        assert _slot(m, m.route_capacity, (last, r)) == f"eu_mobilization_visa_quota_{where}"
         assert not m.route_internal[r]  # a visa needs an international passport
     # no cohort was given the humanitarian flag: Germany's section 22 routes stay the
     # activists' only
@@ -192,7 +195,8 @@ def test_us_visas_and_parole(counterfactuals) -> None:
         p = m.route_keys.index(key)
         assert (m.route_regime[before, p] == CLOSED).all()
         assert (m.route_regime[last, p] == VISA_REQUIRED).all()  # every cohort
-        assert _slot(m, m.route_capacity, (last, p)) == "us_parole_quota"
+        where = "russia" if key.startswith("RUS") else "abroad"
+        assert _slot(m, m.route_capacity, (last, p)) == f"us_parole_quota_{where}"
 
 
 def test_georgia_and_kazakhstan_require_visas_from_22_september(counterfactuals) -> None:
