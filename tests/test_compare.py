@@ -110,7 +110,7 @@ def test_coupled_sampling_cuts_the_spread_of_paired_differences() -> None:
     coupled (compare) vs independent seeds (exact sampling, seeds 11 and 12). Measured when
     written: abroad at the end 14.2 vs 544 (38x), in the West 16.6 vs 371 (22x), departures
     14.6 vs 559 (38x). The same seed with the exact sampler is no better than independent
-    seeds (DESIGN section 2): 516 for abroad. The test asks for at least 10x, which with 200
+    seeds (DESIGN section 2): 518 for abroad. The test asks for at least 10x, which with 200
     replicates (the ratio of two estimated deviations is off by about 7%) fails only if the
     coupling has broken down."""
     base = _scenario(COUNT_MODEL)
