@@ -113,8 +113,9 @@ class _Epoch:
     route_queued: np.ndarray  # (1, R, K) bool
     access: np.ndarray  # (1|B, K) A ** deterrence for the origin
     q_events: np.ndarray  # (1|B, C, K, 4) return, onward, claim, settle: chain probabilities
-    event_sites: list[np.ndarray]  # per event, the countries where it can happen
+    event_sites: list[np.ndarray | slice]  # per event, the countries where it can happen
     event_q: list[np.ndarray]  # per event, q_events at those countries, (1|B, n, K)
+    event_index: list[np.ndarray]  # per event, those countries' indices (for keyed draws)
     p_decide_asylum: np.ndarray  # (1|B, C, K)
     recognition: np.ndarray
     rejected_return: np.ndarray
@@ -162,9 +163,9 @@ class _Derived:
 
     def mixture(self, weight: np.ndarray) -> np.ndarray:
         """Route probabilities for a mover: international-passport mixture of two logits."""
-        tot_all = np.einsum("brk,rc->bck", weight, self.incidence)
+        tot_all = _route_sum(weight, self.incidence)
         w_int = weight * self.internal
-        tot_int = np.einsum("brk,rc->bck", w_int, self.incidence)
+        tot_int = _route_sum(w_int, self.incidence)
         src = self.m.route_src
         with np.errstate(invalid="ignore", divide="ignore"):
             q_all = np.where(tot_all[:, src, :] > 0, weight / tot_all[:, src, :], 0.0)
@@ -189,7 +190,7 @@ class _Derived:
         if self._base_weight is None:
             self._base_weight = self.access(self.weights(0)[0])
         q = self.mixture(weight)
-        cum_before = np.einsum("brk,rs->bsk", q, self.before)
+        cum_before = _route_sum(q, self.before)
         with np.errstate(invalid="ignore", divide="ignore"):
             cond = np.where(1.0 - cum_before > 1e-12, q / (1.0 - cum_before), 0.0)
         cond = _p(np.where(open_[None], cond, 0.0))
@@ -219,8 +220,12 @@ class _Derived:
         with np.errstate(invalid="ignore", divide="ignore"):
             q_chain = _p(np.where(1 - before_ev > 1e-12, q_ev / (1 - before_ev), 0.0))
 
-        event_sites = [np.flatnonzero((q_chain[..., i] > 0).any(axis=(0, 2)))
-                       for i in range(4)]
+        # where an event can happen in most countries, draw over all of them (the others
+        # have probability 0, drawn at almost no cost) rather than gather and scatter a subset
+        event_sites = []
+        for i in range(4):
+            where = np.flatnonzero((q_chain[..., i] > 0).any(axis=(0, 2)))
+            event_sites.append(slice(None) if where.size >= 0.75 * m.n_countries else where)
 
         proc = m.processing_days.at(e).values(params)
         p_dec_a = _p(-np.expm1(-days / np.maximum(proc, 1e-9)))
@@ -247,6 +252,8 @@ class _Derived:
             event_sites=event_sites,
             event_q=[np.ascontiguousarray(q_chain[..., i][:, w])
                      for i, w in enumerate(event_sites)],
+            event_index=[np.arange(m.n_countries) if isinstance(w, slice) else w
+                         for w in event_sites],
             p_decide_asylum=p_dec_a,
             recognition=_p(m.recognition_rate.at(e).values(params)),
             rejected_return=_p(m.rejected_return.at(e).values(params)),
@@ -259,6 +266,11 @@ class _Derived:
         )
         self.cache[key] = ep
         return ep
+
+
+def _route_sum(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``einsum("brk,rs->bsk", x, matrix)`` through BLAS (a matrix product over routes)."""
+    return np.matmul(x.transpose(0, 2, 1), matrix).transpose(0, 2, 1)
 
 
 def shock_multiplier(model: CompiledModel, params: np.ndarray, first_day: int,
@@ -404,9 +416,10 @@ def run_block(
         ret = np.zeros((B, C, K), dtype=np.int64)
         claims = np.zeros((B, C, K), dtype=np.int64)
         for i, where in enumerate(ep.event_sites):
-            if not where.size:
+            index = ep.event_index[i]
+            if not index.size:
                 continue
-            x = sampler.binomial(present[:, where], ep.event_q[i], SITE_EVENTS + i, where)
+            x = sampler.binomial(present[:, where], ep.event_q[i], SITE_EVENTS + i, index)
             present[:, where] -= x
             if i == 0:
                 ret[:, where] = x
