@@ -81,17 +81,22 @@ __all__ = [
     "abc_smc",
     "calibrate",
     "effective_sample_size",
+    "posterior_params",
     "posterior_predictive",
+    "predictive_results",
+    "predictive_table",
     "rejection_abc",
     "weighted_quantile",
 ]
 
 _BYTES = 8  # a float64 parameter or observable
 
-#: Replicates per block in calibration: small enough that a round of a few hundred
-#: candidates keeps two workers busy (throughput on the bundled scenario: -4 % against
-#: blocks of 250). Part of a calibration's identity, like ``simulate``'s ``block_size``.
-DEFAULT_CALIBRATION_BLOCK = 100
+#: Replicates per block in calibration. Small, so that the Metropolis-Hastings rounds of
+#: ``method="mcmc"`` (a hundred or so candidates each) keep two workers busy; per core, the
+#: bundled scenario runs about 10 % slower in blocks of 50 than of 100 (25 %: 25), while a
+#: round of 110 candidates finishes in 60 block-units of time instead of 100. Part of a
+#: calibration's identity, like ``simulate``'s ``block_size`` (``workers`` is not).
+DEFAULT_CALIBRATION_BLOCK = 50
 
 # =============================================================================================
 # Helpers
@@ -1313,6 +1318,7 @@ def posterior_predictive(
     targets: Sequence[Target] | None = None,
     level: float = 0.9,
     client: Any = None,
+    pool: Any = None,
 ) -> Any:
     """Check every target against simulations with parameters drawn from the posterior.
 
@@ -1322,7 +1328,7 @@ def posterior_predictive(
     posterior : Posterior
     replicates : int
         Replicates, each with its own posterior draw.
-    seed, workers, client
+    seed, workers, client, pool
         As in :func:`flowsim.simulate`.
     targets : sequence of Target, optional
         Default: the scenario's targets.
@@ -1332,37 +1338,129 @@ def posterior_predictive(
     Returns
     -------
     pandas.DataFrame
-        One row per target (per country for ``each: true``): ``target``, ``country``,
-        ``observable``, ``kind``, ``figure`` (the published figure as text), ``low``,
-        ``high`` (its accepted range), ``median``, ``lower``, ``upper`` (the predictive
-        median and interval), ``met`` (whether the median lies in the accepted range) and
-        ``distance`` (of the median, see :mod:`flowsim.calibration.distance`).
+        See :func:`predictive_table`.
     """
-    import pandas as pd
+    ts = TargetSet.build(scenario.targets if targets is None else targets, scenario,
+                         posterior.attrs.get("norm", "rms"))
+    res = predictive_results(scenario, posterior, replicates, seed, workers, ts.record,
+                             client, pool)
+    return predictive_table(res, ts.targets, level, ts.norm)
 
+
+def predictive_results(scenario: Scenario, posterior: Posterior, replicates: int = 1000,
+                       seed: SeedLike = None, workers: int = 1,
+                       record: Sequence[str] | None = None, client: Any = None,
+                       pool: Any = None) -> Any:
+    """Simulate a scenario with each replicate's parameters drawn from a posterior.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its parameters are matched to the posterior's by name; those the posterior did not
+        estimate keep the scenario's values.
+    posterior : Posterior
+    replicates : int
+    seed : int, SeedSequence, Generator or None
+        Its first child draws the parameters, its second runs the simulations.
+    workers, client, pool
+        As in :func:`flowsim.simulate`.
+    record : sequence of str, optional
+        Variables to keep (default: :data:`flowsim.engine.DEFAULT_RECORD`).
+
+    Returns
+    -------
+    Results
+        With the scenario attached, so that targets and figures can be read off it.
+    """
+    from flowsim.engine import DEFAULT_RECORD
     from flowsim.results import Results
 
     replicates = _check_positive_int("replicates", replicates)
-    ts = TargetSet.build(scenario.targets if targets is None else targets, scenario,
-                         posterior.attrs.get("norm", "rms"))
     model = compile_scenario(scenario)
     root = seed_sequence(seed)
-    params = posterior.sample(replicates, _child(root, 0), parameters=model.param_names)
+    params = posterior_params(posterior, model, replicates, _child(root, 0))
     res = simulate(model, replicates=replicates, seed=_child(root, 1), workers=workers,
-                   params=params, record=ts.record, client=client)
-    obs = ts.observe(Results(res.dataset, scenario))
+                   params=params, record=DEFAULT_RECORD if record is None else record,
+                   client=client, pool=pool)
+    return Results(res.dataset, scenario)
+
+
+def posterior_params(posterior: Posterior, model: CompiledModel, n: int,
+                     seed: SeedLike) -> np.ndarray:
+    """Parameters for ``simulate(model, n, params=...)``, drawn from a posterior by name.
+
+    Parameters
+    ----------
+    posterior : Posterior
+    model : CompiledModel
+        Its parameters that the posterior estimated take the draws (whole particles, by
+        :meth:`Posterior.sample`); the others keep the model's declared values, and the
+        posterior's parameters the model does not declare are ignored.
+    n : int
+    seed : int, SeedSequence, Generator or None
+
+    Returns
+    -------
+    ndarray, shape (n, P)
+    """
+    draws = posterior.sample(n, seed, parameters=list(posterior.param_names))
+    out = model.default_params(n)
+    for j, name in enumerate(posterior.param_names):
+        if name in model.param_names:
+            out[:, model.param_names.index(name)] = draws[:, j]
+    return out
+
+
+def predictive_table(results: Any, targets: Sequence[Target] | None = None,
+                     level: float = 0.9, norm: Norm = "rms") -> Any:
+    """Every target against an ensemble of simulations: median, interval, met or not.
+
+    Parameters
+    ----------
+    results : Results
+        Carrying its scenario and the variables the targets need (e.g. a run with
+        parameters drawn from a posterior: the posterior-predictive check).
+    targets : sequence of Target, optional
+        Default: the scenario's targets.
+    level : float
+        Width of the interval over replicates (default 90 %).
+    norm : {"rms", "max"}
+        How an ``each: true`` target's countries combine in its distance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target (per country for ``each: true``): ``target``, ``country``,
+        ``observable``, ``kind``, ``figure`` (the published figure as text), ``value`` (its
+        central figure, NaN for a range or bound without one), ``low``, ``high`` (its
+        accepted range), ``median``, ``lower``, ``upper`` (the median and interval over
+        replicates), ``met`` (whether the median lies in the accepted range), ``distance``
+        (of the median, see :mod:`flowsim.calibration.distance`) and ``vs_value`` (the
+        median's relative deviation from ``value``: ``median / value - 1``).
+    """
+    import pandas as pd
+
+    scenario = results.scenario
+    if targets is None:
+        if scenario is None:
+            raise ValueError("the results carry no scenario: pass targets=")
+        targets = scenario.targets
+    ts = TargetSet.build(targets, scenario, norm)
+    obs = ts.observe(results)
     a = (1.0 - level) / 2.0
     q = np.quantile(obs, [a, 0.5, 1.0 - a], axis=0)
     dist = ts.column_distances(q[1])
     rows = []
     for j, col in enumerate(ts.columns):
         t = ts.targets[ts.column_target[j]]
+        value = math.nan if t.value is None else float(t.value)
         rows.append({
             "target": t.id, "country": ts.column_country[j] or "",
-            "observable": t.observable, "kind": t.kind, "figure": _figure(t),
+            "observable": t.observable, "kind": t.kind, "figure": _figure(t), "value": value,
             "low": ts.low[j], "high": ts.high[j],
             "median": q[1, j], "lower": q[0, j], "upper": q[2, j],
             "met": bool(ts.low[j] <= q[1, j] <= ts.high[j]), "distance": float(dist[j]),
+            "vs_value": q[1, j] / value - 1.0 if value else math.nan,
         })
     return pd.DataFrame(rows)
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from flowsim._version import __version__
-from flowsim.cli import compare, plot, run, schema, validate
+from flowsim.cli import calibrate, compare, plot, run, schema, validate
 
 __all__ = ["app", "main"]
 
@@ -53,6 +53,7 @@ app.command(name="run")(run.run)
 app.command(name="plot")(plot.plot)
 app.command(name="schema")(schema.schema)
 app.command(name="compare")(compare.compare)
+app.command(name="calibrate")(calibrate.calibrate)
 
 
 def main() -> None:

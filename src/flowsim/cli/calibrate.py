@@ -1,0 +1,361 @@
+"""``flowsim calibrate FILE``: fit a scenario's parameters to its targets by ABC-SMC.
+
+Every parameter with a ``prior`` is estimated (:func:`flowsim.calibration.abc_smc`), the
+others keep their values; the targets are the scenario's, or those of ``--targets FILE``. One
+line per generation reports the tolerance, the acceptance rate, the effective sample size,
+the simulations and the time. Then a posterior-predictive run (``--predictive`` replicates,
+each with parameters drawn from the posterior) checks every target, and the outputs go to
+``--out DIR`` (default ``results/calibrate-<scenario name>/``), all or nothing (see
+:mod:`flowsim.calibration.report`): ``posterior.nc``, ``posterior.csv``, ``diagnostics.csv``,
+``report.md``, ``report.csv``, ``parameters.csv``, the figures and ``run.json``.
+
+Defaults are sized for the bundled scenario (``scenarios/russia-2022.yaml``: 71 estimated
+parameters, 17 targets) on a 2-core machine: ``--method mcmc`` (replenishment with
+Metropolis-Hastings moves, whose weights do not degenerate with many parameters),
+``--population`` :data:`DEFAULT_POPULATION` and ``--budget`` :data:`DEFAULT_BUDGET`
+simulations, which take about :data:`DEFAULT_BUDGET_MINUTES` minutes there with two worker
+processes (see the README for the measured time).
+
+Randomness: ``--seed`` is the root; its first child drives the calibration, its second the
+posterior-predictive run. The same seed gives the same posterior bit for bit, whatever
+``--workers`` is.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import numpy as np
+import typer
+
+from flowsim.cli._common import (
+    EXIT_BAD_INPUT,
+    err_console,
+    handle_input_errors,
+    out_console,
+    print_problems,
+)
+from flowsim.cli.run import DEFAULT_SEED, EXIT_INTERRUPTED, default_out_dir
+from flowsim.errors import Problem, ScenarioError
+
+__all__ = ["DEFAULT_BUDGET", "DEFAULT_POPULATION", "calibrate", "read_with_targets"]
+
+#: simulations in all (the stopping rule of the default calibration)
+DEFAULT_BUDGET = 40_000
+#: particles per generation
+DEFAULT_POPULATION = 400
+#: what the default budget takes on the bundled scenario with 2 workers (rounded up)
+DEFAULT_BUDGET_MINUTES = 12
+DEFAULT_METHOD = "mcmc"
+METHODS = ("pmc", "mcmc")
+#: generations at most: high, so that the budget (or the tolerance 0) stops the run
+DEFAULT_GENERATIONS = 100
+#: Metropolis-Hastings steps per generation at most (method mcmc)
+MCMC_STEPS = 10
+#: replicates of the posterior-predictive check
+DEFAULT_PREDICTIVE = 1000
+ALPHA = 0.5
+
+
+def calibrate(
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="Scenario file (YAML); parameters with a prior are estimated.",
+        show_default=False)],
+    targets: Annotated[Path | None, typer.Option(
+        "--targets", metavar="FILE", help="Calibrate to the targets in this YAML file (a "
+        "list of targets, or a mapping with a targets: list) instead of the scenario's.",
+        show_default=False)] = None,
+    budget: Annotated[int, typer.Option(
+        "--budget", min=1, help="Simulations in all: the calibration stops before it would "
+        "exceed them (or earlier, when every target is met).")] = DEFAULT_BUDGET,
+    population: Annotated[int, typer.Option(
+        "--population", min=1, help="Particles per generation (the posterior's size).")
+    ] = DEFAULT_POPULATION,
+    method: Annotated[str, typer.Option(
+        "--method", metavar="pmc|mcmc", help="mcmc: Metropolis-Hastings replenishment "
+        "(for many parameters); pmc: importance-weighted population Monte Carlo.")
+    ] = DEFAULT_METHOD,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Root of all randomness: the same seed gives the same "
+        "posterior bit for bit, whatever --workers is.")] = DEFAULT_SEED,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", help="Worker processes (0: one per CPU). Does not change the "
+        "results.")] = 0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output directory (default: results/calibrate-<scenario "
+        "name>); files of the same names in it are replaced.", show_default=False)] = None,
+    predictive: Annotated[int, typer.Option(
+        "--predictive", min=1, help="Replicates of the posterior-predictive check (each "
+        "with its own draw from the posterior).")] = DEFAULT_PREDICTIVE,
+    generations: Annotated[int, typer.Option(
+        "--generations", min=1, help="Generations at most (generation 0 included).")
+    ] = DEFAULT_GENERATIONS,
+    figures: Annotated[bool, typer.Option(
+        "--figures/--no-figures", help="Draw the figures.")] = True,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress lines; print only where the outputs went.")
+    ] = False,
+) -> None:
+    """Calibrate a scenario to its targets (ABC-SMC) and write the posterior and a report.
+
+    Writes [bold]posterior.nc[/bold] and [bold]posterior.csv[/bold] (weighted particles),
+    [bold]diagnostics.csv[/bold] (per generation), [bold]report.md[/bold] and
+    [bold]report.csv[/bold] (every target against the posterior predictive),
+    [bold]parameters.csv[/bold], the figures and [bold]run.json[/bold], all or nothing.
+    Use the posterior with [bold]flowsim run FILE --posterior posterior.nc[/bold].
+    """
+    from flowsim.calibration import abc_smc
+    from flowsim.calibration.abc import predictive_results, predictive_table
+    from flowsim.calibration.report import write_calibration
+    from flowsim.simulate import local_pool
+
+    t0 = time.perf_counter()
+    err = err_console()
+    if method not in METHODS:
+        _option_error(f"--method: unknown method {method!r}; choose pmc or mcmc")
+    with handle_input_errors():
+        scenario, warnings = read_with_targets(file, targets)
+    print_problems(warnings, err)
+    _check_calibratable(scenario, file, targets)
+    first = math.ceil(population / ALPHA)
+    if budget < first:
+        _option_error(f"--budget {budget:,} cannot complete the first generation, which "
+                      f"simulates {first:,} prior draws (2 × --population); give at least "
+                      f"{first:,} or a smaller --population")
+    out_dir = out if out is not None else _default_out(scenario.name)
+    if out_dir.exists() and not out_dir.is_dir():
+        print_problems([Problem("exists and is not a directory; give another --out",
+                                file=str(out_dir))], err)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    n_workers = _workers(workers)
+    estimated = sum(p.prior is not None for p in scenario.parameters.values())
+    if not quiet:
+        err.print(f"{scenario.name}: calibrating {estimated} parameters to "
+                  f"{len(scenario.targets)} targets by ABC-SMC ({method}), population "
+                  f"{population:,}, budget {budget:,} simulations, seed {seed}, "
+                  f"{n_workers} worker{'s' if n_workers != 1 else ''}", soft_wrap=True)
+    repeat = ["flowsim", "calibrate", str(file)]
+    if targets is not None:
+        repeat += ["--targets", str(targets)]
+    repeat += ["--budget", str(budget), "--population", str(population), "--method", method,
+               "--seed", str(seed), "--generations", str(generations), "--predictive",
+               str(predictive)]
+    root = np.random.SeedSequence(seed)
+    cal_seed, pred_seed = root.spawn(2)
+    t_load = time.perf_counter() - t0
+    started = time.perf_counter()
+
+    def progress(g: Any) -> None:
+        if quiet:
+            return
+        err.print(f"generation {g.generation:>2}: ε {g.epsilon:.4f}, acceptance "
+                  f"{g.acceptance_rate:6.1%}, ESS {g.ess:6,.0f}, simulations "
+                  f"{g.simulations:6,} (total {g.total_simulations:,} of {budget:,}), "
+                  f"{g.wall_time:5.1f} s (elapsed {time.perf_counter() - started:,.0f} s)",
+                  soft_wrap=True)
+
+    pool = local_pool(n_workers) if n_workers > 1 else None
+    try:
+        t1 = time.perf_counter()
+        post = abc_smc(scenario, population=population, budget=budget, method=method,  # type: ignore[arg-type]
+                       seed=cal_seed, workers=n_workers, pool=pool, alpha=ALPHA,
+                       generations_max=generations, mcmc_steps_max=MCMC_STEPS,
+                       progress=progress)
+        t_cal = time.perf_counter() - t1
+        if not quiet:
+            err.print(f"stopped: {post.attrs['stop_reason']}; {post.size:,} particles, "
+                      f"ε {post.epsilon:.4f}, {post.generations[-1].total_simulations:,} "
+                      f"simulations in {t_cal:,.0f} s", soft_wrap=True)
+            err.print(f"posterior predictive: {predictive:,} replicates", soft_wrap=True)
+        t2 = time.perf_counter()
+        from flowsim.calibration.distance import record_for
+
+        record = tuple(dict.fromkeys((*record_for(scenario.targets), "departures", "stock")))
+        results = predictive_results(scenario, post, predictive, pred_seed,
+                                     workers=n_workers, record=record, pool=pool)
+        table = predictive_table(results, scenario.targets, 0.9, post.attrs.get("norm", "rms"))
+        t_pred = time.perf_counter() - t2
+    except KeyboardInterrupt:
+        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    if not quiet:
+        _print_targets(table)
+    run_info = {
+        "workers": n_workers,
+        "seed": {"given": seed, "calibration": "first child of the seed",
+                 "predictive": "second child of the seed"},
+        "scenario": {"file": str(file), "name": scenario.name},
+        "targets_file": str(targets) if targets is not None else None,
+        "settings": {"budget": budget, "population": population, "method": method,
+                     "alpha": ALPHA, "generations_max": generations,
+                     "mcmc_steps_max": MCMC_STEPS, "predictive_replicates": predictive},
+        "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
+        "timings": {"load_s": round(t_load, 3), "calibrate_s": round(t_cal, 3),
+                    "predictive_s": round(t_pred, 3)},
+    }
+    try:
+        with handle_input_errors():
+            t3 = time.perf_counter()
+            written = write_calibration(out_dir, post, scenario, results, table,
+                                        run_info=run_info, figures=figures)
+            t_write = time.perf_counter() - t3
+    except KeyboardInterrupt:
+        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    console = out_console()
+    if quiet:
+        console.print(str(out_dir), soft_wrap=True)
+        return
+    err.print(f"wrote the outputs in {t_write:.1f} s; total {time.perf_counter() - t0:,.0f} s",
+              soft_wrap=True)
+    console.print(f"Wrote {out_dir}{'/' if not str(out_dir).endswith('/') else ''}: "
+                  + ", ".join(p.name for p in written), soft_wrap=True)
+    console.print(f"Repeat with: {shlex.join(repeat)}", soft_wrap=True)
+
+
+def read_with_targets(file: Path, targets: Path | None) -> tuple[Any, list[Problem]]:
+    """Read a scenario; with ``targets``, its targets replaced by those of that file.
+
+    The targets file holds a list of targets or a mapping with a ``targets:`` list, as a
+    scenario's ``targets: FILE`` does; they are validated with the scenario (so that their
+    countries, groups, cohorts and dates are checked), and problems point into the file.
+
+    Raises
+    ------
+    ScenarioError
+    """
+    from flowsim.scenario import read_scenario
+
+    if targets is None:
+        return read_scenario(file)
+    # The loader's own steps (reading with `extends`, then validating), with the targets
+    # swapped in between; the located values keep their file, line and column.
+    from flowsim.scenario.loading import _MergeProblems, _read_merged, validate_data
+    from flowsim.scenario.yamlio import YamlProblem, read_yaml
+
+    try:
+        data = _read_merged(Path(file), ())
+    except YamlProblem as e:
+        raise ScenarioError([e.problem]) from None
+    except _MergeProblems as e:
+        raise ScenarioError(e.problems) from None
+    try:
+        included = read_yaml(Path(targets))
+    except YamlProblem as e:
+        raise ScenarioError([e.problem]) from None
+    if isinstance(included, dict):
+        if "targets" not in included:
+            raise ScenarioError([Problem(
+                "a targets file holds a list of targets, or a mapping with a `targets:` "
+                f"list; this mapping has {', '.join(map(str, included)) or 'no keys'}",
+                file=str(targets), line=1, column=1)])
+        included = included["targets"]
+    if not isinstance(included, list) or not included:
+        raise ScenarioError([Problem("a targets file holds a non-empty list of targets",
+                                     file=str(targets), line=1, column=1)])
+    data["targets"] = included
+    return validate_data(data)
+
+
+def _check_calibratable(scenario: Any, file: Path, targets: Path | None) -> None:
+    problems = []
+    if not any(p.prior is not None for p in scenario.parameters.values()):
+        problems.append(Problem("no parameter has a prior: nothing to calibrate (give "
+                                "parameters a `prior:`)", "parameters", str(file)))
+    if not scenario.targets:
+        problems.append(Problem("no targets to calibrate to (give `targets:` or --targets)",
+                                "targets", str(targets if targets is not None else file)))
+    if problems:
+        print_problems(problems)
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _default_out(name: str) -> Path:
+    """``results/calibrate-<scenario name>``."""
+    run_dir = default_out_dir(name)
+    return run_dir.parent / f"calibrate-{run_dir.name}"
+
+
+def _workers(workers: int) -> int:
+    import os
+
+    return (os.cpu_count() or 1) if workers <= 0 else workers
+
+
+def _option_error(*lines: str) -> NoReturn:
+    """Report a bad option value (one line each, on stderr) and exit with status 2."""
+    err = err_console()
+    for line in lines:
+        err.print(f"flowsim calibrate: {line}", soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _print_targets(table: Any) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from flowsim.calibration.report import _accepted, _num
+
+    t = Table(title=f"Targets: posterior predictive, {int(table['met'].sum())} of "
+              f"{len(table)} met", title_justify="left", title_style="bold",
+              box=box.SIMPLE_HEAD, header_style="dim")
+    for c in ("target", "figure", "accepted", "median", "90% interval", "met"):
+        t.add_column(c, justify="right" if c in ("median", "90% interval") else "left",
+                     overflow="fold")
+    for r in table.to_dict("records"):
+        name = f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
+        t.add_row(name, r["figure"], _accepted(r), _num(r["median"]),
+                  f"{_num(r['lower'])} – {_num(r['upper'])}", "yes" if r["met"] else "NO")
+    out_console().print(t)
+
+
+def load_posterior(path: Path, scenario: Any, command: str = "run") -> tuple[Any, dict[str, Any]]:
+    """Read ``--posterior FILE`` for a scenario: the posterior and facts for ``run.json``.
+
+    Exits with status 2 when the file is missing or not a posterior, or when the scenario
+    declares none of its parameters; warns (on stderr) when the posterior was calibrated on
+    another scenario or estimates parameters the scenario does not declare.
+    """
+    from flowsim.calibration import Posterior
+    from flowsim.compile import scenario_hash
+
+    err = err_console()
+
+    def fail(message: str) -> NoReturn:
+        print_problems([Problem(message, file=str(path))], err)
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+    if not path.is_file():
+        fail("is a directory, not a posterior file" if path.is_dir() else "does not exist")
+    try:
+        post = Posterior.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        fail(f"is not a flowsim posterior (NetCDF, from flowsim calibrate): {e}")
+    estimated = list(post.param_names)
+    missing = [p for p in estimated if p not in scenario.parameters]
+    if len(missing) == len(estimated):
+        fail(f"the scenario {scenario.name!r} declares none of the posterior's parameters "
+             f"({', '.join(estimated[:5])}{', ...' if len(estimated) > 5 else ''})")
+    calibrated = post.attrs.get("scenario_hash")
+    if calibrated is not None and calibrated != scenario_hash(scenario):
+        err.print(f"{path}: warning: the posterior was calibrated on scenario "
+                  f"{post.attrs.get('scenario_name', '?')!r} ({calibrated}), not on this one "
+                  f"({scenario_hash(scenario)})", soft_wrap=True)
+    if missing:
+        err.print(f"{path}: warning: the scenario does not declare {', '.join(missing)}; "
+                  "these draws are not used", soft_wrap=True)
+    info = {"file": str(path), "parameters": [p for p in estimated if p not in missing],
+            "scenario": post.attrs.get("scenario_name"), "scenario_hash": calibrated,
+            "particles": int(post.size), "ess": float(post.ess),
+            "draws": f"each replicate's parameters drawn from the posterior with the second "
+                     f"child of --seed; the simulation uses the first (as flowsim {command} "
+                     "documents)"}
+    return post, info
