@@ -225,3 +225,77 @@ def test_same_seed_same_summary_numbers(toy: Path, tmp_path: Path) -> None:
     assert a == (tmp_path / "b" / "summary.csv").read_text()
     assert np.isfinite(np.loadtxt(tmp_path / "a" / "summary.csv", delimiter=",", skiprows=1,
                                   usecols=(2, 3, 4, 5))).all()
+
+
+# -- --posterior ------------------------------------------------------------------------------
+
+
+def _posterior(path: Path, names: tuple[str, ...] = ("p_return", "mob_mult", "elsewhere"),
+               particles: list[list[float]] | None = None) -> Path:
+    """A small posterior over the test scenario's parameters (and one it does not declare)."""
+    from flowsim.calibration import GenerationInfo, Posterior
+
+    rows = particles or [[0.0, 5.0, 1.0], [0.04, 60.0, 2.0], [0.02, 30.0, 3.0]]
+    gen = GenerationInfo(0, 0.1, 10, 3, 0.3, 3.0, 10, 10, 1, 0.1, 0.0, 0.0, 0.1)
+    post = Posterior(
+        param_names=names, particles=np.array(rows, dtype=float)[:, :len(names)],
+        weights=np.array([0.5, 0.3, 0.2]), distances=np.zeros(3), target_columns=("t",),
+        target_ids=("t",), target_low=np.array([0.0]), target_high=np.array([1.0]),
+        observables=np.zeros((3, 1)), generations=(gen,),
+        scenario_parameters=("p_return", "p_issue", "mob_mult"),
+        fixed_values=np.array([0.01, 0.5, 20.0]), priors=("p",) * len(names),
+        attrs={"scenario_name": "toy", "scenario_hash": "0000"})
+    return post.save(path)
+
+
+def test_posterior_draws_each_replicates_parameters(toy: Path, tmp_path: Path) -> None:
+    post = _posterior(tmp_path / "post.nc")
+    out = tmp_path / "out"
+    result = invoke("run", str(toy), "-n", "40", "--seed", "3", "--posterior", str(post),
+                    "--no-figures", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "warning: the posterior was calibrated on scenario 'toy' (0000)" in result.stderr
+    assert "does not declare elsewhere" in result.stderr
+    params = _data(out)["params"]
+    pairs = {(float(a), float(b)) for a, b in zip(params.sel(parameter="p_return").values,
+                                                   params.sel(parameter="mob_mult").values,
+                                                   strict=True)}
+    assert pairs == {(0.0, 5.0), (0.04, 60.0), (0.02, 30.0)}  # whole particles, all drawn
+    assert (params.sel(parameter="p_issue").values == 0.5).all()  # not estimated: declared
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["posterior"]["file"] == str(post)
+    assert meta["posterior"]["parameters"] == ["p_return", "mob_mult"]
+    assert meta["command"]["repeat"].endswith(f"--posterior {post}")
+    # the seed reaches the draws and the engine: same seed, same run; another, another
+    again = tmp_path / "again"
+    invoke("run", str(toy), "-n", "40", "--seed", "3", "--posterior", str(post),
+           "--no-figures", "-q", "--out", str(again))
+    xr.testing.assert_identical(_data(out), _data(again))
+    other = tmp_path / "other"
+    invoke("run", str(toy), "-n", "40", "--seed", "4", "--posterior", str(post),
+           "--no-figures", "-q", "--out", str(other))
+    assert not np.array_equal(_data(other)["params"].values, params.values)
+    # the library call it stands for
+    from flowsim.calibration import Posterior, posterior_params
+    from flowsim.compile import compile_scenario
+
+    scenario = flowsim.load_scenario(toy)
+    sim_seed, draw_seed = np.random.SeedSequence(3).spawn(2)
+    lib = flowsim.simulate(scenario, 40, seed=sim_seed, params=posterior_params(
+        Posterior.load(post), compile_scenario(scenario), 40, draw_seed))
+    xr.testing.assert_identical(_data(out), lib.dataset.drop_attrs())
+
+
+def test_a_bad_posterior_exits_2(toy: Path, tmp_path: Path) -> None:
+    result = invoke("run", str(toy), "-n", "2", "--posterior", str(tmp_path / "none.nc"))
+    assert result.exit_code == EXIT_BAD_INPUT and "none.nc: does not exist" in result.stderr
+    not_nc = tmp_path / "post.nc"
+    not_nc.write_text("not netcdf")
+    result = invoke("run", str(toy), "-n", "2", "--posterior", str(not_nc))
+    assert result.exit_code == EXIT_BAD_INPUT and "is not a flowsim posterior" in result.stderr
+    foreign = _posterior(tmp_path / "foreign.nc", names=("alpha", "beta"))
+    result = invoke("run", str(toy), "-n", "2", "--posterior", str(foreign), "-o",
+                    str(tmp_path / "out"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "declares none of the posterior's parameters" in result.stderr
+    assert not (tmp_path / "out").exists()

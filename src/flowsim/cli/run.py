@@ -7,6 +7,12 @@ directory), all or nothing (see :mod:`flowsim.output`): ``results.nc``, ``summar
 The seed defaults to :data:`DEFAULT_SEED`, so that running the same command twice gives the
 same numbers; give another ``--seed`` for an independent run. The results are the same bit
 for bit whatever ``--workers`` is; ``--block-size`` is part of a run's identity.
+
+``--posterior FILE`` (from ``flowsim calibrate``) draws each replicate's parameters from a
+calibrated posterior, matched by name (parameters it did not estimate keep the scenario's
+values), so that the intervals hold the uncertainty about the parameters as well as the
+randomness of who moves. The seed's second child draws the parameters and its first runs
+the simulation (as in ``flowsim compare``).
 """
 
 from __future__ import annotations
@@ -86,6 +92,10 @@ def run(
         "--record", metavar="VAR", help="Variables to keep, repeated or comma-separated "
         f"(default: all but flow; 'all' for all). Choices: {', '.join(RECORDABLE)}.",
         show_default=False)] = None,
+    posterior: Annotated[Path | None, typer.Option(
+        "--posterior", metavar="FILE", help="Draw each replicate's parameters from this "
+        "calibrated posterior (NetCDF, from flowsim calibrate), by parameter name. Without "
+        "it, every replicate takes the declared values.", show_default=False)] = None,
     figures: Annotated[bool, typer.Option(
         "--figures/--no-figures", help="Draw the figures.")] = True,
     quiet: Annotated[bool, typer.Option(
@@ -113,22 +123,36 @@ def run(
         print_problems([Problem("exists and is not a directory; give another --out",
                                 file=str(out_dir))], err)
         raise typer.Exit(EXIT_BAD_INPUT)
+    params, sim_seed, post_info = None, seed, None
+    if posterior is not None:
+        import numpy as np
+
+        from flowsim.calibration import posterior_params
+        from flowsim.cli.calibrate import load_posterior
+        from flowsim.compile import compile_scenario
+
+        post, post_info = load_posterior(posterior, scenario)
+        sim_seed, draw_seed = np.random.SeedSequence(seed).spawn(2)
+        params = posterior_params(post, compile_scenario(scenario), replicates, draw_seed)
     t_load = time.perf_counter() - t0
 
     steps = len(step_edges(scenario.calendar)) - 1
     if not quiet:
         err.print(f"{scenario.name}: {replicates:,} replicates × {steps} "
-                  f"{scenario.calendar.step} steps, seed {seed}, block size {block_size}",
+                  f"{scenario.calendar.step} steps, seed {seed}, block size {block_size}"
+                  + (f", parameters from {posterior}" if posterior is not None else ""),
                   soft_wrap=True)
     repeat = ["flowsim", "run", str(file), "-n", str(replicates), "--seed", str(seed),
               "--block-size", str(block_size)]
     if record:
         repeat += ["--record", ",".join(variables)]
+    if posterior is not None:
+        repeat += ["--posterior", str(posterior)]
     try:
         t1 = time.perf_counter()
         with _progress(err, replicates, quiet) as progress:
-            results = flowsim.simulate(scenario, replicates=replicates, seed=seed,
-                                       workers=workers, record=variables,
+            results = flowsim.simulate(scenario, replicates=replicates, seed=sim_seed,
+                                       workers=workers, record=variables, params=params,
                                        block_size=block_size, progress=progress,
                                        scheduler=scheduler)
         t_sim = time.perf_counter() - t1
@@ -142,6 +166,7 @@ def run(
             "workers": workers,
             "scheduler": scheduler,
             "seed": {"given": seed},
+            **({"posterior": post_info} if post_info is not None else {}),
             "scenario": {"file": str(file)},
             "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
             "timings": {"load_s": round(t_load, 3), "simulate_s": round(t_sim, 3)},
