@@ -454,7 +454,7 @@ def run_block(
         # 4. route choice: a chain of conditional binomials, one route position at a time
         flow = np.zeros((B, R, K), dtype=np.int64)
         left = movers
-        for j, idx in enumerate(positions):
+        for idx in positions:
             s = src[idx]
             x = sampler.binomial(left[:, s], ep.route_cond[:, idx], SITE_ROUTE, idx)
             flow[:, idx] = x
