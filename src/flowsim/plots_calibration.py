@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from flowsim.plots import FAN_COLOUR, TARGET_COLOUR, _new_figure
 
@@ -143,6 +143,9 @@ def _marginal(ax: Any, name: str, prior: Any, x: np.ndarray, w: np.ndarray, star
     if log:
         ax.set_xscale("log")
         _log_axis(ax.xaxis, (1.0,) if grid[-1] / grid[0] > 30 else (1.0, 2.0, 5.0))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.xaxis.set_major_formatter(_plain)
     ax.set_yticks([])
     ax.tick_params(axis="x", which="both", labelsize=6, pad=1)
     ax.set_title(name, fontsize=6.5, loc="left", pad=2)

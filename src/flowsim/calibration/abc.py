@@ -150,6 +150,9 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) ->
     os.close(fd)
     try:
         write(tmp)
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file private; the result should not be
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
