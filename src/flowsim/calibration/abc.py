@@ -1469,11 +1469,16 @@ def predictive_table(results: Any, targets: Sequence[Target] | None = None,
 
 
 def _figure(t: Target) -> str:
+    """A target's published figure as text (``400,000 to 500,000``, ``>= 0.333``)."""
+
+    def num(x: float) -> str:
+        return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:,.6g}"
+
     if t.kind == "interval":
-        return f"{t.low:,.6g} to {t.high:,.6g}"
+        return f"{num(t.low)} to {num(t.high)}"  # type: ignore[arg-type]
     if t.kind == "at_least":
-        return f">= {t.value:,.6g}"
+        return f">= {num(t.value)}"  # type: ignore[arg-type]
     if t.kind == "at_most":
-        return f"<= {t.value:,.6g}"
+        return f"<= {num(t.value)}"  # type: ignore[arg-type]
     tol = 0.25 if t.tolerance is None else t.tolerance
-    return f"about {t.value:,.6g} (±{tol:.0%})"
+    return f"about {num(t.value)} (±{tol:.0%})"  # type: ignore[arg-type]

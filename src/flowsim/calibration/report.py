@@ -63,13 +63,19 @@ def _duration(secs: float) -> str:
     return f"{secs:.1f} s" if secs < 120 else f"{secs / 60:.1f} minutes"
 
 
+def _exact(x: float) -> str:
+    """A published bound as given: ``448,800``, ``0.333``."""
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:,.6g}"
+
+
 def _accepted(row: Mapping[str, Any]) -> str:
+    """The range a target accepts, with its bounds as published (not rounded)."""
     lo, hi = row["low"], row["high"]
     if np.isfinite(lo) and np.isfinite(hi):
-        return f"{_num(lo)} – {_num(hi)}"
+        return f"{_exact(lo)} – {_exact(hi)}"
     if np.isfinite(lo):
-        return f"≥ {_num(lo)}"
-    return f"≤ {_num(hi)}"
+        return f"≥ {_exact(lo)}"
+    return f"≤ {_exact(hi)}"
 
 
 def target_markdown(table: Any) -> str:
@@ -85,7 +91,7 @@ def target_markdown(table: Any) -> str:
              "|---|---|---|---|--:|--:|:-:|--:|--:|"]
     for r in table.to_dict("records"):
         name = f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
-        vs = f"{r['vs_value']:+.0%}" if np.isfinite(r["vs_value"]) else ""
+        vs = f"{r['vs_value']:+.1%}" if np.isfinite(r["vs_value"]) else ""
         lines.append(
             f"| {name} | {r['observable']} | {r['figure']} | {_accepted(r)} "
             f"| {_num(r['median'])} | {_num(r['lower'])} – {_num(r['upper'])} "
