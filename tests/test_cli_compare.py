@@ -16,7 +16,7 @@ import flowsim
 from conftest import base_data, write_yaml
 from flowsim.cli import app
 from flowsim.cli._common import EXIT_BAD_INPUT
-from flowsim.compare import RECORD, outcomes
+from flowsim.comparison import RECORD, outcomes
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}

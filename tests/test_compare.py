@@ -1,4 +1,4 @@
-"""Paired comparisons (:mod:`flowsim.compare`): common random numbers, overlays, shared draws.
+"""Paired comparisons (:mod:`flowsim.comparison`): common random numbers, overlays, shared draws.
 
 What the model guarantees, and so what is asserted per replicate:
 
@@ -33,7 +33,7 @@ from scipy import stats
 
 import flowsim
 from conftest import base_data, write_yaml
-from flowsim.compare import RECORD, Comparison, compare, outcomes
+from flowsim.comparison import RECORD, Comparison, compare, outcomes
 from flowsim.scenario import read_scenario
 from flowsim.scenario.model import Policy
 

@@ -5,18 +5,21 @@ The shape convention, used everywhere arrays meet the public API, is
 """
 
 from flowsim._version import __version__
+from flowsim.comparison import Comparison, compare
 from flowsim.errors import Problem, ScenarioError, ScenarioWarning
 from flowsim.results import Results
 from flowsim.scenario import Scenario, load_scenario
 from flowsim.simulate import simulate
 
 __all__ = [
+    "Comparison",
     "Problem",
     "Results",
     "Scenario",
     "ScenarioError",
     "ScenarioWarning",
     "__version__",
+    "compare",
     "load_scenario",
     "simulate",
 ]

@@ -1,4 +1,4 @@
-"""Figures of a comparison: each function takes a :class:`~flowsim.compare.Comparison`.
+"""Figures of a comparison: each function takes a :class:`~flowsim.comparison.Comparison`.
 
 Like :mod:`flowsim.plots`, the figures are plain :class:`matplotlib.figure.Figure` objects on an
 Agg canvas (nothing here touches ``matplotlib.pyplot``).
@@ -30,7 +30,7 @@ from flowsim.plots import GROUP_STYLE, _new_figure
 __all__ = ["BLOC_STYLE", "KEY_OUTCOMES", "key_outcomes", "paired_differences",
            "where_people_ended"]
 
-#: Outcome names (as :func:`flowsim.compare.outcomes` writes them, without the date) drawn
+#: Outcome names (as :func:`flowsim.comparison.outcomes` writes them, without the date) drawn
 #: by :func:`paired_differences` when none are given, in this order, where present.
 KEY_OUTCOMES: tuple[str, ...] = (
     "abroad at END",

@@ -1,14 +1,14 @@
 """``flowsim compare BASELINE COUNTERFACTUAL...``: paired effects of policy counterfactuals.
 
 Every scenario runs on the same parameter draws and the same keyed random numbers (common
-random numbers, :func:`flowsim.compare.compare`), so each replicate's difference
+random numbers, :func:`flowsim.compare`), so each replicate's difference
 ``counterfactual - baseline`` is the effect of the policies alone. The effects are printed as
 one table per counterfactual and written to ``--out DIR`` (default
 ``results/compare-<baseline name>/``), all or nothing (:func:`flowsim.output.staged_directory`):
 
 =============================  ===============================================================
 ``effects.csv``                one row per counterfactual and outcome
-                               (:meth:`Comparison.effects <flowsim.compare.Comparison.effects>`)
+                               (:meth:`Comparison.effects <flowsim.comparison.Comparison.effects>`)
 ``comparison.nc``              every outcome per scenario and replicate, the paired
                                differences and ratios (:meth:`Comparison.to_dataset`)
 ``run.json``                   seed, replicates, scenario files and hashes, posterior,
@@ -99,7 +99,7 @@ def compare(
     [bold]run.json[/bold] and the figures [bold]paired_differences.png[/bold] and
     [bold]where_people_ended.png[/bold], all or nothing.
     """
-    from flowsim.compare import compare as run_compare
+    from flowsim.comparison import compare as run_compare
     from flowsim.scenario import read_scenario
 
     t0 = time.perf_counter()
