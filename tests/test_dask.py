@@ -1,0 +1,76 @@
+"""Blocks on a Dask cluster: the same numbers as a local run, even when a worker dies.
+
+A ``distributed.LocalCluster`` with two worker processes stands in for a real cluster. Each
+block carries its own seed, so where it runs, in which order, and how often it is
+recomputed cannot change its numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import flowsim
+from flowsim.testing.synthetic import synthetic_scenario
+
+distributed = pytest.importorskip("distributed")
+
+SCENARIO = synthetic_scenario(countries=12, routes_per_country=2.5, cohorts=2, weeks=60,
+                              population=200_000, seed=3)
+
+
+def _same(a: flowsim.Results, b: flowsim.Results) -> bool:
+    return all(np.array_equal(a.dataset[v].values, b.dataset[v].values)
+               for v in a.dataset.data_vars)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c:
+        yield c
+
+
+def test_a_cluster_gives_the_local_numbers(cluster) -> None:
+    local = flowsim.simulate(SCENARIO, replicates=120, seed=5, block_size=20)
+    with distributed.Client(cluster) as client:
+        remote = flowsim.simulate(SCENARIO, replicates=120, seed=5, block_size=20,
+                                  client=client)
+    by_address = flowsim.simulate(SCENARIO, replicates=120, seed=5, block_size=20,
+                                  scheduler=cluster.scheduler_address)
+    assert _same(local, remote)
+    assert _same(local, by_address)
+
+
+def test_a_worker_that_dies_loses_no_block(cluster) -> None:
+    local = flowsim.simulate(SCENARIO, replicates=240, seed=6, block_size=20)
+    started = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        started.set()
+
+    with distributed.Client(cluster) as client:
+        box: dict[str, flowsim.Results] = {}
+
+        def run() -> None:
+            box["r"] = flowsim.simulate(SCENARIO, replicates=240, seed=6, block_size=20,
+                                        client=client, progress=progress)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        assert started.wait(120), "no block finished"
+        victim = next(iter(client.scheduler_info()["workers"]))
+        # the worker process exits at once; its nanny starts a new one, and the scheduler
+        # recomputes the blocks that were on it
+        try:
+            client.run(os._exit, 1, workers=[victim])
+        except Exception:  # the worker dies before it can answer: that is the point
+            pass
+        thread.join(300)
+        assert not thread.is_alive()
+        assert victim not in client.scheduler_info()["workers"]  # it did die
+        assert not box["r"].dataset["departures"].isnull().any()
+    assert _same(local, box["r"])
