@@ -479,7 +479,7 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
         if skipped:
             meta["skipped"] = skipped
         (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                               default=_json_default) + "\n",
+                                               default=json_default) + "\n",
                                     encoding="utf-8")
         names.append(RUN_FILE)
     return Written(out, tuple(out / n for n in names), tuple(skipped))
@@ -504,7 +504,8 @@ def write_figures(results: Any, out_dir: str | os.PathLike[str], *, fmt: str = "
     return Written(out, tuple(out / p.name for p in drawn), tuple(skipped))
 
 
-def _json_default(x: Any) -> Any:
+def json_default(x: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy numbers and arrays, dates and paths."""
     if isinstance(x, np.integer):
         return int(x)
     if isinstance(x, np.floating):

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from flowsim.output import json_default
+
 __all__ = ["FILES", "report_markdown", "target_markdown", "write_calibration"]
 
 FILES = ("posterior.nc", "posterior.csv", "diagnostics.csv", "report.md", "report.csv",
@@ -271,19 +273,7 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
         }
         meta["files"] = [*names, "run.json"]
         (tmp / "run.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                                 default=_json_default) + "\n",
+                                                 default=json_default) + "\n",
                                       encoding="utf-8")
         names.append("run.json")
     return [out / n for n in names]
-
-
-def _json_default(x: Any) -> Any:
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, dt.date | Path):
-        return str(x)
-    raise TypeError(f"cannot write {type(x).__name__} to JSON")

@@ -369,7 +369,7 @@ def write_comparison(comparison: Any, out_dir: str | Path, *,
 
     from flowsim import plots_compare
     from flowsim._version import __version__
-    from flowsim.output import _json_default, staged_directory
+    from flowsim.output import json_default, staged_directory
 
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -419,7 +419,7 @@ def write_comparison(comparison: Any, out_dir: str | Path, *,
         if skipped:
             meta["skipped"] = skipped
         (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                               default=_json_default) + "\n", encoding="utf-8")
+                                               default=json_default) + "\n", encoding="utf-8")
         names.append(RUN_FILE)
     for why in skipped:
         err_console().print(f"not drawn: {why}", soft_wrap=True)

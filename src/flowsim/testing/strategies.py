@@ -116,7 +116,6 @@ def scenario_data(draw: Any, min_countries: int = 2, max_countries: int = 6) -> 
 
     ids = draw(st.lists(st.text(string.ascii_uppercase, min_size=3, max_size=3),
                         min_size=min_countries, max_size=max_countries, unique=True))
-    origin = ids[0]
     cohort_names = draw(st.lists(_names("c"), min_size=1, max_size=3, unique=True))
     group_names = draw(st.lists(_names("g"), max_size=3, unique=True)
                        .filter(lambda gs: not set(gs) & set(cohort_names)))
