@@ -8,28 +8,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
+from cli_helpers import invoke
 from conftest import base_data, write_yaml
 from flowsim.calibration import Posterior
-from flowsim.cli import app
 from flowsim.cli._common import EXIT_BAD_INPUT
 from flowsim.cli.calibrate import DEFAULT_BUDGET, DEFAULT_POPULATION
 
-runner = CliRunner()
-WIDE = {"COLUMNS": "200"}
 TINY = ("--budget", "300", "--population", "40", "--predictive", "30")
 FILES = {"posterior.nc", "posterior.csv", "diagnostics.csv", "report.md", "report.csv",
          "parameters.csv", "targets.png", "fan_departures.png", "posterior_marginals.png",
          "posterior_pairs.png", "run.json"}
 
 
-def invoke(*args: str):
-    result = runner.invoke(app, list(args), env=WIDE)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture

@@ -8,28 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from typer.testing import CliRunner
 
 import flowsim
+from cli_helpers import invoke
 from conftest import base_data, write_yaml
 from flowsim import output
-from flowsim.cli import app
 from flowsim.cli._common import EXIT_BAD_INPUT
 from flowsim.cli.run import DEFAULT_SEED, EXIT_INTERRUPTED
 from flowsim.results import open_results
 
-runner = CliRunner()
-WIDE = {"COLUMNS": "200"}  # keep rich tables from wrapping in the content checks
 FILES = {"results.nc", "summary.csv", "scenario.yaml", "run.json", "fan_departures.png",
          "destinations.png"}
 
 
-def invoke(*args: str):
-    result = runner.invoke(app, list(args), env=WIDE)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture

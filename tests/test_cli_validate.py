@@ -7,23 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import flowsim
+from cli_helpers import invoke, runner
 from flowsim.cli import app
 from flowsim.cli._common import EXIT_BAD_INPUT, handle_input_errors
 from flowsim.scenario.yamlio import MAX_BYTES, MAX_NODES
 
-runner = CliRunner()
-WIDE = {"COLUMNS": "200"}  # keep rich tables from wrapping in the content checks
 
 
-def invoke(*args: str, env: dict[str, str] | None = None):
-    result = runner.invoke(app, list(args), env=env or WIDE)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def test_version() -> None:
