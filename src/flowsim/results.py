@@ -232,25 +232,24 @@ class Results:
                     "asylum_grants": "asylum_grants", "visas_issued": "visas_issued"}[obs]
         return self.period_total(variable, t.where, t.start, t.end, t.cohorts, t.each)
 
-    def summary(self, quantiles: tuple[float, float, float] = (0.05, 0.5, 0.95)
-                ) -> Any:
-        """The headline numbers: median and interval over replicates.
+    def headline(self) -> xr.DataArray:
+        """The headline numbers of every replicate, before any summary over replicates.
 
-        Rows: cumulative departures at key dates; departures in the six weeks after each
-        shock (for the cohorts it hits); abroad at the end; returns; the top destinations by
-        stock at the end; asylum applications and grants; the share of those abroad in each
-        of the groups ``west``, ``eu``, ``post_soviet``, ``neutral`` and ``kremlin_aligned``
-        that the scenario defines.
+        Rows (dimension ``row``, labelled by the coordinates ``quantity`` and ``when``):
+        cumulative departures at key dates; departures in the six weeks after each shock
+        (for the cohorts it hits); abroad at the end; returns; the stock at the end in every
+        country but the origin (``kind == "destination"``; :func:`summary_table` keeps the
+        largest); asylum applications and grants; the share of those abroad in each of the
+        groups ``west``, ``eu``, ``post_soviet``, ``neutral`` and ``kremlin_aligned`` that
+        the scenario defines. Rows depend on the scenario and the recorded variables only,
+        never on the draws, so that blocks of one run give the same rows.
 
         Returns
         -------
-        pandas.DataFrame
-            Columns ``quantity``, ``when``, ``low``, ``median``, ``high``, ``mean``; ``low``
-            and ``high`` are the ``quantiles[0]`` and ``quantiles[2]`` quantiles.
+        xarray.DataArray
+            Shape ``(replicate, row)``, float64.
         """
-        import pandas as pd
-
-        rows: list[tuple[str, str, xr.DataArray]] = []
+        rows: list[tuple[str, str, str, xr.DataArray]] = []
         ds = self.dataset
         ends = ds["time"].values.astype("datetime64[D]").astype(object)
         first, last = ds["step_start"].values[0].astype("datetime64[D]").astype(object), ends[-1]
@@ -259,7 +258,8 @@ class Results:
             dates += [dt.date(y, 12, 31) for y in range(first.year, last.year + 1)]
             dates.append(last)
             for d in sorted({d for d in dates if first <= d <= last}):
-                rows.append(("cumulative departures", f"by {d}", self.departures(None, d)))
+                rows.append(("cumulative departures", f"by {d}", "headline",
+                             self.departures(None, d)))
             if self.scenario is not None:
                 # one row per (date, cohorts): shocks on the same day share it
                 by_key: dict[tuple[Any, Any], list[str]] = {}
@@ -270,35 +270,59 @@ class Results:
                     end = min(date + dt.timedelta(weeks=6), last)
                     rows.append((f"departures after {' and '.join(names)}" + (
                         f" ({', '.join(cohorts)})" if cohorts else ""),
-                        f"{date} to {end}", self.departures(date, end, cohorts)))
+                        f"{date} to {end}", "headline", self.departures(date, end, cohorts)))
         if "stock" in ds:
             abroad = self.abroad(last)
-            rows.append(("abroad (left and not returned)", f"at {last}", abroad))
+            rows.append(("abroad (left and not returned)", f"at {last}", "headline", abroad))
             if "returns" in ds:
-                rows.append(("returned to the origin", f"by {last}", self.returned(last)))
+                rows.append(("returned to the origin", f"by {last}", "headline",
+                             self.returned(last)))
             origin = ds.attrs["origin"]
             end_stock = ds["stock"].isel(time=-1).sum("cohort")
-            med = end_stock.median("replicate").drop_sel(country=origin)
-            top = [str(c) for c in med.sortby(med, ascending=False)["country"].values[:8]]
-            for c in top:
-                rows.append((f"in {c}", f"at {last}", end_stock.sel(country=c)))
+            for c in (str(c) for c in ds["country"].values):
+                if c != origin:
+                    rows.append((f"in {c}", f"at {last}", "destination", end_stock.sel(country=c)))
             groups = self.scenario.group_members() if self.scenario is not None else {}
             for g in ("west", "eu", "post_soviet", "neutral", "kremlin_aligned"):
                 if g in groups and groups[g]:
                     share = self.stock(g, last) / abroad.where(abroad > 0)
-                    rows.append((f"share abroad in {g}", f"at {last}", share.fillna(0.0)))
+                    rows.append((f"share abroad in {g}", f"at {last}", "headline",
+                                 share.fillna(0.0)))
         for v, label in (("asylum_applications", "asylum applications"),
                          ("asylum_grants", "asylum grants")):
             if v in ds:
-                rows.append((label, f"{first} to {last}", self.period_total(v, None, None, None)))
-        lo, mid, hi = quantiles
-        table = []
-        for quantity, when, da in rows:
-            q = da.quantile([lo, mid, hi], dim="replicate").values
-            table.append({"quantity": quantity, "when": when, "low": float(q[0]),
-                          "median": float(q[1]), "high": float(q[2]),
-                          "mean": float(da.mean("replicate"))})
-        return pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high", "mean"])
+                rows.append((label, f"{first} to {last}", "headline",
+                             self.period_total(v, None, None, None)))
+        values = np.zeros((self.replicates, len(rows)))
+        for j, (*_, da) in enumerate(rows):
+            values[:, j] = da.transpose("replicate").values
+        return xr.DataArray(values, dims=("replicate", "row"), coords={
+            "replicate": ds["replicate"].values,
+            "quantity": ("row", [r[0] for r in rows]),
+            "when": ("row", [r[1] for r in rows]),
+            "kind": ("row", [r[2] for r in rows])}, name="headline")
+
+    def summary(self, quantiles: tuple[float, float, float] = (0.05, 0.5, 0.95)
+                ) -> Any:
+        """The headline numbers: median and interval over replicates.
+
+        Rows are those of :meth:`headline`, with only the eight destinations of largest
+        median stock at the end. Quantiles are numpy's default (linear interpolation between
+        order statistics, Hyndman and Fan's type 7).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``quantity``, ``when``, ``low``, ``median``, ``high``, ``mean``; ``low``
+            and ``high`` are the ``quantiles[0]`` and ``quantiles[2]`` quantiles.
+        """
+        head = self.headline()
+        values = head.values
+        stats = np.column_stack([np.quantile(values, list(quantiles), axis=0).T,
+                                 values.mean(axis=0)]) if values.shape[1] else \
+            np.zeros((0, 4))
+        return summary_table(head["quantity"].values, head["when"].values,
+                             head["kind"].values, stats)
 
     def save(self, path: str | Any) -> Any:
         """Write the results to one NetCDF4 file, atomically (temporary file, then a rename).
@@ -336,7 +360,41 @@ class Results:
 # ============================================================================================
 
 
-def open_results(path: str | Any) -> Results:
+def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: int = 8) -> Any:
+    """The summary table from the rows of :meth:`Results.headline` and their statistics.
+
+    Parameters
+    ----------
+    quantity, when, kind : sequences of str
+        The row labels of the headline.
+    stats : ndarray, shape (rows, 4)
+        Low, median, high and mean of each row over replicates.
+    top : int
+        Destinations kept: the ``top`` largest by median, largest first, where the
+        destination rows stand.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    kind = np.asarray(kind, dtype=str)
+    dest = np.flatnonzero(kind == "destination")
+    keep = dest[np.argsort(-stats[dest, 1], kind="stable")[:top]]
+    order: list[int] = []
+    for j in range(len(kind)):
+        if kind[j] != "destination":
+            order.append(j)
+        elif j == dest[0]:
+            order.extend(int(k) for k in keep)
+    table = [{"quantity": str(quantity[j]), "when": str(when[j]), "low": float(stats[j, 0]),
+              "median": float(stats[j, 1]), "high": float(stats[j, 2]),
+              "mean": float(stats[j, 3])} for j in order]
+    return pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high", "mean"])
+
+
+def open_results(path: str | Any) -> Any:
     """Read results written by :meth:`Results.save` or ``flowsim run``.
 
     Parameters
@@ -355,4 +413,4 @@ def open_results(path: str | Any) -> Results:
     return _open(path)
 
 
-__all__ += ["open_results"]
+__all__ += ["open_results", "summary_table"]

@@ -9,6 +9,7 @@ is a baseline or a counterfactual.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing as mp
 import os
@@ -23,7 +24,7 @@ from flowsim.engine import DEFAULT_RECORD, RECORDABLE, ExactSampler, run_block
 from flowsim.scenario.model import Scenario
 
 __all__ = ["simulate", "seed_sequence", "block_seed", "resolve_params", "local_pool",
-           "DEFAULT_BLOCK_SIZE"]
+           "DEFAULT_BLOCK_SIZE", "plan_blocks", "BlockPlan", "run_tasks"]
 
 DEFAULT_BLOCK_SIZE = 250
 
@@ -130,7 +131,7 @@ def _run_task(model: CompiledModel, task: tuple[Any, ...], scenario: Scenario | 
 
     res = Results.from_arrays(model, out, params, root=ss, block_size=params.shape[0],
                               scenario=scenario, sampling=sampling)
-    return block, np.asarray(reduce(res))
+    return block, reduce(res)
 
 
 def _worker_block(task: tuple[Any, ...]) -> tuple[int, Any]:
@@ -180,7 +181,7 @@ def _dask_block(task: tuple[Any, ...], context: tuple[CompiledModel, Scenario | 
     return _run_task(context[0], task, context[1])
 
 
-def _run_tasks(model: CompiledModel, scenario: Scenario | None, tasks: list[tuple[Any, ...]],
+def run_tasks(model: CompiledModel, scenario: Scenario | None, tasks: list[tuple[Any, ...]],
                workers: int, client: Any, scheduler: str | None, pool: Any = None) -> Any:
     """Run block tasks here, in local processes, or on a Dask cluster; yield (block, arrays).
 
@@ -234,6 +235,67 @@ def local_pool(workers: int | None = None) -> ProcessPoolExecutor:
 def _pool_context() -> Any:
     methods = mp.get_all_start_methods()
     return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockPlan:
+    """A run cut into blocks: each block's parameters, stream and task.
+
+    Attributes
+    ----------
+    record : tuple of str
+        Variables the engine records.
+    root : SeedSequence
+        The run's root stream.
+    params : ndarray, shape (replicates, P)
+    n_blocks : int
+    tasks : list of tuple
+        One task per block, in the order they are to be sent: ``(block, params, seed key,
+        record, sampling, first replicate, reduce)``.
+    """
+
+    record: tuple[str, ...]
+    root: np.random.SeedSequence
+    params: np.ndarray
+    block_size: int
+    n_blocks: int
+    tasks: list[tuple[Any, ...]]
+
+    def span(self, b: int) -> slice:
+        """The replicates of block ``b``."""
+        return slice(b * self.block_size,
+                     min((b + 1) * self.block_size, self.params.shape[0]))
+
+
+def plan_blocks(model: CompiledModel, replicates: int, seed: SeedLike,
+                params: Mapping[str, Any] | np.ndarray | None, record: Sequence[str],
+                block_size: int, sampling: str, reduce: Reducer | None = None,
+                order: Sequence[int] | None = None) -> BlockPlan:
+    """Check a run's arguments and cut it into block tasks (see :func:`simulate`)."""
+    if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer) \
+            or replicates < 1:
+        raise ValueError(f"replicates must be a positive whole number, got {replicates!r}")
+    if block_size < 1:
+        raise ValueError(f"block_size must be positive, got {block_size}")
+    unknown = set(record) - set(RECORDABLE)
+    if unknown:
+        raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
+    if sampling not in SAMPLING_MODES:
+        raise ValueError(f"unknown sampling mode {sampling!r}; choose from {SAMPLING_MODES}")
+    record = tuple(dict.fromkeys(record))
+    root = seed_sequence(seed)
+    P = resolve_params(model, int(replicates), params)
+    n_blocks = math.ceil(replicates / block_size)
+    order = list(range(n_blocks)) if order is None else list(order)
+    if sorted(order) != list(range(n_blocks)):
+        raise ValueError("_block_order must be a permutation of the block indices")
+    plan = BlockPlan(record, root, P, int(block_size), n_blocks, [])
+    for b in order:
+        ss = block_seed(root, b)
+        sl = plan.span(b)
+        plan.tasks.append((b, P[sl], (ss.entropy, *ss.spawn_key), record, sampling, sl.start,
+                           reduce))
+    return plan
 
 
 def simulate(
@@ -305,23 +367,10 @@ def simulate(
 
     model = scenario if isinstance(scenario, CompiledModel) else compile_scenario(scenario)
     scen = None if isinstance(scenario, CompiledModel) else scenario
-    if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer) \
-            or replicates < 1:
-        raise ValueError(f"replicates must be a positive whole number, got {replicates!r}")
-    if block_size < 1:
-        raise ValueError(f"block_size must be positive, got {block_size}")
-    unknown = set(record) - set(RECORDABLE)
-    if unknown:
-        raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
-    if sampling not in SAMPLING_MODES:
-        raise ValueError(f"unknown sampling mode {sampling!r}; choose from {SAMPLING_MODES}")
-    record = tuple(dict.fromkeys(record))
-    root = seed_sequence(seed)
-    P = resolve_params(model, int(replicates), params)
-    n_blocks = math.ceil(replicates / block_size)
-    order = list(range(n_blocks)) if _block_order is None else list(_block_order)
-    if sorted(order) != list(range(n_blocks)):
-        raise ValueError("_block_order must be a permutation of the block indices")
+    plan = plan_blocks(model, replicates, seed, params, record, block_size, sampling,
+                       reduce, _block_order)
+    record, root, P, n_blocks, span, tasks = (plan.record, plan.root, plan.params,
+                                              plan.n_blocks, plan.span, plan.tasks)
     if workers is None or workers <= 0:
         workers = os.cpu_count() or 1
 
@@ -329,9 +378,6 @@ def simulate(
     data = {} if reduce is not None else {
         v: np.zeros((replicates, model.n_steps, *(dims[d] for d in RECORDABLE[v])),
                     dtype=np.int32) for v in record}
-
-    def span(b: int) -> slice:
-        return slice(b * block_size, min((b + 1) * block_size, replicates))
 
     total_work = replicates * model.n_steps
     done = 0
@@ -344,14 +390,10 @@ def simulate(
         if progress is not None:
             progress(done, total_work)
 
-    tasks = []
-    for b in order:
-        ss = block_seed(root, b)
-        tasks.append((b, P[span(b)], (ss.entropy, *ss.spawn_key), record, sampling,
-                      span(b).start, reduce))
     if reduce is not None:
         parts: dict[int, np.ndarray] = {}
-        for b, rows in _run_tasks(model, scen, tasks, workers, client, scheduler, pool):
+        for b, rows in run_tasks(model, scen, tasks, workers, client, scheduler, pool):
+            rows = np.asarray(rows)
             if rows.shape[:1] != (span(b).stop - span(b).start,):
                 raise ValueError(f"reduce returned shape {rows.shape} for a block of "
                                  f"{span(b).stop - span(b).start} replicates; it must return "
@@ -361,7 +403,7 @@ def simulate(
             if progress is not None:
                 progress(done, total_work)
         return np.concatenate([parts[b] for b in range(n_blocks)], axis=0)
-    for b, out in _run_tasks(model, scen, tasks, workers, client, scheduler, pool):
+    for b, out in run_tasks(model, scen, tasks, workers, client, scheduler, pool):
         store(b, out)
 
     return Results.from_arrays(model, data, P, root=root, block_size=block_size,

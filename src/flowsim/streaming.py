@@ -1,0 +1,463 @@
+"""Memory-bounded ensembles: a million replicates, streamed to a NetCDF file block by block.
+
+:func:`stream` runs the blocks of :func:`flowsim.simulate` (the same seeds, so the same
+draws) but keeps no block once it is summarised. Where a block ran (a worker process, a Dask
+worker), it is reduced to:
+
+* the **headline numbers** of each of its replicates (:meth:`Results.headline`: cumulative
+  departures at key dates, departures after each shock, abroad, returns, the stock in every
+  destination, asylum, group shares) and any variable named in ``keep``: these per-replicate
+  numbers are written to the file at the block's rows;
+* **histograms** (:mod:`flowsim.sketch`) of the headline numbers and of the series drawn in
+  fan charts: cumulative departures, departures, abroad (per step), the stock in every
+  country (per step), returns and asylum applications and grants (per step, and per
+  country over the whole period); and their exact integer sums.
+
+At the end the file gets quantiles of every series at :data:`DEFAULT_LEVELS` (relative
+accuracy 0.5% by default, see :mod:`flowsim.sketch`) and their means. Histograms and sums
+add up in integers, so the file's numbers do not depend on the number of processes or
+machines or on the order blocks finish. The peak memory is that of a block per worker plus
+the histograms (about 60 MB for the bundled scenario), whatever the number of replicates.
+
+The file is written beside its final place and renamed into it once complete: a failed or
+interrupted run leaves nothing behind. :func:`flowsim.results.open_results` reads it back as
+:class:`StreamedResults`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from flowsim._version import __version__
+from flowsim.compile import CompiledModel, compile_scenario
+from flowsim.engine import RECORDABLE
+from flowsim.results import VARIABLES, Results, summary_table
+from flowsim.scenario.model import Scenario
+from flowsim.simulate import DEFAULT_BLOCK_SIZE, SeedLike, plan_blocks, run_tasks
+from flowsim.sketch import DEFAULT_ACCURACY, Sketch
+
+__all__ = ["stream", "StreamedResults", "DEFAULT_LEVELS", "STREAM_RECORD", "LAYOUT"]
+
+#: Quantile levels kept for every series.
+DEFAULT_LEVELS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+
+#: What the engine records in a streamed run (besides ``keep``): what the headline needs.
+STREAM_RECORD = ("departures", "stock", "returns", "asylum_applications", "asylum_grants")
+
+#: The value of the file attribute ``flowsim_layout`` that marks a streamed file.
+LAYOUT = "streamed"
+
+#: Bytes of per-replicate numbers an exact summary reads at a time.
+READ_BUDGET = 128 * 1024 * 1024
+
+#: Series summarised per step and, for flows by country, per country over the period.
+_FLOWS_BY_COUNTRY = ("returns", "asylum_applications", "asylum_grants")
+
+
+def _series(res: Results) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+    """The summarised series of a block: name -> (dims after replicate, int64 values)."""
+    ds = res.dataset
+    origin = ds.attrs["origin"]
+    dep = ds["departures"].values.sum(axis=2, dtype=np.int64)  # (B, T)
+    stock = ds["stock"].values.sum(axis=3, dtype=np.int64)  # (B, T, C)
+    o = list(ds["country"].values).index(origin)
+    out = {
+        "cumulative_departures": (("time",), np.cumsum(dep, axis=1)),
+        "departures": (("time",), dep),
+        "abroad": (("time",), stock.sum(axis=2) - stock[:, :, o]),
+        "stock": (("time", "country"), stock),
+    }
+    for v in _FLOWS_BY_COUNTRY:
+        x = ds[v].values.sum(axis=3, dtype=np.int64)  # (B, T, C)
+        out[v] = (("time",), x.sum(axis=2))
+        out[f"{v}_by_country"] = (("country",), x.sum(axis=1))
+    return out
+
+
+def _reduce_block(res: Results, keep: tuple[str, ...], counts: Sketch, reals: Sketch
+                  ) -> dict[str, Any]:
+    """What a block sends back: per-replicate rows, sparse histograms, sums."""
+    head = res.headline().values
+    series = _series(res)
+    flat = np.concatenate([x.reshape(x.shape[0], -1) for _, x in series.values()], axis=1)
+    ck, cn = counts.histogram(flat)
+    rk, rn = reals.histogram(head)
+    return {"headline": head, "keep": {v: res.dataset[v].values for v in keep},
+            "count_keys": ck, "count_n": cn, "count_sum": flat.sum(axis=0, dtype=np.int64),
+            "real_keys": rk, "real_n": rn, "real_sum": head.sum(axis=0)}
+
+
+@dataclasses.dataclass
+class _Layout:
+    """Names, dimensions and sizes of the summarised series, from a one-replicate probe."""
+
+    series: dict[str, tuple[str, ...]]
+    shapes: dict[str, tuple[int, ...]]
+    head: xr.DataArray
+
+    @property
+    def width(self) -> int:
+        return sum(int(np.prod(s)) for s in self.shapes.values())
+
+
+def _layout(model: CompiledModel, scenario: Scenario | None, root: Any) -> _Layout:
+    """Row labels and series shapes do not depend on the draws: read them off a zero run."""
+    zero = {v: np.zeros((1, model.n_steps, *(
+        {"country": model.n_countries, "cohort": model.n_cohorts}[d] for d in RECORDABLE[v])),
+        dtype=np.int32) for v in STREAM_RECORD}
+    res = Results.from_arrays(model, zero, model.default_params(1), root=root, block_size=1,
+                              scenario=scenario)
+    series = _series(res)
+    return _Layout({k: d for k, (d, _) in series.items()},
+                   {k: tuple(x.shape[1:]) for k, (_, x) in series.items()},
+                   res.headline())
+
+
+class _StreamFile:
+    """The NetCDF file under construction: coordinates first, then rows block by block."""
+
+    def __init__(self, tmp: Path, skeleton: xr.Dataset, replicates: int, block_size: int,
+                 rows: int, params: np.ndarray, keep: Mapping[str, tuple[int, ...]]) -> None:
+        import netCDF4
+
+        skeleton.to_netcdf(tmp, mode="w", format="NETCDF4", engine="netcdf4")
+        self.nc = netCDF4.Dataset(tmp, "a")
+        nc = self.nc
+        nc.createDimension("replicate", replicates)
+        rep = nc.createVariable("replicate", "i8", ("replicate",))
+        chunk = min(block_size, replicates)
+        for a in range(0, replicates, 1 << 20):
+            rep[a:a + (1 << 20)] = np.arange(a, min(a + (1 << 20), replicates))
+
+        def var(name: str, dtype: str, dims: tuple[str, ...], shape: tuple[int, ...],
+                attrs: dict[str, str]) -> Any:
+            v = nc.createVariable(name, dtype, ("replicate", *dims), zlib=True, complevel=1,
+                                  shuffle=True, chunksizes=(chunk, *shape), fill_value=False)
+            v.setncatts(attrs)
+            return v
+
+        var("headline", "f8", ("row",), (rows,),
+            {"long_name": "headline numbers of each replicate (see Results.headline)"})
+        P = params.shape[1]
+        pv = var("params", "f8", ("parameter",), (P,),
+                 {"long_name": "parameter values per replicate"})
+        for a in range(0, replicates, 1 << 16):
+            pv[a:a + (1 << 16)] = params[a:a + (1 << 16)]
+        for name, shape in keep.items():
+            var(name, "i4", ("time", *RECORDABLE[name]), shape,
+                {"long_name": VARIABLES[name], "units": "people"})
+
+    def write(self, rows: slice, block: dict[str, Any]) -> None:
+        self.nc["headline"][rows] = block["headline"]
+        for name, x in block["keep"].items():
+            self.nc[name][rows] = x
+
+    def close(self) -> None:
+        self.nc.close()
+
+
+def stream(
+    scenario: Scenario | CompiledModel,
+    path: str | os.PathLike[str],
+    replicates: int = 1000,
+    seed: SeedLike = None,
+    workers: int = 1,
+    params: Mapping[str, Any] | np.ndarray | None = None,
+    keep: Sequence[str] = (),
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    levels: Sequence[float] = DEFAULT_LEVELS,
+    accuracy: float = DEFAULT_ACCURACY,
+    progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    pool: Any = None,
+) -> StreamedResults:
+    """Simulate a large ensemble in bounded memory, writing it to a NetCDF file as it goes.
+
+    The replicates are those of :func:`flowsim.simulate` with the same ``seed`` and
+    ``block_size`` (exact sampling); only their headline numbers, the variables in ``keep``
+    and streamed quantiles are kept (see the module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario or CompiledModel
+    path : str or Path
+        The NetCDF file to write; replaced, once complete, if it exists.
+    replicates, seed, workers, params, block_size, progress, client, scheduler, pool
+        As for :func:`flowsim.simulate`.
+    keep : sequence of str
+        Variables to keep for every replicate (e.g. ``("departures",)``: 2.5 kB per
+        replicate of the bundled scenario, before compression). Default: none.
+    levels : sequence of float
+        Quantile levels to keep for every series (0.05, 0.5 and 0.95 at least, for the
+        summary).
+    accuracy : float
+        Relative accuracy of the quantiles (see :mod:`flowsim.sketch`).
+
+    Returns
+    -------
+    StreamedResults
+        Reading the file written.
+    """
+    model = scenario if isinstance(scenario, CompiledModel) else compile_scenario(scenario)
+    scen = None if isinstance(scenario, CompiledModel) else scenario
+    levels = tuple(sorted({float(q) for q in levels} | {0.05, 0.5, 0.95}))
+    if not all(0.0 <= q <= 1.0 for q in levels):
+        raise ValueError(f"quantile levels must lie in [0, 1], got {levels}")
+    keep = tuple(dict.fromkeys(keep))
+    bad = [v for v in keep if v not in RECORDABLE]
+    if bad:
+        raise ValueError(f"cannot keep {bad}; choose from {sorted(RECORDABLE)}")
+    plan = plan_blocks(model, replicates, seed, params, (*STREAM_RECORD, *keep), block_size,
+                       "exact")
+    # no count exceeds a few times the population (people may return and leave again)
+    top = 4.0 * float(np.max(np.sum(model.population.values(plan.params), axis=-1)))
+    counts, reals = Sketch(accuracy, True, top), Sketch(accuracy, False, top)
+    reduce = functools.partial(_reduce_block, keep=keep, counts=counts, reals=reals)
+    plan.tasks[:] = [(*task[:-1], reduce) for task in plan.tasks]
+    if workers is None or workers <= 0:
+        workers = os.cpu_count() or 1
+    lay = _layout(model, scen, plan.root)
+    skeleton = Results.from_arrays(model, {}, np.zeros((0, len(model.param_names))),
+                                   root=plan.root, block_size=block_size, scenario=scen)
+    base = skeleton.dataset.drop_vars(["params", "replicate"])
+    base = base.assign_coords(quantile=list(levels),
+                              **{k: ("row", lay.head[k].values.astype(str))
+                                 for k in ("quantity", "when", "kind")})
+    base.attrs.update({"replicates": int(replicates), "flowsim_layout": LAYOUT,
+                       "recorded": ",".join(plan.record), "kept": ",".join(keep),
+                       "quantile_method": f"DDSketch histograms, relative accuracy {accuracy} "
+                       "(flowsim.sketch); levels interpolated as numpy's default (type 7)",
+                       "quantile_accuracy": accuracy})
+    if scen is not None:
+        from flowsim.output import SCENARIO_ATTR
+
+        base.attrs[SCENARIO_ATTR] = json.dumps(scen.to_data(json=True), ensure_ascii=False,
+                                               separators=(",", ":"))
+    dims = {"country": model.n_countries, "cohort": model.n_cohorts, "route": model.n_routes}
+    keep_shapes = {v: (model.n_steps, *(dims[d] for d in RECORDABLE[v])) for v in keep}
+
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f"{path.name}.tmp-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        out = _StreamFile(tmp, base, int(replicates), block_size, lay.head.sizes["row"],
+                          plan.params, keep_shapes)
+        try:
+            hist_c = np.zeros(lay.width * counts.size, dtype=np.int32)
+            hist_r = np.zeros(lay.head.sizes["row"] * reals.size, dtype=np.int32)
+            sum_c = np.zeros(lay.width, dtype=np.int64)
+            sums_r: dict[int, np.ndarray] = {}
+            total, done = int(replicates) * model.n_steps, 0
+            for b, block in run_tasks(model, scen, plan.tasks, workers, client, scheduler,
+                                      pool):
+                rows = plan.span(b)
+                out.write(rows, block)
+                hist_c[block["count_keys"]] += block["count_n"]
+                hist_r[block["real_keys"]] += block["real_n"]
+                sum_c += block["count_sum"]
+                sums_r[b] = block["real_sum"]
+                done += (rows.stop - rows.start) * model.n_steps
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            out.close()
+        # the real sums are added in block order, so their rounding does not depend on
+        # the order blocks finished
+        sum_r = np.sum([sums_r[b] for b in range(plan.n_blocks)], axis=0)
+        summary = _summaries(lay, counts, reals, hist_c, hist_r, sum_c, sum_r, levels,
+                             int(replicates))
+        summary.to_netcdf(tmp, mode="a", format="NETCDF4", engine="netcdf4",
+                          encoding={v: {"zlib": True, "complevel": 1} for v in summary})
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return StreamedResults.open(path)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _summaries(lay: _Layout, counts: Sketch, reals: Sketch, hist_c: np.ndarray,
+               hist_r: np.ndarray, sum_c: np.ndarray, sum_r: np.ndarray,
+               levels: tuple[float, ...], n: int) -> xr.Dataset:
+    """Quantiles and means of every series, as dataset variables."""
+    qc = counts.quantiles(hist_c.reshape(lay.width, counts.size), levels)
+    qr = reals.quantiles(hist_r.reshape(-1, reals.size), levels)
+    out: dict[str, xr.Variable] = {}
+    a = 0
+    for name, dims in lay.series.items():
+        shape = lay.shapes[name]
+        k = int(np.prod(shape))
+        out[f"{name}_quantile"] = xr.Variable(
+            ("quantile", *dims), qc[:, a:a + k].reshape(len(levels), *shape),
+            attrs={"long_name": f"quantiles of {name} over replicates", "units": "people"})
+        out[f"{name}_mean"] = xr.Variable(
+            dims, (sum_c[a:a + k] / n).reshape(shape),
+            attrs={"long_name": f"mean of {name} over replicates", "units": "people"})
+        a += k
+    out["headline_quantile"] = xr.Variable(("quantile", "row"), qr,
+                                           attrs={"long_name": "quantiles of the headline "
+                                                  "numbers over replicates"})
+    out["headline_mean"] = xr.Variable(("row",), sum_r / n, attrs={
+        "long_name": "mean of the headline numbers over replicates"})
+    return xr.Dataset(out)
+
+
+
+class StreamedResults:
+    """A streamed run read back: quantiles and means over replicates, and per-replicate rows.
+
+    Variables of :attr:`dataset`: ``headline`` (replicate, row) and any kept variable, read
+    from the file only when used; for every series ``NAME`` (``cumulative_departures``,
+    ``departures``, ``abroad``, ``stock``, ``returns``, ``asylum_applications``,
+    ``asylum_grants`` per step; ``returns_by_country``, ... over the whole period),
+    ``NAME_quantile`` (quantile, ...) and ``NAME_mean``; ``headline_quantile`` and
+    ``headline_mean``.
+
+    Attributes
+    ----------
+    dataset : xarray.Dataset
+    scenario : Scenario or None
+        The scenario embedded in the file.
+    """
+
+    def __init__(self, dataset: xr.Dataset, scenario: Any = None) -> None:
+        self.dataset = dataset
+        self.scenario = scenario
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> StreamedResults:
+        """Open a file written by :func:`stream` (what :func:`flowsim.results.open_results`
+        does for such a file)."""
+        from flowsim.output import SCENARIO_ATTR, _embedded_scenario
+
+        path = Path(path)
+        ds = xr.open_dataset(path, engine="netcdf4")
+        small = [v for v in ds.variables if "replicate" not in ds[v].dims]
+        ds = ds.assign({v: ds[v].load() for v in small if v in ds.data_vars})
+        ds = ds.assign_coords({n: ds[n].astype(str) for n in ds.coords if ds[n].dtype == object})
+        text = ds.attrs.pop(SCENARIO_ATTR, None)
+        scenario = _embedded_scenario(text, path) if text is not None else None
+        return cls(ds, scenario)
+
+    @property
+    def replicates(self) -> int:
+        """Number of replicates."""
+        return int(self.dataset.sizes["replicate"])
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """The quantile levels kept."""
+        return tuple(float(q) for q in self.dataset["quantile"].values)
+
+    @property
+    def recorded(self) -> tuple[str, ...]:
+        """The variables the engine recorded (summarised, not kept, unless in ``kept``)."""
+        return tuple(v for v in str(self.dataset.attrs.get("recorded", "")).split(",") if v)
+
+    def quantiles(self, name: str, levels: Sequence[float] | None = None) -> xr.DataArray:
+        """Streamed quantiles of a series, ``(quantile, ...)``.
+
+        Parameters
+        ----------
+        name : str
+            A series (``cumulative_departures``, ``stock``, ...) or ``headline``.
+        levels : sequence of float, optional
+            Among :attr:`levels` (default: all).
+        """
+        key = f"{name}_quantile"
+        if key not in self.dataset:
+            known = sorted(v[:-len("_quantile")] for v in self.dataset.data_vars
+                           if str(v).endswith("_quantile"))
+            raise KeyError(f"no streamed series {name!r}; the file has {', '.join(known)}")
+        da = self.dataset[key]
+        if levels is None:
+            return da
+        missing = [q for q in levels if not np.isclose(self.levels, q).any()]
+        if missing:
+            raise KeyError(f"the quantiles at {missing} were not kept; this run kept "
+                           f"{', '.join(map(str, self.levels))} (stream(..., levels=...))")
+        idx = [int(np.argmin(np.abs(np.array(self.levels) - q))) for q in levels]
+        return da.isel(quantile=idx)
+
+    def mean(self, name: str) -> xr.DataArray:
+        """The mean over replicates of a series (exact)."""
+        return self.dataset[f"{name}_mean"]
+
+    def headline(self) -> xr.DataArray:
+        """The headline numbers of every replicate, ``(replicate, row)`` (read lazily)."""
+        return self.dataset["headline"]
+
+    def summary(self, quantiles: tuple[float, float, float] = (0.05, 0.5, 0.95),
+                exact: bool = True) -> Any:
+        """The headline numbers, as :meth:`flowsim.Results.summary` gives them.
+
+        Parameters
+        ----------
+        quantiles : (float, float, float)
+            Levels of ``low``, ``median`` and ``high``.
+        exact : bool
+            Compute quantiles and means from the per-replicate headline numbers in the
+            file, read a few rows of the headline at a time (at most
+            :data:`READ_BUDGET` bytes), so that they equal those of
+            :meth:`flowsim.Results.summary` on the same replicates bit for bit. With
+            ``False``, take the streamed quantiles (any level kept; relative accuracy
+            ``quantile_accuracy``, see :mod:`flowsim.sketch`) and the streamed means
+            (exact but for float rounding), without reading the replicates.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        ds = self.dataset
+        if exact:
+            head = ds["headline"]
+            Q = head.sizes["row"]
+            step = max(1, READ_BUDGET // (8 * max(self.replicates, 1)))
+            stats = np.zeros((Q, 4))
+            for a in range(0, Q, step):
+                values = head.isel(row=slice(a, a + step)).values
+                stats[a:a + step, :3] = np.quantile(values, list(quantiles), axis=0).T
+                stats[a:a + step, 3] = values.mean(axis=0)
+                del values
+        else:
+            q = self.quantiles("headline", quantiles).values
+            stats = np.column_stack([q.T, ds["headline_mean"].values])
+        return summary_table(ds["quantity"].values, ds["when"].values, ds["kind"].values,
+                             stats)
+
+    def close(self) -> None:
+        """Close the file (per-replicate variables can no longer be read)."""
+        self.dataset.close()
+
+    def __enter__(self) -> StreamedResults:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        a = self.dataset.attrs
+        return (f"<flowsim.StreamedResults {a.get('scenario_name', '?')!r}: "
+                f"{self.replicates} replicates × {self.dataset.sizes['time']} steps, "
+                f"quantiles at {', '.join(map(str, self.levels))}>")
