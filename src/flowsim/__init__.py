@@ -10,6 +10,7 @@ from flowsim.errors import Problem, ScenarioError, ScenarioWarning
 from flowsim.results import Results
 from flowsim.scenario import Scenario, load_scenario
 from flowsim.simulate import simulate
+from flowsim.streaming import StreamedResults, stream
 
 __all__ = [
     "Comparison",
@@ -17,9 +18,11 @@ __all__ = [
     "Results",
     "Scenario",
     "ScenarioError",
+    "StreamedResults",
     "ScenarioWarning",
     "__version__",
     "compare",
     "load_scenario",
     "simulate",
+    "stream",
 ]

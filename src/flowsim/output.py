@@ -395,7 +395,8 @@ def _draw(results: Any, tmp: Path, fmt: str, dpi: int) -> tuple[list[Path], list
 
     files, skipped = [], []
     for stem, (func, needs) in FIGURES.items():
-        missing = [v for v in needs if v not in results.dataset]
+        missing = [v for v in needs if v not in results.dataset
+                   and v not in getattr(results, "recorded", ())]
         if missing:
             skipped.append(f"{stem}.{fmt}: the variable {', '.join(missing)} was not recorded")
             continue
@@ -416,6 +417,17 @@ def _figure_metadata(results: Any, fmt: str) -> dict[str, str] | None:
     return {key: text}
 
 
+def _move_streamed(results: Any, target: Path) -> None:
+    """Move a streamed run's file to ``target`` (closing it: its small variables stay)."""
+    source = Path(results.dataset.encoding["source"])
+    results.close()
+    try:
+        os.replace(source, target)
+    except OSError:  # another file system: copy, then remove the original
+        shutil.copyfile(source, target)
+        source.unlink()
+
+
 def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
                   run_info: Mapping[str, Any] | None = None, figures: bool = True,
                   dpi: int = 200,
@@ -424,7 +436,9 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
 
     Parameters
     ----------
-    results : Results
+    results : Results or StreamedResults
+        Streamed results have their file moved into ``out_dir``, after the other files
+        were made (a failure before leaves it where it was), and are closed.
     out_dir : str or Path
         Created if missing (with its parents); files of the same names are replaced.
     run_info : mapping, optional
@@ -446,9 +460,13 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
     skipped: list[str] = []
     with staged_directory(out) as tmp:
         names: list[str] = []
-        say(RESULTS_FILE)
-        save_results(results, tmp / RESULTS_FILE)
-        names.append(RESULTS_FILE)
+        from flowsim.streaming import StreamedResults
+
+        streamed = isinstance(results, StreamedResults)
+        if not streamed:
+            say(RESULTS_FILE)
+            save_results(results, tmp / RESULTS_FILE)
+            names.append(RESULTS_FILE)
         say(SUMMARY_FILE)
         results.summary().to_csv(tmp / SUMMARY_FILE, index=False, float_format="%.10g")
         names.append(SUMMARY_FILE)
@@ -471,6 +489,10 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
             drawn, why = _draw(results, tmp, "png", dpi)
             names += [p.name for p in drawn]
             skipped += why
+        if streamed:  # moved in last, so that a failure before leaves it where it was
+            say(RESULTS_FILE)
+            _move_streamed(results, tmp / RESULTS_FILE)
+            names.insert(0, RESULTS_FILE)
         say(RUN_FILE)
         timings = {"write_s": round(time.perf_counter() - t0, 3)}
         info = _merge({"timings": timings}, dict(run_info or {}))

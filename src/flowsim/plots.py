@@ -141,9 +141,13 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     """
     ds = results.dataset
     cohorts = _cohort_names(cohorts)
-    cum = results.cumulative_departures(list(cohorts) if cohorts else None)
+    streamed = _streamed(results, cohorts)
     levels = [0.05, 0.25, 0.5, 0.75, 0.95]
-    q = cum.quantile(levels, dim="replicate").transpose("quantile", "time").values
+    if streamed:
+        q = results.quantiles("cumulative_departures", levels).values
+    else:
+        cum = results.cumulative_departures(list(cohorts) if cohorts else None)
+        q = cum.quantile(levels, dim="replicate").transpose("quantile", "time").values
     first = ds["step_start"].values[0]
     x = np.concatenate([[first], ds["time"].values]).astype("datetime64[D]")
     q = np.concatenate([np.zeros((len(levels), 1)), q], axis=1)
@@ -159,11 +163,15 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
         Patch(color=FAN_COLOUR, alpha=0.18, lw=0, label="90% of replicates"),
     ]
 
-    show_abroad = abroad and "stock" in ds
+    show_abroad = abroad and ("stock" in ds or streamed)
     if show_abroad:
-        origin = ds.attrs["origin"]
-        out = _sum_cohorts(ds["stock"].drop_sel(country=origin).sum("country"), cohorts)
-        med = np.concatenate([[0.0], out.median("replicate").values])
+        if streamed:
+            out_med = results.quantiles("abroad", [0.5]).values[0]
+        else:
+            origin = ds.attrs["origin"]
+            out = _sum_cohorts(ds["stock"].drop_sel(country=origin).sum("country"), cohorts)
+            out_med = out.median("replicate").values
+        med = np.concatenate([[0.0], out_med])
         ax.plot(x, med, color=ABROAD_COLOUR, lw=1.4, ls="--", zorder=3)
         handles.append(Line2D([], [], color=ABROAD_COLOUR, lw=1.4, ls="--",
                               label="abroad, not returned (median)"))
@@ -246,6 +254,37 @@ def _mark_shocks(ax: Any, results: Any, lo: np.datetime64, hi: np.datetime64) ->
                     fontsize=7.5, color="0.4", rotation=90)
 
 
+def _streamed(results: Any, cohorts: tuple[str, ...] | None) -> bool:
+    """Whether ``results`` are streamed (quantiles kept, not replicates); those keep their
+    bands for all cohorts together."""
+    from flowsim.streaming import StreamedResults
+
+    if not isinstance(results, StreamedResults):
+        return False
+    if cohorts:
+        raise ValueError("a streamed run keeps its quantiles for all cohorts together; "
+                         "draw it without cohorts")
+    return True
+
+
+def _median_departures_by(results: Any, day: dt.date, cohorts: tuple[str, ...] | None
+                          ) -> float:
+    """Median cumulative departures by the end of ``day``.
+
+    Streamed results keep the median at the end of each step only: in between, it is
+    interpolated by days, as one replicate's departures are counted pro rata.
+    """
+    if not _streamed(results, cohorts):
+        return float(results.departures(None, day, list(cohorts) if cohorts else None)
+                     .median("replicate"))
+    ds = results.dataset
+    ends = ds["time"].values.astype("datetime64[D]").astype(np.int64)
+    start = ds["step_start"].values[0].astype("datetime64[D]").astype(np.int64) - 1
+    med = results.quantiles("cumulative_departures", [0.5]).values[0]
+    d = np.datetime64(day, "D").astype(np.int64)
+    return float(np.interp(d, np.concatenate([[start], ends]), np.concatenate([[0.0], med])))
+
+
 def _draw_targets(ax: Any, results: Any, targets: Sequence[Any],
                   cohorts: tuple[str, ...] | None, show_abroad: bool,
                   lo: np.datetime64, hi: np.datetime64) -> tuple[dict[str, int], bool]:
@@ -266,8 +305,7 @@ def _draw_targets(ax: Any, results: Any, targets: Sequence[Any],
             offset = 0.0
             if np.datetime64(t.start, "D") > lo:  # counted from its start: shift it up
                 before = t.start - dt.timedelta(days=1)
-                offset = float(results.departures(None, before, list(cohorts) if cohorts
-                                                  else None).median("replicate"))
+                offset = _median_departures_by(results, before, cohorts)
                 shifted = shifted or offset > 0
         elif t.observable == "abroad" and show_abroad:
             when = np.datetime64(t.at, "D")
@@ -327,6 +365,15 @@ def _group_of(results: Any) -> dict[str, str]:
     return out
 
 
+def _streamed_share(results: Any, group: str) -> float | None:
+    """The median share abroad in a group at the end of a streamed run, if it was kept."""
+    ds = results.dataset
+    rows = np.flatnonzero(ds["quantity"].values == f"share abroad in {group}")
+    if not rows.size:
+        return None
+    return float(results.quantiles("headline", [0.5]).values[0, rows[0]])
+
+
 def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
                  cohorts: str | Sequence[str] | None = None, *,
                  figsize: tuple[float, float] | None = None) -> Figure:
@@ -348,22 +395,28 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
     -------
     matplotlib.figure.Figure
     """
-    if "stock" not in results.dataset:
+    cohorts = _cohort_names(cohorts)
+    streamed = _streamed(results, cohorts)
+    if "stock" not in results.dataset and not streamed:
         raise KeyError("the variable 'stock' was not recorded in this run; run again with it "
                        "in `record=`")
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
     ds = results.dataset
-    cohorts = _cohort_names(cohorts)
     step = ds.sizes["time"] - 1 if at is None else _step_holding(ds, at)
     when = _day(ds["time"].values[step])
     origin = ds.attrs["origin"]
-    stock = _sum_cohorts(ds["stock"].isel(time=step).drop_sel(country=origin), cohorts)
-    q = stock.quantile([0.05, 0.5, 0.95], dim="replicate").transpose("quantile", "country")
+    if streamed:
+        q = results.quantiles("stock", [0.05, 0.5, 0.95]).isel(time=step).drop_sel(
+            country=origin).transpose("quantile", "country")
+    else:
+        stock = _sum_cohorts(ds["stock"].isel(time=step).drop_sel(country=origin), cohorts)
+        q = stock.quantile([0.05, 0.5, 0.95], dim="replicate").transpose("quantile",
+                                                                           "country")
     med = q.values[1]
     order = np.argsort(-med, kind="stable")[:top]
-    ids = [str(c) for c in stock["country"].values]
-    names = ([str(n) for n in stock["country_name"].values] if "country_name" in stock.coords
+    ids = [str(c) for c in q["country"].values]
+    names = ([str(n) for n in q["country_name"].values] if "country_name" in q.coords
              else ids)
     group = _group_of(results)
 
@@ -389,26 +442,34 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
 
-    total = stock.sum("country")
     handles = []
     for g in [*GROUP_STYLE, "other"]:
         members = [c for c in ids if group[c] == g]
         if not members or not any(group[ids[i]] == g for i in order) and g == "other":
             continue
         label, colour = GROUP_STYLE.get(g, OTHER_STYLE)
-        share = stock.sel(country=members).sum("country") / total.where(total > 0)
-        share = float(share.fillna(0.0).median("replicate"))
-        handles.append(Patch(color=colour, label=f"{label}: {share:.0%} of those abroad"))
+        if streamed:  # group shares are kept at the end of the run only
+            share = _streamed_share(results, g) if step == ds.sizes["time"] - 1 else None
+        else:
+            total = stock.sum("country")
+            share = stock.sel(country=members).sum("country") / total.where(total > 0)
+            share = float(share.fillna(0.0).median("replicate"))
+        handles.append(Patch(color=colour, label=label if share is None else
+                             f"{label}: {share:.0%} of those abroad"))
     if any(group[ids[i]] != "other" for i in order):
         ax.legend(handles=handles, loc="lower right", frameon=False, fontsize=8,
                   title="group (median share)", title_fontsize=8)
     ax.set_title(f"Where emigrants from {_origin_name(results)} are on {when:%-d %B %Y}"
                  f"{_cohort_label(results, cohorts)}", loc="left", fontsize=12,
                  fontweight="bold")
-    rest = float((total - stock.isel(country=order).sum("country")).median("replicate"))
     others = len(ids) - n
-    extra = (f"Not shown: {others} other countries, {rest:,.0f} people (median)."
-             if others else "")
+    if streamed:
+        extra = f"Not shown: {others} other countries." if others else ""
+    else:
+        total = stock.sum("country")
+        rest = float((total - stock.isel(country=order).sum("country")).median("replicate"))
+        extra = (f"Not shown: {others} other countries, {rest:,.0f} people (median)."
+                 if others else "")
     fig.supxlabel(_source_note(results, extra), x=0.01, ha="left", fontsize=7, color="0.35",
                   wrap=True)
     return fig

@@ -71,10 +71,16 @@ def resolve_params(model: CompiledModel, replicates: int,
         ``None``: every replicate takes the declared values. A mapping from parameter name
         to a number or to one value per replicate overrides those parameters. An array of
         shape ``(replicates, P)`` (or ``(P,)``) gives every value, in declared order.
+
+    Returns
+    -------
+    ndarray, shape (replicates, P)
+        Read-only when ``params`` is ``None`` (one row, broadcast: a million replicates
+        take no more memory than one).
     """
     P = len(model.param_names)
-    if params is None:
-        return model.default_params(replicates)
+    if params is None:  # one row seen R times: no memory per replicate
+        return np.broadcast_to(model.param_defaults.astype(float), (replicates, P))
     if isinstance(params, Mapping):
         out = model.default_params(replicates)
         for name, value in params.items():

@@ -223,7 +223,8 @@ def stream(
     plan = plan_blocks(model, replicates, seed, params, (*STREAM_RECORD, *keep), block_size,
                        "exact")
     # no count exceeds a few times the population (people may return and leave again)
-    top = 4.0 * float(np.max(np.sum(model.population.values(plan.params), axis=-1)))
+    top = 4.0 * max(float(np.max(np.sum(model.population.values(plan.params[a:a + 65536]),
+                                        axis=-1))) for a in range(0, replicates, 65536))
     counts, reals = Sketch(accuracy, True, top), Sketch(accuracy, False, top)
     reduce = functools.partial(_reduce_block, keep=keep, counts=counts, reals=reals)
     plan.tasks[:] = [(*task[:-1], reduce) for task in plan.tasks]

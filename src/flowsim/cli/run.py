@@ -96,6 +96,11 @@ def run(
         "--posterior", metavar="FILE", help="Draw each replicate's parameters from this "
         "calibrated posterior (NetCDF, from flowsim calibrate), by parameter name. Without "
         "it, every replicate takes the declared values.", show_default=False)] = None,
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="For very large runs: keep only each replicate's headline numbers "
+        "(and the --record variables, default none) and streamed quantiles of every "
+        "series, written block by block; memory is bounded by the block size, not by -n. "
+        "Same replicates as without it.")] = False,
     figures: Annotated[bool, typer.Option(
         "--figures/--no-figures", help="Draw the figures.")] = True,
     quiet: Annotated[bool, typer.Option(
@@ -104,7 +109,8 @@ def run(
 ) -> None:
     """Simulate a scenario: show the headline numbers and write results, summary and figures.
 
-    Writes [bold]results.nc[/bold] (every variable, NetCDF), [bold]summary.csv[/bold],
+    Writes [bold]results.nc[/bold] (every variable, NetCDF; with --stream the headline
+    numbers of each replicate and quantiles over replicates), [bold]summary.csv[/bold],
     [bold]scenario.yaml[/bold] (the resolved scenario), [bold]run.json[/bold] (seed,
     versions, timings) and the figures [bold]fan_departures.png[/bold] and
     [bold]destinations.png[/bold] to the output directory, all or nothing: after an error
@@ -148,13 +154,24 @@ def run(
         repeat += ["--record", ",".join(variables)]
     if posterior is not None:
         repeat += ["--posterior", str(posterior)]
+    if stream:
+        repeat.append("--stream")
+    partial: Path | None = None
     try:
         t1 = time.perf_counter()
         with _progress(err, replicates, quiet) as progress:
-            results = flowsim.simulate(scenario, replicates=replicates, seed=sim_seed,
-                                       workers=workers, record=variables, params=params,
-                                       block_size=block_size, progress=progress,
-                                       scheduler=scheduler)
+            if stream:
+                partial = _stream_file(out_dir)
+                results = flowsim.stream(scenario, partial, replicates=replicates,
+                                         seed=sim_seed, workers=workers, params=params,
+                                         keep=variables if record else (),
+                                         block_size=block_size, progress=progress,
+                                         scheduler=scheduler)
+            else:
+                results = flowsim.simulate(scenario, replicates=replicates, seed=sim_seed,
+                                           workers=workers, record=variables, params=params,
+                                           block_size=block_size, progress=progress,
+                                           scheduler=scheduler)
         t_sim = time.perf_counter() - t1
         if not quiet:
             rate = replicates / t_sim if t_sim > 0 else float("inf")
@@ -180,6 +197,9 @@ def run(
         if scheduler is None or not _from_dask(e):
             raise
         _option_error(f"--scheduler {scheduler}: {e}")
+    finally:
+        if partial is not None and partial.exists():  # a streamed file not moved in
+            partial.unlink()
     for why in written.skipped:
         err.print(f"not written: {why}", soft_wrap=True)
     console = out_console()
@@ -189,6 +209,19 @@ def run(
     console.print(f"Wrote {out_dir}{'/' if not str(out_dir).endswith('/') else ''}: "
                   + ", ".join(p.name for p in written.files), soft_wrap=True)
     console.print(f"Repeat with: {shlex.join(repeat)}", soft_wrap=True)
+
+
+def _stream_file(out_dir: Path) -> Path:
+    """Where a streamed run writes before its outputs are moved into ``out_dir``: a hidden
+    file beside it (same file system), removed if the run fails."""
+    import os
+    import tempfile
+
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{out_dir.name}.stream-", suffix=".nc", dir=parent)
+    os.close(fd)
+    return Path(name)
 
 
 def _option_error(*lines: str) -> NoReturn:
