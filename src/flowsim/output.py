@@ -277,8 +277,9 @@ def open_results(path: str | os.PathLike[str]) -> Any:
 
     Returns
     -------
-    Results
-        With the scenario restored, so that group and target queries work: the one embedded
+    Results or StreamedResults
+        The latter for the file of a streamed run (:func:`flowsim.stream`). Results come
+        with the scenario restored, so that group and target queries work: the one embedded
         in the file, else ``scenario.yaml`` beside it if its content hash matches the run's.
         Without either (or if the scenario no longer validates), ``scenario`` is ``None``
         and a warning says why.
@@ -298,7 +299,12 @@ def open_results(path: str | os.PathLike[str]) -> Any:
         what = f"no {RESULTS_FILE} in this directory" if p.is_dir() else "no such file"
         raise FileNotFoundError(errno.ENOENT, what, str(file))
     with xr.open_dataset(file, engine="netcdf4") as f:
-        ds = f.load()
+        streamed = f.attrs.get("flowsim_layout") == "streamed"
+        ds = None if streamed else f.load()
+    if streamed:
+        from flowsim.streaming import StreamedResults
+
+        return StreamedResults.open(file)
     # strings come back as objects: give them str dtype, as in a fresh run
     strings = {n: ds[n].astype(str) for n in ds.coords if ds[n].dtype == object}
     ds = ds.assign_coords(strings)

@@ -150,15 +150,18 @@ class Sketch:
         out = np.full((len(levels), hist.shape[0]), np.nan)
         if n == 0:
             return out
-        cum = np.cumsum(hist, axis=1)
+        # a few hundred series at a time: the cumulative counts of all would be large
+        for a in range(0, hist.shape[0], 256):
+            cum = np.cumsum(hist[a:a + 256], axis=1)
 
-        def order_statistic(rank: int) -> np.ndarray:
-            return self.values[(cum <= rank).sum(axis=1)]
+            def order_statistic(rank: int) -> np.ndarray:
+                return self.values[(cum <= rank).sum(axis=1)]
 
-        for i, q in enumerate(levels):
-            h = (n - 1) * float(q)
-            k = math.floor(h)
-            f = h - k
-            lo = order_statistic(k)
-            out[i] = lo if f == 0 else lo + f * (order_statistic(min(k + 1, n - 1)) - lo)
+            for i, q in enumerate(levels):
+                h = (n - 1) * float(q)
+                k = math.floor(h)
+                f = h - k
+                lo = order_statistic(k)
+                out[i, a:a + 256] = lo if f == 0 else \
+                    lo + f * (order_statistic(min(k + 1, n - 1)) - lo)
         return out
