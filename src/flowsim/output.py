@@ -5,7 +5,9 @@ A run directory (``flowsim run … --out DIR``, :func:`write_outputs`) holds:
 ========================  ===================================================================
 ``results.nc``            every recorded variable, NetCDF4 (int32 counts, zlib-compressed);
                           the resolved scenario is embedded in it (attribute
-                          ``scenario_json``), so the file alone can be reopened and redrawn
+                          ``scenario_json``), so the file alone can be reopened and redrawn.
+                          A streamed run's file (:mod:`flowsim.streaming`) is moved in
+                          instead, after the other files were made
 ``summary.csv``           the headline numbers (:meth:`Results.summary`)
 ``scenario.yaml``         the resolved scenario (``extends`` applied), which ``flowsim run``
                           can simulate again
