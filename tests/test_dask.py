@@ -45,6 +45,17 @@ def test_a_cluster_gives_the_local_numbers(cluster) -> None:
     assert _same(local, by_address)
 
 
+def test_a_streamed_run_on_a_cluster_writes_the_local_file(cluster, tmp_path) -> None:
+    local = flowsim.stream(SCENARIO, tmp_path / "local.nc", replicates=100, seed=7,
+                           block_size=20, keep=("departures",))
+    with distributed.Client(cluster) as client:
+        remote = flowsim.stream(SCENARIO, tmp_path / "remote.nc", replicates=100, seed=7,
+                                block_size=20, keep=("departures",), client=client)
+    for v in local.dataset.data_vars:
+        np.testing.assert_array_equal(remote.dataset[v].values, local.dataset[v].values,
+                                      err_msg=str(v))
+
+
 def test_a_worker_that_dies_loses_no_block(cluster) -> None:
     local = flowsim.simulate(SCENARIO, replicates=240, seed=6, block_size=20)
     started = threading.Event()
