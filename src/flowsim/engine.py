@@ -361,7 +361,8 @@ def run_block(
     Returns
     -------
     dict of str to ndarray
-        Each recorded variable with shape ``(B, T, ...)`` (see :data:`RECORDABLE`), int32.
+        Each recorded variable with shape ``(B, T, ...)`` (see :data:`RECORDABLE`), int32
+        (a view of a time-major array: not C-contiguous).
     """
     m = model
     params = np.asarray(params, dtype=float)
@@ -372,7 +373,9 @@ def run_block(
     if unknown:
         raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
     dims = {"country": C, "cohort": K, "route": R}
-    out = {v: np.zeros((B, T, *(dims[d] for d in RECORDABLE[v])), dtype=np.int32)
+    # time-major, so that each step writes one contiguous slab (returned as (B, T, ...)
+    # views): writing a (B, ...) slab into a replicate-major array costs B strided copies
+    out = {v: np.zeros((T, B, *(dims[d] for d in RECORDABLE[v])), dtype=np.int32)
            for v in record}
 
     derived = _Derived(m, params)
@@ -506,25 +509,25 @@ def run_block(
             wait_at = by_src_q.sum(waiting[:, queue_routes])
             stock += wait_at
             stock[:, o] = never + returned + wait_at[:, o]
-            out["stock"][:, t] = stock
+            out["stock"][t] = stock
         if "departures" in out:
-            out["departures"][:, t] = crossing[:, from_origin].sum(axis=1)
+            out["departures"][t] = crossing[:, from_origin].sum(axis=1)
         if "returns" in out:
-            out["returns"][:, t] = ret
+            out["returns"][t] = ret
         if "arrivals" in out:
-            out["arrivals"][:, t] = arrivals
+            out["arrivals"][t] = arrivals
         if "settled" in out:
-            out["settled"][:, t] = settled
+            out["settled"][t] = settled
         if "asylum_applications" in out:
-            out["asylum_applications"][:, t] = claims
+            out["asylum_applications"][t] = claims
         if "asylum_decisions" in out:
-            out["asylum_decisions"][:, t] = decisions
+            out["asylum_decisions"][t] = decisions
         if "asylum_grants" in out:
-            out["asylum_grants"][:, t] = grants
+            out["asylum_grants"][t] = grants
         if "visas_issued" in out:
-            out["visas_issued"][:, t] = by_dst_q.sum(granted_q) if queue_routes.size else 0
+            out["visas_issued"][t] = by_dst_q.sum(granted_q) if queue_routes.size else 0
         if "flow" in out:
-            out["flow"][:, t] = crossing
+            out["flow"][t] = crossing
 
         if check:
             total = never + returned + waiting.sum(axis=1) + (present + pending
@@ -540,7 +543,7 @@ def run_block(
         first_day += days
         if on_step is not None:
             on_step(t)
-    return out
+    return {v: np.moveaxis(x, 0, 1) for v, x in out.items()}
 
 
 class _Grouper:
