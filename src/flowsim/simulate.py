@@ -368,6 +368,11 @@ def simulate(
     Returns
     -------
     Results, or ndarray when ``reduce`` is given
+
+    See Also
+    --------
+    flowsim.stream : the same replicates, summarised block by block into a NetCDF file,
+        in memory bounded by the block size (for a million replicates).
     """
     from flowsim.results import Results
 
