@@ -361,8 +361,7 @@ def run_block(
     Returns
     -------
     dict of str to ndarray
-        Each recorded variable with shape ``(B, T, ...)`` (see :data:`RECORDABLE`), int32
-        (a view of a time-major array: not C-contiguous).
+        Each recorded variable with shape ``(B, T, ...)`` (see :data:`RECORDABLE`), int32.
     """
     m = model
     params = np.asarray(params, dtype=float)
@@ -373,8 +372,8 @@ def run_block(
     if unknown:
         raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
     dims = {"country": C, "cohort": K, "route": R}
-    # time-major, so that each step writes one contiguous slab (returned as (B, T, ...)
-    # views): writing a (B, ...) slab into a replicate-major array costs B strided copies
+    # time-major while stepping, so that each step writes one contiguous slab: writing a
+    # (B, ...) slab into a replicate-major array costs B strided copies a step
     out = {v: np.zeros((T, B, *(dims[d] for d in RECORDABLE[v])), dtype=np.int32)
            for v in record}
 
@@ -543,7 +542,9 @@ def run_block(
         first_day += days
         if on_step is not None:
             on_step(t)
-    return {v: np.moveaxis(x, 0, 1) for v, x in out.items()}
+    # replicate-major again, in one copy a variable (sums over time, and so everything
+    # computed from a block, must not depend on where the block ran)
+    return {v: np.ascontiguousarray(np.moveaxis(out.pop(v), 0, 1)) for v in list(out)}
 
 
 class _Grouper:

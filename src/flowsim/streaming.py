@@ -146,6 +146,8 @@ class _StreamFile:
             v = nc.createVariable(name, dtype, ("replicate", *dims), zlib=True, complevel=1,
                                   shuffle=True, chunksizes=(chunk, *shape), fill_value=False)
             v.setncatts(attrs)
+            # blocks fill whole chunks: a small cache, so that it cannot grow with the run
+            v.set_var_chunk_cache(size=4 * 1024 * 1024)
             return v
 
         var("headline", "f8", ("row",), (rows,),
