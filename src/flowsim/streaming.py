@@ -13,11 +13,13 @@ worker), it is reduced to:
   country (per step), returns and asylum applications and grants (per step, and per
   country over the whole period); and their exact integer sums.
 
-At the end the file gets quantiles of every series at :data:`DEFAULT_LEVELS` (relative
-accuracy 0.5% by default, see :mod:`flowsim.sketch`) and their means. Histograms and sums
+At the end the file gets quantiles of every series at :data:`DEFAULT_LEVELS` and their exact
+means. The quantiles have a relative accuracy (see :mod:`flowsim.sketch`) of 0.05% for the
+totals per step and 0.2% for the headline numbers and the series by country, stated by each
+quantile variable's attribute ``relative_accuracy``. Histograms and sums
 add up in integers, so the file's numbers do not depend on the number of processes or
 machines or on the order blocks finish. The peak memory is that of a block per worker plus
-the histograms (about 60 MB for the bundled scenario), whatever the number of replicates.
+the histograms (about 120 MB for the bundled scenario), whatever the number of replicates.
 
 The file is written beside its final place and renamed into it once complete: a failed or
 interrupted run leaves nothing behind. :func:`flowsim.results.open_results` reads it back as
@@ -47,6 +49,9 @@ from flowsim.results import VARIABLES, Results, summary_table
 from flowsim.scenario.model import Scenario
 from flowsim.simulate import DEFAULT_BLOCK_SIZE, SeedLike, plan_blocks, run_tasks
 from flowsim.sketch import DEFAULT_ACCURACY, Sketch
+
+#: Relative accuracy of the streamed quantiles of totals per step (see :func:`stream`).
+TOTAL_ACCURACY = 0.0005
 
 __all__ = ["stream", "StreamedResults", "DEFAULT_LEVELS", "STREAM_RECORD", "LAYOUT"]
 
@@ -86,17 +91,24 @@ def _series(res: Results) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     return out
 
 
-def _reduce_block(res: Results, keep: tuple[str, ...], counts: Sketch, reals: Sketch
-                  ) -> dict[str, Any]:
+def _reduce_block(res: Results, keep: tuple[str, ...], sketches: dict[str, Sketch],
+                  reals: Sketch) -> dict[str, Any]:
     """What a block sends back: per-replicate rows, sparse histograms, sums."""
     head = res.headline().values
     series = _series(res)
-    flat = np.concatenate([x.reshape(x.shape[0], -1) for _, x in series.values()], axis=1)
-    ck, cn = counts.histogram(flat)
+    out: dict[str, Any] = {"headline": head, "keep": {v: res.dataset[v].values for v in keep}}
+    for group, sketch in sketches.items():
+        flat = np.concatenate([x.reshape(x.shape[0], -1) for name, (_, x) in series.items()
+                               if _group(name, series[name][0]) == group], axis=1)
+        out[group] = (*sketch.histogram(flat), flat.sum(axis=0, dtype=np.int64))
     rk, rn = reals.histogram(head)
-    return {"headline": head, "keep": {v: res.dataset[v].values for v in keep},
-            "count_keys": ck, "count_n": cn, "count_sum": flat.sum(axis=0, dtype=np.int64),
-            "real_keys": rk, "real_n": rn, "real_sum": head.sum(axis=0)}
+    out["headline_hist"] = (rk, rn, head.sum(axis=0))
+    return out
+
+
+def _group(name: str, dims: tuple[str, ...]) -> str:
+    """Series by country are many and get the coarser accuracy; totals the finer one."""
+    return "by_country" if "country" in dims else "total"
 
 
 @dataclasses.dataclass
@@ -107,9 +119,13 @@ class _Layout:
     shapes: dict[str, tuple[int, ...]]
     head: xr.DataArray
 
-    @property
-    def width(self) -> int:
-        return sum(int(np.prod(s)) for s in self.shapes.values())
+    def names(self, group: str) -> list[str]:
+        """The series of a group, in order."""
+        return [n for n, d in self.series.items() if _group(n, d) == group]
+
+    def width(self, group: str) -> int:
+        """Number of numbers per replicate in a group."""
+        return sum(int(np.prod(self.shapes[n])) for n in self.names(group))
 
 
 def _layout(model: CompiledModel, scenario: Scenario | None, root: Any) -> _Layout:
@@ -181,6 +197,7 @@ def stream(
     block_size: int = DEFAULT_BLOCK_SIZE,
     levels: Sequence[float] = DEFAULT_LEVELS,
     accuracy: float = DEFAULT_ACCURACY,
+    total_accuracy: float = TOTAL_ACCURACY,
     progress: Callable[[int, int], None] | None = None,
     client: Any = None,
     scheduler: str | None = None,
@@ -206,7 +223,12 @@ def stream(
         Quantile levels to keep for every series (0.05, 0.5 and 0.95 at least, for the
         summary).
     accuracy : float
-        Relative accuracy of the quantiles (see :mod:`flowsim.sketch`).
+        Relative accuracy of the quantiles of the headline numbers and of the series by
+        country (see :mod:`flowsim.sketch`).
+    total_accuracy : float
+        Relative accuracy of the quantiles of the totals per step (cumulative departures,
+        abroad, ...): finer, so that a fan chart's median does not move in steps of a
+        bucket.
 
     Returns
     -------
@@ -227,8 +249,10 @@ def stream(
     # no count exceeds a few times the population (people may return and leave again)
     top = 4.0 * max(float(np.max(np.sum(model.population.values(plan.params[a:a + 65536]),
                                         axis=-1))) for a in range(0, replicates, 65536))
-    counts, reals = Sketch(accuracy, True, top), Sketch(accuracy, False, top)
-    reduce = functools.partial(_reduce_block, keep=keep, counts=counts, reals=reals)
+    sketches = {"total": Sketch(total_accuracy, True, top),
+                "by_country": Sketch(accuracy, True, top)}
+    reals = Sketch(accuracy, False, top)
+    reduce = functools.partial(_reduce_block, keep=keep, sketches=sketches, reals=reals)
     plan.tasks[:] = [(*task[:-1], reduce) for task in plan.tasks]
     if workers is None or workers <= 0:
         workers = os.cpu_count() or 1
@@ -241,8 +265,9 @@ def stream(
                                  for k in ("quantity", "when", "kind")})
     base.attrs.update({"replicates": int(replicates), "flowsim_layout": LAYOUT,
                        "recorded": ",".join(plan.record), "kept": ",".join(keep),
-                       "quantile_method": f"DDSketch histograms, relative accuracy {accuracy} "
-                       "(flowsim.sketch); levels interpolated as numpy's default (type 7)",
+                       "quantile_method": "DDSketch histograms (flowsim.sketch), levels "
+                       "interpolated as numpy's default (type 7); each NAME_quantile variable "
+                       "states its relative_accuracy",
                        "quantile_accuracy": accuracy})
     if scen is not None:
         from flowsim.output import SCENARIO_ATTR
@@ -260,19 +285,23 @@ def stream(
         out = _StreamFile(tmp, base, int(replicates), block_size, lay.head.sizes["row"],
                           plan.params, keep_shapes)
         try:
-            hist_c = np.zeros(lay.width * counts.size, dtype=np.int32)
-            hist_r = np.zeros(lay.head.sizes["row"] * reals.size, dtype=np.int32)
-            sum_c = np.zeros(lay.width, dtype=np.int64)
+            rows_q = lay.head.sizes["row"]
+            hists = {g: np.zeros(lay.width(g) * sk.size, dtype=np.int32)
+                     for g, sk in sketches.items()}
+            sums = {g: np.zeros(lay.width(g), dtype=np.int64) for g in sketches}
+            hist_r = np.zeros(rows_q * reals.size, dtype=np.int32)
             sums_r: dict[int, np.ndarray] = {}
             total, done = int(replicates) * model.n_steps, 0
             for b, block in run_tasks(model, scen, plan.tasks, workers, client, scheduler,
                                       pool):
                 rows = plan.span(b)
                 out.write(rows, block)
-                hist_c[block["count_keys"]] += block["count_n"]
-                hist_r[block["real_keys"]] += block["real_n"]
-                sum_c += block["count_sum"]
-                sums_r[b] = block["real_sum"]
+                for g in sketches:
+                    keys, n, sum_ = block[g]
+                    hists[g][keys] += n
+                    sums[g] += sum_
+                keys, n, sums_r[b] = block["headline_hist"]
+                hist_r[keys] += n
                 done += (rows.stop - rows.start) * model.n_steps
                 if progress is not None:
                     progress(done, total)
@@ -281,7 +310,7 @@ def stream(
         # the real sums are added in block order, so their rounding does not depend on
         # the order blocks finished
         sum_r = np.sum([sums_r[b] for b in range(plan.n_blocks)], axis=0)
-        summary = _summaries(lay, counts, reals, hist_c, hist_r, sum_c, sum_r, levels,
+        summary = _summaries(lay, sketches, hists, sums, reals, hist_r, sum_r, levels,
                              int(replicates))
         summary.to_netcdf(tmp, mode="a", format="NETCDF4", engine="netcdf4",
                           encoding={v: {"zlib": True, "complevel": 1} for v in summary})
@@ -300,27 +329,29 @@ def _umask() -> int:
     return mask
 
 
-def _summaries(lay: _Layout, counts: Sketch, reals: Sketch, hist_c: np.ndarray,
-               hist_r: np.ndarray, sum_c: np.ndarray, sum_r: np.ndarray,
-               levels: tuple[float, ...], n: int) -> xr.Dataset:
+def _summaries(lay: _Layout, sketches: dict[str, Sketch], hists: dict[str, np.ndarray],
+               sums: dict[str, np.ndarray], reals: Sketch, hist_r: np.ndarray,
+               sum_r: np.ndarray, levels: tuple[float, ...], n: int) -> xr.Dataset:
     """Quantiles and means of every series, as dataset variables."""
-    qc = counts.quantiles(hist_c.reshape(lay.width, counts.size), levels)
-    qr = reals.quantiles(hist_r.reshape(-1, reals.size), levels)
     out: dict[str, xr.Variable] = {}
-    a = 0
-    for name, dims in lay.series.items():
-        shape = lay.shapes[name]
-        k = int(np.prod(shape))
-        out[f"{name}_quantile"] = xr.Variable(
-            ("quantile", *dims), qc[:, a:a + k].reshape(len(levels), *shape),
-            attrs={"long_name": f"quantiles of {name} over replicates", "units": "people"})
-        out[f"{name}_mean"] = xr.Variable(
-            dims, (sum_c[a:a + k] / n).reshape(shape),
-            attrs={"long_name": f"mean of {name} over replicates", "units": "people"})
-        a += k
-    out["headline_quantile"] = xr.Variable(("quantile", "row"), qr,
-                                           attrs={"long_name": "quantiles of the headline "
-                                                  "numbers over replicates"})
+    for g, sketch in sketches.items():
+        q = sketch.quantiles(hists[g].reshape(lay.width(g), sketch.size), levels)
+        a = 0
+        for name in lay.names(g):
+            dims, shape = lay.series[name], lay.shapes[name]
+            k = int(np.prod(shape))
+            out[f"{name}_quantile"] = xr.Variable(
+                ("quantile", *dims), q[:, a:a + k].reshape(len(levels), *shape),
+                attrs={"long_name": f"quantiles of {name} over replicates", "units": "people",
+                       "relative_accuracy": sketch.accuracy})
+            out[f"{name}_mean"] = xr.Variable(
+                dims, (sums[g][a:a + k] / n).reshape(shape),
+                attrs={"long_name": f"mean of {name} over replicates", "units": "people"})
+            a += k
+    qr = reals.quantiles(hist_r.reshape(-1, reals.size), levels)
+    out["headline_quantile"] = xr.Variable(("quantile", "row"), qr, attrs={
+        "long_name": "quantiles of the headline numbers over replicates",
+        "relative_accuracy": reals.accuracy})
     out["headline_mean"] = xr.Variable(("row",), sum_r / n, attrs={
         "long_name": "mean of the headline numbers over replicates"})
     return xr.Dataset(out)
