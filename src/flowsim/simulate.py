@@ -28,9 +28,6 @@ __all__ = ["simulate", "seed_sequence", "block_seed", "resolve_params", "local_p
 
 DEFAULT_BLOCK_SIZE = 250
 
-#: Blocks a local worker process runs before it is replaced by a fresh one.
-WORKER_TASKS = 100
-
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
@@ -226,11 +223,9 @@ def run_tasks(model: CompiledModel, scenario: Scenario | None, tasks: list[tuple
         for task in tasks:
             yield _run_task(model, task, scenario)
         return
-    # a worker is replaced after WORKER_TASKS blocks: the memory it holds stays that of a
-    # block, however long the run (the heap of a long-lived process creeps up otherwise)
+    # (no max_tasks_per_child: on CPython 3.11 a pool that replaces its workers can hang)
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context(),
-                             initializer=_init_worker, initargs=(model, scenario),
-                             max_tasks_per_child=WORKER_TASKS) as own:
+                             initializer=_init_worker, initargs=(model, scenario)) as own:
         yield from own.map(_worker_block, tasks)
 
 
