@@ -67,8 +67,9 @@ PEOPLE = 20_000
 
 @pytest.mark.benchmark(group="reference points")
 def test_per_person_reference(benchmark, bundled_scenario, request):
-    from benchmarks.conftest import timing
     from reference import ReferenceSimulator
+
+    from benchmarks.conftest import timing
 
     scale = PEOPLE / sum(int(k.population) for k in bundled_scenario.cohorts)
     cohorts = tuple(k.model_copy(update={"population": max(1, round(k.population * scale))})

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import invoke
 
 import flowsim
-from cli_helpers import invoke
 from conftest import base_data
 from flowsim import streaming
 from flowsim.results import open_results

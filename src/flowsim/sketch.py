@@ -153,15 +153,15 @@ class Sketch:
         # a few hundred series at a time: the cumulative counts of all would be large
         for a in range(0, hist.shape[0], 256):
             cum = np.cumsum(hist[a:a + 256], axis=1)
-
-            def order_statistic(rank: int) -> np.ndarray:
-                return self.values[(cum <= rank).sum(axis=1)]
-
             for i, q in enumerate(levels):
                 h = (n - 1) * float(q)
                 k = math.floor(h)
                 f = h - k
-                lo = order_statistic(k)
+                lo = self._order_statistic(cum, k)
                 out[i, a:a + 256] = lo if f == 0 else \
-                    lo + f * (order_statistic(min(k + 1, n - 1)) - lo)
+                    lo + f * (self._order_statistic(cum, min(k + 1, n - 1)) - lo)
         return out
+
+    def _order_statistic(self, cum: np.ndarray, rank: int) -> np.ndarray:
+        """The representative of the bucket holding the value of 0-based ``rank``."""
+        return self.values[(cum <= rank).sum(axis=1)]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import functools
 import json
 import os
@@ -42,7 +41,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from flowsim._version import __version__
 from flowsim.compile import CompiledModel, compile_scenario
 from flowsim.engine import RECORDABLE
 from flowsim.results import VARIABLES, Results, summary_table
@@ -314,6 +312,8 @@ def stream(
                              int(replicates))
         summary.to_netcdf(tmp, mode="a", format="NETCDF4", engine="netcdf4",
                           encoding={v: {"zlib": True, "complevel": 1} for v in summary})
+        from flowsim.output import _umask
+
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
@@ -321,12 +321,6 @@ def stream(
             tmp.unlink()
         raise
     return StreamedResults.open(path)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _summaries(lay: _Layout, sketches: dict[str, Sketch], hists: dict[str, np.ndarray],
