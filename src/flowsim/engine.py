@@ -60,6 +60,13 @@ RECORDABLE: dict[str, tuple[str, ...]] = {
 DEFAULT_RECORD: tuple[str, ...] = tuple(v for v in RECORDABLE if v != "flow")
 
 
+def record_shape(model: CompiledModel, name: str) -> tuple[int, ...]:
+    """The shape of a recorded variable in one step of one replicate (see
+    :data:`RECORDABLE`), e.g. ``(countries, cohorts)`` for ``stock``."""
+    sizes = {"country": model.n_countries, "cohort": model.n_cohorts, "route": model.n_routes}
+    return tuple(sizes[d] for d in RECORDABLE[name])
+
+
 class InvariantError(RuntimeError):
     """The engine lost or created people: a bug in flowsim, never a user error."""
 
@@ -371,11 +378,9 @@ def run_block(
     unknown = set(record) - set(RECORDABLE)
     if unknown:
         raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
-    dims = {"country": C, "cohort": K, "route": R}
     # time-major while stepping, so that each step writes one contiguous slab: writing a
     # (B, ...) slab into a replicate-major array costs B strided copies a step
-    out = {v: np.zeros((T, B, *(dims[d] for d in RECORDABLE[v])), dtype=np.int32)
-           for v in record}
+    out = {v: np.zeros((T, B, *record_shape(m, v)), dtype=np.int32) for v in record}
 
     derived = _Derived(m, params)
     population = np.broadcast_to(m.population.values(params), (B, K)).astype(np.int64)

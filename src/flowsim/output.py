@@ -214,9 +214,13 @@ def _netcdf_dataset(results: Any) -> Any:
     ds = results.dataset.copy(deep=False)
     ds.attrs = dict(ds.attrs)
     if results.scenario is not None:
-        ds.attrs[SCENARIO_ATTR] = json.dumps(results.scenario.to_data(json=True),
-                                             ensure_ascii=False, separators=(",", ":"))
+        ds.attrs[SCENARIO_ATTR] = scenario_json(results.scenario)
     return ds
+
+
+def scenario_json(scenario: Any) -> str:
+    """The resolved scenario as compact JSON, as NetCDF files embed it (``scenario_json``)."""
+    return json.dumps(scenario.to_data(json=True), ensure_ascii=False, separators=(",", ":"))
 
 
 #: Bytes of one NetCDF chunk (before compression), about: chunks hold whole replicates

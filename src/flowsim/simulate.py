@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from flowsim.compile import CompiledModel, compile_scenario
-from flowsim.engine import DEFAULT_RECORD, RECORDABLE, ExactSampler, run_block
+from flowsim.engine import DEFAULT_RECORD, RECORDABLE, ExactSampler, record_shape, run_block
 from flowsim.scenario.model import Scenario
 
 __all__ = ["simulate", "seed_sequence", "block_seed", "resolve_params", "local_pool",
@@ -414,10 +414,9 @@ def simulate(
     if workers is None or workers <= 0:
         workers = os.cpu_count() or 1
 
-    dims = {"country": model.n_countries, "cohort": model.n_cohorts, "route": model.n_routes}
     data = {} if reduce is not None else {
-        v: np.zeros((replicates, model.n_steps, *(dims[d] for d in RECORDABLE[v])),
-                    dtype=np.int32) for v in record}
+        v: np.zeros((replicates, model.n_steps, *record_shape(model, v)), dtype=np.int32)
+        for v in record}
 
     total_work = replicates * model.n_steps
     done = 0

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +41,7 @@ import numpy as np
 import xarray as xr
 
 from flowsim.compile import CompiledModel, compile_scenario
-from flowsim.engine import RECORDABLE
+from flowsim.engine import RECORDABLE, record_shape
 from flowsim.results import VARIABLES, Results, summary_table
 from flowsim.scenario.model import Scenario
 from flowsim.simulate import DEFAULT_BLOCK_SIZE, SeedLike, plan_blocks, run_tasks
@@ -128,9 +127,8 @@ class _Layout:
 
 def _layout(model: CompiledModel, scenario: Scenario | None, root: Any) -> _Layout:
     """Row labels and series shapes do not depend on the draws: read them off a zero run."""
-    zero = {v: np.zeros((1, model.n_steps, *(
-        {"country": model.n_countries, "cohort": model.n_cohorts}[d] for d in RECORDABLE[v])),
-        dtype=np.int32) for v in STREAM_RECORD}
+    zero = {v: np.zeros((1, model.n_steps, *record_shape(model, v)), dtype=np.int32)
+            for v in STREAM_RECORD}
     res = Results.from_arrays(model, zero, model.default_params(1), root=root, block_size=1,
                               scenario=scenario)
     series = _series(res)
@@ -268,12 +266,10 @@ def stream(
                        "states its relative_accuracy",
                        "quantile_accuracy": accuracy})
     if scen is not None:
-        from flowsim.output import SCENARIO_ATTR
+        from flowsim.output import SCENARIO_ATTR, scenario_json
 
-        base.attrs[SCENARIO_ATTR] = json.dumps(scen.to_data(json=True), ensure_ascii=False,
-                                               separators=(",", ":"))
-    dims = {"country": model.n_countries, "cohort": model.n_cohorts, "route": model.n_routes}
-    keep_shapes = {v: (model.n_steps, *(dims[d] for d in RECORDABLE[v])) for v in keep}
+        base.attrs[SCENARIO_ATTR] = scenario_json(scen)
+    keep_shapes = {v: (model.n_steps, *record_shape(model, v)) for v in keep}
 
     path = Path(path)
     fd, name = tempfile.mkstemp(prefix=f"{path.name}.tmp-", dir=path.parent)
