@@ -117,6 +117,7 @@ class _Epoch:
 
     route_open: np.ndarray  # (1|B, R, K) bool
     route_cond: np.ndarray  # (1|B, R, K) conditional probability in the chain
+    chain_cond: list[np.ndarray]  # route_cond at each chain position's routes (contiguous)
     route_queued: np.ndarray  # (1, R, K) bool
     access: np.ndarray  # (1|B, K) A ** deterrence for the origin
     q_events: np.ndarray  # (1|B, C, K, 4) return, onward, claim, settle: chain probabilities
@@ -129,8 +130,14 @@ class _Epoch:
     asylum_cap: np.ndarray  # (1|B, C)
     p_decide_visa: np.ndarray  # (1|B, R, K)
     issuance: np.ndarray
+    # the same three at the queue routes only, (1|B, Q, K), gathered once an epoch
+    queued_q: np.ndarray
+    p_decide_visa_q: np.ndarray
+    issuance_q: np.ndarray
     capacity: np.ndarray  # (1|B, R)
     capped: np.ndarray  # indices of routes with a finite capacity
+    capped_queue: np.ndarray  # which of those routes queue (indices into ``capped``)
+    queue_of_capped: np.ndarray  # and where they are among the queue routes
     capped_by_src: _Grouper  # sums over those routes by source country
 
 
@@ -151,6 +158,9 @@ class _Derived:
         self.passport = model.passport_share.values(params)  # (1|B, K)
         self.regime_cost = model.regime_cost.values(params)  # (1|B, 6)
         self.deterrence = model.deterrence.values(params)  # (1|B,)
+        self.chain = _chain(model)
+        # routes that queue applicants in some epoch: the only ones that can hold anybody
+        self.queue_routes = np.flatnonzero(np.isin(model.route_regime, QUEUED).any(axis=(0, 2)))
         self.cache: dict[tuple[int, int], _Epoch] = {}
         self._base_weight: np.ndarray | None = None
 
@@ -250,9 +260,12 @@ class _Derived:
         issuance = np.where(queued & ~shut, issuance, np.where(shut, 0.0, 1.0))
         capacity = m.route_capacity.at(e).values(params)  # (1|B, R)
         capped = np.flatnonzero(np.isfinite(capacity).any(axis=0))
+        qr = self.queue_routes
+        capped_queue = np.flatnonzero(np.isin(capped, qr))
         ep = _Epoch(
             route_open=open_[None],
             route_cond=cond,
+            chain_cond=[np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
             route_queued=queued,
             access=access,
             q_events=q_chain,
@@ -267,12 +280,51 @@ class _Derived:
             asylum_cap=m.asylum_capacity.at(e).values(params),
             p_decide_visa=p_dec_v,
             issuance=issuance,
+            queued_q=np.ascontiguousarray(queued[:, qr]),
+            p_decide_visa_q=np.ascontiguousarray(p_dec_v[:, qr]),
+            issuance_q=np.ascontiguousarray(issuance[:, qr]),
             capacity=capacity,
             capped=capped,
+            capped_queue=capped_queue,
+            queue_of_capped=np.searchsorted(qr, capped[capped_queue]),
             capped_by_src=_Grouper(m.route_src[capped], m.n_countries),
         )
         self.cache[key] = ep
         return ep
+
+
+@dataclasses.dataclass(frozen=True)
+class _Link:
+    """One position of the route chain: its routes and their source countries.
+
+    ``route_at`` and ``source_at`` index axis 1 of (B, R, K) and (B, C, K) arrays: a slice
+    where the position holds a single route (a view, no copy; most positions hold only a
+    route out of the origin), else the index array.
+    """
+
+    routes: np.ndarray
+    route_at: slice | np.ndarray
+    source_at: slice | np.ndarray
+
+
+def _chain(model: CompiledModel) -> list[_Link]:
+    """The route chain's positions in order (see :class:`_Link`)."""
+    links = []
+    for j in range(int(model.route_position.max(initial=-1)) + 1):
+        routes = np.flatnonzero(model.route_position == j)
+        sources = model.route_src[routes]
+        if routes.size == 1:
+            r, c = int(routes[0]), int(sources[0])
+            links.append(_Link(routes, slice(r, r + 1), slice(c, c + 1)))
+        else:
+            links.append(_Link(routes, routes, sources))
+    return links
+
+
+def _sum_over_axis1(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=1)`` for (B, N, K) arrays; numpy's reduction over a middle axis with a
+    short last axis is several times slower than einsum's."""
+    return np.einsum("bnk->bk", x)
 
 
 def _route_sum(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -386,22 +438,21 @@ def run_block(
     population = np.broadcast_to(m.population.values(params), (B, K)).astype(np.int64)
     hazard = m.baseline_hazard.values(params)  # (1|B, K)
 
+    # routes that can queue applicants, and the applicants waiting on them
+    qr = derived.queue_routes
+    Q = qr.size
     never = population.copy()
     returned = np.zeros((B, K), dtype=np.int64)
-    waiting = np.zeros((B, R, K), dtype=np.int64)
+    waiting = np.zeros((B, Q, K), dtype=np.int64)
     present = np.zeros((B, C, K), dtype=np.int64)
     pending = np.zeros((B, C, K), dtype=np.int64)
     settled = np.zeros((B, C, K), dtype=np.int64)
 
     src, dst = m.route_src, m.route_dst
-    from_origin = src == o
-    positions = [np.flatnonzero(m.route_position == j) for j in range(int(m.route_position.max(
-        initial=-1)) + 1)]
+    from_origin = np.flatnonzero(src == o)
     asylum_c = np.flatnonzero(m.has_asylum)
     by_dst = _Grouper(dst, C)
-    # routes that queue applicants in some epoch: the only ones that can hold anybody waiting
-    queue_routes = np.flatnonzero(np.isin(m.route_regime, QUEUED).any(axis=(0, 2)))
-    by_src_q, by_dst_q = _Grouper(src[queue_routes], C), _Grouper(dst[queue_routes], C)
+    by_src_q, by_dst_q = _Grouper(src[qr], C), _Grouper(dst[qr], C)
     first_day = 0
 
     for t in range(T):
@@ -437,7 +488,7 @@ def run_block(
                 pending[:, where] += x
             else:
                 settled[:, where] += x
-        returned += ret.sum(axis=1)
+        returned += _sum_over_axis1(ret)
 
         # 3. asylum decisions ------------------------------------------------------------
         decisions = np.zeros((B, C, K), dtype=np.int64)
@@ -452,7 +503,7 @@ def run_block(
                                     asylum_c)
             pending[:, asylum_c] -= dec
             settled[:, asylum_c] += gr
-            returned += back.sum(axis=1)
+            returned += _sum_over_axis1(back)
             ret[:, asylum_c] += back
             movers[:, asylum_c] += rejected - back
             decisions[:, asylum_c] = dec
@@ -461,11 +512,10 @@ def run_block(
         # 4. route choice: a chain of conditional binomials, one route position at a time
         flow = np.zeros((B, R, K), dtype=np.int64)
         left = movers
-        for idx in positions:
-            s = src[idx]
-            x = sampler.binomial(left[:, s], ep.route_cond[:, idx], SITE_ROUTE, idx)
-            flow[:, idx] = x
-            left[:, s] -= x
+        for link, cond in zip(derived.chain, ep.chain_cond):
+            x = sampler.binomial(left[:, link.source_at], cond, SITE_ROUTE, link.routes)
+            flow[:, link.route_at] = x
+            left[:, link.source_at] -= x
         # movers without a usable route stay where they are
         never += left[:, o]
         left[:, o] = 0
@@ -473,49 +523,47 @@ def run_block(
 
         # 5. queues on visa and humanitarian routes --------------------------------------
         immediate = flow  # from here on: those crossing in this step without a queue
-        granted = np.zeros((B, R, K), dtype=np.int64)
-        granted_q = granted[:, queue_routes]
-        if queue_routes.size:
-            qr = queue_routes
-            new_apps = flow[:, qr] * ep.route_queued[:, qr]
+        granted = np.zeros((B, Q, K), dtype=np.int64)  # visas granted, by queue route
+        if Q:
+            new_apps = flow[:, qr] * ep.queued_q
             immediate[:, qr] -= new_apps
-            waiting[:, qr] += new_apps
-            decided = sampler.binomial(waiting[:, qr], ep.p_decide_visa[:, qr], SITE_VISA, qr)
-            granted_q = sampler.binomial(decided, ep.issuance[:, qr], SITE_ISSUE, qr)
-            waiting[:, qr] -= decided
-            granted[:, qr] = granted_q
-            _to_source(decided - granted_q, by_src_q, o, never, present)
+            waiting += new_apps
+            decided = sampler.binomial(waiting, ep.p_decide_visa_q, SITE_VISA, qr)
+            granted = sampler.binomial(decided, ep.issuance_q, SITE_ISSUE, qr)
+            waiting -= decided
+            _to_source(decided - granted, by_src_q, o, never, present)
 
         # 6. capacities --------------------------------------------------------------------
         if ep.capped.size:
-            cidx = ep.capped
-            demand = np.concatenate([immediate[:, cidx], granted[:, cidx]], axis=-1)
+            cidx, cq, qc = ep.capped, ep.capped_queue, ep.queue_of_capped
+            granted_c = np.zeros((B, cidx.size, K), dtype=np.int64)
+            granted_c[:, cq] = granted[:, qc]
+            demand = np.concatenate([immediate[:, cidx], granted_c], axis=-1)
             passed = _cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
             imm_pass, gr_pass = passed[..., :K], passed[..., K:]
             # above capacity: the queue-free stay at the source, visa holders stay queued
             _to_source(immediate[:, cidx] - imm_pass, ep.capped_by_src, o, never, present)
-            waiting[:, cidx] += granted[:, cidx] - gr_pass
             immediate[:, cidx] = imm_pass
-            granted[:, cidx] = gr_pass
-            if queue_routes.size:
-                granted_q = granted[:, queue_routes]
+            if cq.size:
+                waiting[:, qc] += granted[:, qc] - gr_pass[:, cq]
+                granted[:, qc] = gr_pass[:, cq]
 
         # 7. crossings ----------------------------------------------------------------------
         crossing = immediate
-        if queue_routes.size:
-            crossing[:, queue_routes] += granted[:, queue_routes]
+        if Q:
+            crossing[:, qr] += granted
         arrivals = by_dst.sum(crossing)
         present += arrivals
 
         # -- record ----------------------------------------------------------------------
         if "stock" in out:
             stock = present + pending + settled
-            wait_at = by_src_q.sum(waiting[:, queue_routes])
+            wait_at = by_src_q.sum(waiting)
             stock += wait_at
             stock[:, o] = never + returned + wait_at[:, o]
             out["stock"][t] = stock
         if "departures" in out:
-            out["departures"][t] = crossing[:, from_origin].sum(axis=1)
+            out["departures"][t] = _sum_over_axis1(crossing[:, from_origin])
         if "returns" in out:
             out["returns"][t] = ret
         if "arrivals" in out:
@@ -529,13 +577,13 @@ def run_block(
         if "asylum_grants" in out:
             out["asylum_grants"][t] = grants
         if "visas_issued" in out:
-            out["visas_issued"][t] = by_dst_q.sum(granted_q) if queue_routes.size else 0
+            out["visas_issued"][t] = by_dst_q.sum(granted)
         if "flow" in out:
             out["flow"][t] = crossing
 
         if check:
-            total = never + returned + waiting.sum(axis=1) + (present + pending
-                                                               + settled).sum(axis=1)
+            total = never + returned + _sum_over_axis1(waiting) + _sum_over_axis1(
+                present + pending + settled)
             if not np.array_equal(total, population):
                 raise InvariantError(f"step {t}: population not conserved "
                                      f"(max error {np.abs(total - population).max()})")
