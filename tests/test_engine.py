@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import flowsim
 from flowsim.compile import CLOSED, HUMANITARIAN, CompiledModel, compile_scenario
-from flowsim.engine import RECORDABLE, SITE_DEPART, ExactSampler, InvariantError, run_block
+from flowsim.engine import (RECORDABLE, SITE_DEPART, ExactSampler, InvariantError, _Grouper,
+                            run_block)
 from flowsim.scenario import validate_data
 from flowsim.scenario.checks import iter_values
 from flowsim.scenario.model import ValueKind
@@ -125,6 +126,21 @@ def test_population_is_conserved_in_random_scenarios(
     from_origin = model.route_src == model.origin
     np.testing.assert_array_equal(out["flow"][:, :, from_origin].sum(axis=2),
                                   out["departures"])
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_grouped_sums_are_exact(dense: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # both ways of summing routes by country (a float product for small graphs, reduceat for
+    # large ones) give np.add.at's integers, with empty groups and counts near 2**40
+    monkeypatch.setattr(_Grouper, "DENSE_LIMIT", 10**9 if dense else 0)
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 12, size=40)  # 12 countries, some with no route
+    x = rng.integers(0, 2**40, size=(7, 40, 3))
+    expected = np.zeros((7, 15, 3), dtype=np.int64)
+    np.add.at(expected, (slice(None), index), x)
+    got = _Grouper(index, 15).sum(x)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_invariant_check_catches_an_impossible_draw() -> None:
