@@ -47,8 +47,8 @@ def floor_seconds(draws: RecordingSampler, seed: int = 0) -> float:
     return time.perf_counter() - t0
 
 
-def _measure(benchmark, model, replicates: int) -> None:
-    params = model.default_params(replicates)
+def _measure(benchmark, model, replicates: int, params: np.ndarray | None = None) -> None:
+    params = model.default_params(replicates) if params is None else params
     recorder = RecordingSampler(np.random.default_rng(1))
     run_block(model, params, recorder)  # outside the timer: the draws to replay
     n_draws = sum(np.size(n) for n, _ in recorder.binomials)
@@ -84,5 +84,18 @@ TINY = 2
 
 @pytest.mark.benchmark(group="bundled scenario")
 def test_bundled_block(benchmark, bundled_scenario, size):
-    """One block of the bundled Russia 2022 scenario on one core."""
+    """One block of the bundled Russia 2022 scenario on one core, every replicate with the
+    declared parameters (the engine computes each epoch's quantities once for the block)."""
     _measure(benchmark, compile_scenario(bundled_scenario), size)
+
+
+@pytest.mark.benchmark(group="bundled scenario")
+def test_bundled_block_prior_draws(benchmark, bundled_scenario, size):
+    """The same block with every replicate's parameters drawn from the priors (as in a
+    calibration): no quantity of an epoch is shared between replicates."""
+    from flowsim.calibration.abc import JointPrior
+
+    model = compile_scenario(bundled_scenario)
+    prior = JointPrior.from_scenario(bundled_scenario)
+    params = prior.full(prior.sample(size, np.random.default_rng(0)))
+    _measure(benchmark, model, size, params)

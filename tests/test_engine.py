@@ -416,6 +416,29 @@ def test_coupled_replicates_do_not_depend_on_the_run_or_block() -> None:
                                   large.dataset["stock"].values[:600])
 
 
+def test_shared_parameters_are_computed_once_with_the_same_numbers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a block whose replicates share their parameters computes each epoch's quantities for
+    # one row; the draws must be those of the same block computed row by row
+    model = compile_scenario(REPRO_SCENARIO)
+    params = model.default_params(9)
+    shared = run_block(model, params, ExactSampler(np.random.default_rng(4)), record=ALL)
+    import flowsim.engine as engine
+
+    derived = engine._Derived
+    rows: list[int] = []
+
+    def per_row(m: CompiledModel, p: np.ndarray) -> Any:
+        rows.append(p.shape[0])
+        return derived(m, params)
+
+    monkeypatch.setattr(engine, "_Derived", per_row)
+    full = run_block(model, params, ExactSampler(np.random.default_rng(4)), record=ALL)
+    assert rows == [1]  # the engine did ask for one row
+    for name in ALL:
+        np.testing.assert_array_equal(shared[name], full[name], err_msg=name)
+
+
 def test_seeds() -> None:
     def run(seed: Any) -> flowsim.Results:
         return flowsim.simulate(REPRO_SCENARIO, replicates=20, seed=seed)

@@ -447,7 +447,10 @@ def run_block(
     # (B, ...) slab into a replicate-major array costs B strided copies a step
     out = {v: np.zeros((T, B, *record_shape(m, v)), dtype=np.int32) for v in record}
 
-    derived = _Derived(m, params)
+    # Replicates that share every parameter (a run without per-replicate values) share the
+    # quantities of each epoch too: compute those once, for one row, and let them broadcast.
+    shared = B > 1 and bool((params == params[:1]).all())
+    derived = _Derived(m, params[:1] if shared else params)
     population = np.broadcast_to(m.population.values(params), (B, K)).astype(np.int64)
     hazard = m.baseline_hazard.values(params)  # (1|B, K)
 
