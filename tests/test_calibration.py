@@ -461,6 +461,9 @@ def test_posterior_sample_shape_order_and_weights():
     se = np.sqrt(post.weights * (1 - post.weights) / 20_000)
     assert (np.abs(freq - post.weights) < 5 * se).all(), freq
     np.testing.assert_array_equal(draws, post.sample(20_000, seed=5))
+    # resample gives the particles that sample draws (posterior_rows relies on it)
+    idx = post.resample(20_000, seed=5)
+    np.testing.assert_array_equal(draws[:, 1], post.particles[idx, post.param_names.index("h")])
     assert post.sample(4, seed=1, parameters=["r", "h"]).shape == (4, 2)
     with pytest.raises(KeyError, match="no value"):
         post.sample(4, seed=1, parameters=["zz"])

@@ -24,7 +24,7 @@ from flowsim.engine import DEFAULT_RECORD, RECORDABLE, ExactSampler, record_shap
 from flowsim.scenario.model import Scenario
 
 __all__ = ["simulate", "seed_sequence", "block_seed", "resolve_params", "local_pool",
-           "DEFAULT_BLOCK_SIZE", "plan_blocks", "BlockPlan", "run_tasks"]
+           "DEFAULT_BLOCK_SIZE", "plan_blocks", "BlockPlan", "run_tasks", "ParamRows"]
 
 DEFAULT_BLOCK_SIZE = 250
 
@@ -61,24 +61,92 @@ def block_seed(root: np.random.SeedSequence, block: int) -> np.random.SeedSequen
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, block))
 
 
+@dataclasses.dataclass(frozen=True)
+class ParamRows:
+    """Per-replicate parameters as rows of a table: replicate ``i`` takes ``table[rows[i]]``.
+
+    A million replicates drawn from a posterior of a few thousand particles need the
+    particles and one index per replicate (8 MB), not the (replicates × parameters) matrix
+    (568 MB for the bundled scenario). :func:`simulate` and :func:`flowsim.stream` accept
+    it as ``params``; each block's rows are made when the block is sent to a worker, so a
+    streamed run never holds the matrix (on a Dask cluster every block is sent at the start,
+    and the scheduler holds them all).
+
+    Parameters
+    ----------
+    table : ndarray, shape (M, P)
+        Complete parameter vectors, in declared order.
+    rows : ndarray of int, shape (replicates,)
+    """
+
+    table: np.ndarray
+    rows: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "table", np.asarray(self.table, dtype=float))
+        object.__setattr__(self, "rows", np.asarray(self.rows, dtype=np.int64))
+        if self.table.ndim != 2 or self.rows.ndim != 1:
+            raise ValueError("ParamRows needs a (M, P) table and a one-dimensional rows")
+        if self.rows.size and (self.rows.min() < 0 or self.rows.max() >= len(self.table)):
+            raise ValueError(f"rows must index the table's {len(self.table)} rows")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows.shape[0], self.table.shape[1])
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        """The parameter matrix of some replicates, e.g. ``params[0:250]``."""
+        return self.table[self.rows[key]]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.table[self.rows].astype(dtype or float, copy=False)
+
+    def block(self, key: slice) -> _BlockRows:
+        """The rows of one block, made only when used or sent to another process."""
+        return _BlockRows(self.table, self.rows[key])
+
+
+class _BlockRows:
+    """One block's parameters, kept as a table and rows until needed: a task in a queue holds
+    a few indices; pickled (sent to a worker), it is the plain (B, P) matrix."""
+
+    def __init__(self, table: np.ndarray, rows: np.ndarray) -> None:
+        self.table, self.rows = table, rows
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.table[self.rows].astype(dtype or float, copy=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (np.asarray, (np.asarray(self),))
+
+
 def resolve_params(model: CompiledModel, replicates: int,
-                   params: Mapping[str, Any] | np.ndarray | None) -> np.ndarray:
+                   params: Mapping[str, Any] | np.ndarray | ParamRows | None
+                   ) -> np.ndarray | ParamRows:
     """The ``(replicates, parameters)`` matrix for a run.
 
     Parameters
     ----------
-    params : None, mapping or array
+    params : None, mapping, array or ParamRows
         ``None``: every replicate takes the declared values. A mapping from parameter name
         to a number or to one value per replicate overrides those parameters. An array of
         shape ``(replicates, P)`` (or ``(P,)``) gives every value, in declared order.
+        :class:`ParamRows` gives them as rows of a table (checked, and kept so).
 
     Returns
     -------
-    ndarray, shape (replicates, P)
+    ndarray, shape (replicates, P), or ParamRows
         Read-only when ``params`` is ``None`` (one row, broadcast: a million replicates
         take no more memory than one).
     """
     P = len(model.param_names)
+    if isinstance(params, ParamRows):
+        if params.shape != (replicates, P):
+            raise ValueError(f"params has shape {params.shape}; expected ({replicates}, {P}) "
+                             f"for parameters {', '.join(model.param_names) or '(none)'}")
+        if not np.isfinite(params.table).all():
+            raise ValueError("params holds values that are not finite")
+        return params
     if params is None:  # one row seen R times: no memory per replicate
         return np.broadcast_to(model.param_defaults.astype(float), (replicates, P))
     if isinstance(params, Mapping):
@@ -129,6 +197,7 @@ def _run_task(model: CompiledModel, task: tuple[Any, ...], scenario: Scenario | 
     :class:`~flowsim.Results` (so that only a few numbers per replicate travel back).
     """
     block, params, key, record, sampling, first, reduce = task
+    params = np.asarray(params, dtype=float)
     ss = np.random.SeedSequence(key[0], spawn_key=key[1:])
     out = run_block_seeded(model, params, ss, record, sampling, first)
     if reduce is None:
@@ -282,7 +351,7 @@ class BlockPlan:
         Variables the engine records.
     root : SeedSequence
         The run's root stream.
-    params : ndarray, shape (replicates, P)
+    params : ndarray, shape (replicates, P), or ParamRows
     n_blocks : int
     tasks : list of tuple
         One task per block, in the order they are to be sent: ``(block, params, seed key,
@@ -291,7 +360,7 @@ class BlockPlan:
 
     record: tuple[str, ...]
     root: np.random.SeedSequence
-    params: np.ndarray
+    params: np.ndarray | ParamRows
     block_size: int
     n_blocks: int
     tasks: list[tuple[Any, ...]]
@@ -303,7 +372,7 @@ class BlockPlan:
 
 
 def plan_blocks(model: CompiledModel, replicates: int, seed: SeedLike,
-                params: Mapping[str, Any] | np.ndarray | None, record: Sequence[str],
+                params: Mapping[str, Any] | np.ndarray | ParamRows | None, record: Sequence[str],
                 block_size: int, sampling: str, reduce: Reducer | None = None,
                 order: Sequence[int] | None = None) -> BlockPlan:
     """Check a run's arguments and cut it into block tasks (see :func:`simulate`)."""
@@ -328,7 +397,8 @@ def plan_blocks(model: CompiledModel, replicates: int, seed: SeedLike,
     for b in order:
         ss = block_seed(root, b)
         sl = plan.span(b)
-        plan.tasks.append((b, P[sl], (ss.entropy, *ss.spawn_key), record, sampling, sl.start,
+        rows = P.block(sl) if isinstance(P, ParamRows) else P[sl]
+        plan.tasks.append((b, rows, (ss.entropy, *ss.spawn_key), record, sampling, sl.start,
                            reduce))
     return plan
 
@@ -338,7 +408,7 @@ def simulate(
     replicates: int = 1000,
     seed: SeedLike = None,
     workers: int = 1,
-    params: Mapping[str, Any] | np.ndarray | None = None,
+    params: Mapping[str, Any] | np.ndarray | ParamRows | None = None,
     record: Sequence[str] = DEFAULT_RECORD,
     block_size: int = DEFAULT_BLOCK_SIZE,
     progress: Callable[[int, int], None] | None = None,
@@ -364,7 +434,7 @@ def simulate(
         parameters of the other replicates.
     workers : int
         Local worker processes (1: run in this process; 0 or less: one per CPU).
-    params : None, mapping or array
+    params : None, mapping, array or ParamRows
         Parameter values (see :func:`resolve_params`); one vector per replicate.
     record : sequence of str
         Variables to keep (default: all but ``flow``, which is large).
@@ -445,5 +515,5 @@ def simulate(
     for b, out in run_tasks(model, scen, tasks, workers, client, scheduler, pool):
         store(b, out)
 
-    return Results.from_arrays(model, data, P, root=root, block_size=block_size,
+    return Results.from_arrays(model, data, np.asarray(P), root=root, block_size=block_size,
                                scenario=scen, sampling=sampling)

@@ -44,7 +44,7 @@ from flowsim.compile import CompiledModel, compile_scenario
 from flowsim.engine import RECORDABLE, record_shape
 from flowsim.results import VARIABLES, Results, summary_table
 from flowsim.scenario.model import Scenario
-from flowsim.simulate import DEFAULT_BLOCK_SIZE, SeedLike, plan_blocks, run_tasks
+from flowsim.simulate import DEFAULT_BLOCK_SIZE, ParamRows, SeedLike, plan_blocks, run_tasks
 from flowsim.sketch import DEFAULT_ACCURACY, Sketch
 
 #: Relative accuracy of the streamed quantiles of totals per step (see :func:`stream`).
@@ -188,7 +188,7 @@ def stream(
     replicates: int = 1000,
     seed: SeedLike = None,
     workers: int = 1,
-    params: Mapping[str, Any] | np.ndarray | None = None,
+    params: Mapping[str, Any] | np.ndarray | ParamRows | None = None,
     keep: Sequence[str] = (),
     block_size: int = DEFAULT_BLOCK_SIZE,
     levels: Sequence[float] = DEFAULT_LEVELS,

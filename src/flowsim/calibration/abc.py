@@ -72,7 +72,7 @@ from flowsim._version import __version__
 from flowsim.calibration.distance import Norm, ObservationPlan, TargetSet
 from flowsim.compile import CompiledModel, compile_scenario
 from flowsim.scenario.model import Prior, Scenario, Target
-from flowsim.simulate import SeedLike, local_pool, seed_sequence, simulate
+from flowsim.simulate import ParamRows, SeedLike, local_pool, seed_sequence, simulate
 
 __all__ = [
     "GenerationInfo",
@@ -83,6 +83,7 @@ __all__ = [
     "effective_sample_size",
     "posterior_params",
     "posterior_predictive",
+    "posterior_rows",
     "predictive_results",
     "predictive_table",
     "rejection_abc",
@@ -565,15 +566,12 @@ class Posterior:
         -------
         ndarray, shape (n, P)
         """
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n must be a positive whole number, got {n!r}")
         names = self.scenario_parameters if parameters is None else tuple(parameters)
         known = dict(zip(self.scenario_parameters, self.fixed_values, strict=True))
         missing = [p for p in names if p not in known and p not in self.param_names]
         if missing:
             raise KeyError(f"the posterior knows no value for {', '.join(missing)}")
-        rng = _rng(seed_sequence(seed))
-        idx = rng.choice(self.size, size=int(n), p=self.weights / self.weights.sum())
+        idx = self.resample(n, seed)
         out = np.empty((int(n), len(names)))
         for j, p in enumerate(names):
             if p in self.param_names:
@@ -581,6 +579,23 @@ class Posterior:
             else:
                 out[:, j] = known[p]
         return out
+
+    def resample(self, n: int, seed: SeedLike = None) -> np.ndarray:
+        """The particles that :meth:`sample` draws with this seed: ``n`` indices, by weight.
+
+        Parameters
+        ----------
+        n : int
+        seed : int, SeedSequence, Generator or None
+
+        Returns
+        -------
+        ndarray of int, shape (n,)
+        """
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive whole number, got {n!r}")
+        rng = _rng(seed_sequence(seed))
+        return rng.choice(self.size, size=int(n), p=self.weights / self.weights.sum())
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -1406,12 +1421,27 @@ def posterior_params(posterior: Posterior, model: CompiledModel, n: int,
     -------
     ndarray, shape (n, P)
     """
-    draws = posterior.sample(n, seed, parameters=list(posterior.param_names))
-    out = model.default_params(n)
+    return np.asarray(posterior_rows(posterior, model, n, seed))
+
+
+def posterior_rows(posterior: Posterior, model: CompiledModel, n: int,
+                   seed: SeedLike) -> ParamRows:
+    """The draws of :func:`posterior_params` as rows of the particles, not a matrix.
+
+    ``simulate`` and ``stream`` take it as ``params``: a million replicates then hold the
+    particles and 8 MB of indices rather than a (replicates × parameters) matrix.
+
+    Returns
+    -------
+    ParamRows
+        ``table``: one complete parameter vector per particle; ``rows``: the particle of
+        each replicate (:meth:`Posterior.resample` with this seed).
+    """
+    table = model.default_params(posterior.size)
     for j, name in enumerate(posterior.param_names):
         if name in model.param_names:
-            out[:, model.param_names.index(name)] = draws[:, j]
-    return out
+            table[:, model.param_names.index(name)] = posterior.particles[:, j]
+    return ParamRows(table, posterior.resample(n, seed))
 
 
 def predictive_table(results: Any, targets: Sequence[Target] | None = None,

@@ -133,13 +133,15 @@ def run(
     if posterior is not None:
         import numpy as np
 
-        from flowsim.calibration import posterior_params
+        from flowsim.calibration import posterior_rows
         from flowsim.cli.calibrate import load_posterior
         from flowsim.compile import compile_scenario
 
         post, post_info = load_posterior(posterior, scenario)
         sim_seed, draw_seed = np.random.SeedSequence(seed).spawn(2)
-        params = posterior_params(post, compile_scenario(scenario), replicates, draw_seed)
+        # rows of the particles, not a (replicates x parameters) matrix: a streamed
+        # million-replicate run then needs 8 MB of indices, not 568 MB of values
+        params = posterior_rows(post, compile_scenario(scenario), replicates, draw_seed)
     t_load = time.perf_counter() - t0
 
     steps = len(step_edges(scenario.calendar)) - 1
