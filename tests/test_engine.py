@@ -17,8 +17,14 @@ from hypothesis import strategies as st
 
 import flowsim
 from flowsim.compile import CLOSED, HUMANITARIAN, CompiledModel, compile_scenario
-from flowsim.engine import (RECORDABLE, SITE_DEPART, ExactSampler, InvariantError, _Grouper,
-                            run_block)
+from flowsim.engine import (
+    RECORDABLE,
+    SITE_DEPART,
+    ExactSampler,
+    InvariantError,
+    _Grouper,
+    run_block,
+)
 from flowsim.scenario import validate_data
 from flowsim.scenario.checks import iter_values
 from flowsim.scenario.model import ValueKind
@@ -423,7 +429,7 @@ def test_shared_parameters_are_computed_once_with_the_same_numbers(
     model = compile_scenario(REPRO_SCENARIO)
     params = model.default_params(9)
     shared = run_block(model, params, ExactSampler(np.random.default_rng(4)), record=ALL)
-    import flowsim.engine as engine
+    from flowsim import engine
 
     derived = engine._Derived
     rows: list[int] = []

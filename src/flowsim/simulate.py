@@ -106,15 +106,9 @@ class ParamRows:
         return _BlockRows(self.table, self.rows[key])
 
 
-class _BlockRows:
-    """One block's parameters, kept as a table and rows until needed: a task in a queue holds
-    a few indices; pickled (sent to a worker), it is the plain (B, P) matrix."""
-
-    def __init__(self, table: np.ndarray, rows: np.ndarray) -> None:
-        self.table, self.rows = table, rows
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return self.table[self.rows].astype(dtype or float, copy=False)
+class _BlockRows(ParamRows):
+    """One block's parameters, kept as a table and rows while its task waits in a queue;
+    pickled (sent to a worker), it is the plain (B, P) matrix."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (np.asarray, (np.asarray(self),))
