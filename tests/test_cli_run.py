@@ -277,6 +277,23 @@ def test_posterior_draws_each_replicates_parameters(toy: Path, tmp_path: Path) -
     xr.testing.assert_identical(_data(out), lib.dataset.drop_attrs())
 
 
+def test_posterior_draws_in_a_streamed_run(toy: Path, tmp_path: Path) -> None:
+    # --stream --posterior: the replicates (parameters included) and the summary of the
+    # in-memory run with the same seed
+    import pandas as pd
+
+    post = _posterior(tmp_path / "post.nc")
+    for name, extra in (("mem", ()), ("stream", ("--stream",))):
+        result = invoke("run", str(toy), "-n", "30", "--seed", "3", "--posterior", str(post),
+                        "--no-figures", "-q", "--out", str(tmp_path / name), *extra)
+        assert result.exit_code == 0, result.output
+    mem, streamed = open_results(tmp_path / "mem"), open_results(tmp_path / "stream")
+    np.testing.assert_array_equal(streamed.dataset["params"].values,
+                                  mem.dataset["params"].values)
+    pd.testing.assert_frame_equal(streamed.summary(), mem.summary(), check_exact=True)
+    streamed.close()
+
+
 def test_a_bad_posterior_exits_2(toy: Path, tmp_path: Path) -> None:
     result = invoke("run", str(toy), "-n", "2", "--posterior", str(tmp_path / "none.nc"))
     assert result.exit_code == EXIT_BAD_INPUT and "none.nc: does not exist" in result.stderr
