@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowsim.compile import QUEUED, CompiledModel
+from flowsim.compile import CompiledModel
 from flowsim.engine import _Derived, shock_multiplier
 
 __all__ = ["run_replicate"]
@@ -52,7 +52,7 @@ def run_replicate(model: CompiledModel, params: np.ndarray, rng: np.random.Gener
     hazard = np.broadcast_to(m.baseline_hazard.values(P), (1, K))[0]
     src, dst = [int(s) for s in m.route_src], [int(d) for d in m.route_dst]
     routes_by_position = sorted(range(R), key=lambda r: m.route_position[r])
-    queue_routes = [r for r in range(R) if np.isin(m.route_regime[:, r], QUEUED).any()]
+    queue_routes = [int(r) for r in derived.queue_routes]
     asylum = [c for c in range(C) if m.has_asylum[c]]
 
     never = [int(x) for x in population]
