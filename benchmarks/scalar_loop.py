@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowsim.compile import CompiledModel
-from flowsim.engine import _Derived, shock_multiplier
+from flowsim.core.compile import CompiledModel
+from flowsim.core.engine import _Derived, shock_multiplier
 
 __all__ = ["run_replicate"]
 

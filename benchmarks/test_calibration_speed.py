@@ -19,7 +19,7 @@ import pytest
 
 import flowsim
 from flowsim.calibration import TargetSet, abc_smc
-from flowsim.compile import compile_scenario
+from flowsim.core.compile import compile_scenario
 from flowsim.scenario.model import Scenario
 from flowsim.testing.synthetic import synthetic_scenario
 

@@ -20,9 +20,9 @@ import time
 import numpy as np
 import pytest
 
-from flowsim.compile import compile_scenario
-from flowsim.engine import ExactSampler, run_block
-from flowsim.sampling import CoupledSampler
+from flowsim.core.compile import compile_scenario
+from flowsim.core.engine import run_block
+from flowsim.core.samplers import CoupledSampler, ExactSampler
 
 SIZES = [250]
 TINY = 2

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from flowsim.compile import compile_scenario
-from flowsim.engine import ExactSampler, run_block
-from flowsim.testing.synthetic import synthetic_scenario
+from flowsim.core.compile import compile_scenario
+from flowsim.core.engine import run_block
+from flowsim.core.samplers import ExactSampler
 
 BLOCK = 250
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import flowsim
-from flowsim.compile import compile_scenario
-from flowsim.engine import ExactSampler, run_block
+from flowsim.core.compile import compile_scenario
+from flowsim.core.engine import run_block
+from flowsim.core.samplers import ExactSampler
 
 SIZES = [2000]
 TINY = 4

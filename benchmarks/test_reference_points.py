@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flowsim.compile import compile_scenario
-from flowsim.engine import ExactSampler, run_block
+from flowsim.core.compile import compile_scenario
+from flowsim.core.engine import run_block
+from flowsim.core.samplers import ExactSampler
 
 from .scalar_loop import run_replicate
 

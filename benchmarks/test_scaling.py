@@ -14,7 +14,7 @@ import time
 import pytest
 
 import flowsim
-from flowsim.compile import compile_scenario
+from flowsim.core.compile import compile_scenario
 from flowsim.testing.synthetic import synthetic_scenario
 
 from .conftest import timing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowsim.compile import compile_scenario
+from flowsim.core.compile import compile_scenario
 from flowsim.testing.synthetic import synthetic_scenario
 
 from .test_engine_speed import _measure

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import flowsim
-from flowsim.comparison import compare
+from flowsim.comparison.effects import compare
 from flowsim.scenario import Policy
 
 HERE = Path(__file__).resolve().parent

@@ -36,8 +36,8 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 import flowsim
-from flowsim.compile import compile_scenario
-from flowsim.simulate import local_pool
+from flowsim.core.compile import compile_scenario
+from flowsim.ensemble.workers import local_pool
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE.parent / "scenarios" / "russia-2022.yaml"

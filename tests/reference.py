@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from flowsim.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
+from flowsim.core.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
 
 __all__ = ["OUTCOMES", "ReferenceSimulator"]
 

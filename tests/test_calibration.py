@@ -197,7 +197,7 @@ def test_observe_matches_results_and_records_only_what_is_needed():
 def test_observation_plan_reads_the_same_numbers_as_results_for_every_observable():
     from pathlib import Path
 
-    from flowsim.compile import compile_scenario
+    from flowsim.core.compile import compile_scenario
 
     bundled = Path(__file__).resolve().parents[1] / "scenarios" / "russia-2022.yaml"
     scenario = flowsim.load_scenario(bundled)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from cli_helpers import invoke
+
 from conftest import base_data, write_yaml
 from flowsim.calibration import Posterior
 from flowsim.cli._common import EXIT_BAD_INPUT

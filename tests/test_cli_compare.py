@@ -16,7 +16,8 @@ import flowsim
 from conftest import base_data, write_yaml
 from flowsim.cli import app
 from flowsim.cli._common import EXIT_BAD_INPUT
-from flowsim.comparison import RECORD, outcomes
+from flowsim.comparison.effects import RECORD
+from flowsim.comparison.outcomes import outcomes
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -255,7 +256,7 @@ def test_a_counterfactual_changing_a_calibrated_parameter_is_warned_about(files,
 
 
 def test_nothing_is_written_when_a_figure_fails(files, tmp_path: Path, monkeypatch) -> None:
-    from flowsim import plots_compare
+    from flowsim.plots import comparison as plots_compare
 
     def broken(*args, **kwargs):
         raise RuntimeError("drawing failed")

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from cli_helpers import invoke
 
 import flowsim
-from cli_helpers import invoke
 from conftest import base_data, write_yaml
-from flowsim import output
 from flowsim.cli._common import EXIT_BAD_INPUT
 from flowsim.cli.run import DEFAULT_SEED, EXIT_INTERRUPTED
-from flowsim.results import open_results
+from flowsim.reports import run as output
+from flowsim.results.opening import open_results
 
 FILES = {"results.nc", "summary.csv", "scenario.yaml", "run.json", "fan_departures.png",
          "destinations.png"}
@@ -268,7 +268,7 @@ def test_posterior_draws_each_replicates_parameters(toy: Path, tmp_path: Path) -
     assert not np.array_equal(_data(other)["params"].values, params.values)
     # the library call it stands for
     from flowsim.calibration import Posterior, posterior_params
-    from flowsim.compile import compile_scenario
+    from flowsim.core.compile import compile_scenario
 
     scenario = flowsim.load_scenario(toy)
     sim_seed, draw_seed = np.random.SeedSequence(3).spawn(2)

@@ -7,15 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import invoke, runner
 
 import flowsim
-from cli_helpers import invoke, runner
 from flowsim.cli import app
 from flowsim.cli._common import EXIT_BAD_INPUT, handle_input_errors
 from flowsim.scenario.yamlio import MAX_BYTES, MAX_NODES
-
-
-
 
 
 def test_version() -> None:

@@ -33,7 +33,8 @@ from scipy import stats
 
 import flowsim
 from conftest import base_data, write_yaml
-from flowsim.comparison import RECORD, Comparison, compare, outcomes
+from flowsim.comparison.effects import RECORD, Comparison, compare
+from flowsim.comparison.outcomes import outcomes
 from flowsim.scenario import read_scenario
 from flowsim.scenario.model import Policy
 
@@ -195,7 +196,7 @@ def test_overlays_add_remove_and_replace_as_documented(overlays) -> None:
 
 
 def test_an_added_policy_selecting_cohorts_opens_a_route_to_them_only(overlays) -> None:
-    from flowsim.compile import CLOSED, VISA_REQUIRED, compile_scenario
+    from flowsim.core.compile import CLOSED, VISA_REQUIRED, compile_scenario
 
     cf, _ = read_scenario(overlays[1])
     m = compile_scenario(cf)
@@ -407,7 +408,7 @@ def test_a_calibrated_posterior_gives_only_its_estimated_parameters() -> None:
 def test_the_figures_of_a_comparison(toy) -> None:
     from matplotlib.figure import Figure
 
-    from flowsim.plots_compare import key_outcomes, paired_differences, where_people_ended
+    from flowsim.plots.comparison import key_outcomes, paired_differences, where_people_ended
 
     cf = toy.with_policies(remove=["finland_closes"]).model_copy(update={"name": "open"})
     same = toy.model_copy(update={"name": "same"})  # no spread at all: no violin, no error

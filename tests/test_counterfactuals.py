@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import flowsim
 from flowsim.cli import app
-from flowsim.compile import CLOSED, HUMANITARIAN, VISA_FREE, VISA_REQUIRED, compile_scenario
+from flowsim.core.compile import CLOSED, HUMANITARIAN, VISA_FREE, VISA_REQUIRED, compile_scenario
 from flowsim.scenario import read_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +218,7 @@ def test_georgia_and_kazakhstan_require_visas_from_22_september(counterfactuals)
 def test_the_effects_go_the_expected_way(baseline, counterfactuals) -> None:
     """Two replicates with declared parameter values (the paired differences are so much
     larger than their spread that their signs are certain)."""
-    from flowsim.comparison import compare
+    from flowsim.comparison.effects import compare
 
     named = {s.name: s for s in counterfactuals.values()}
     c = compare(baseline, named, replicates=2, seed=1, workers=1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from digests.cases import CASES, case_digests
 from digests.update import FILE, versions
 

@@ -16,15 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flowsim
-from flowsim.compile import CLOSED, HUMANITARIAN, CompiledModel, compile_scenario
-from flowsim.engine import (
-    RECORDABLE,
-    SITE_DEPART,
-    ExactSampler,
-    InvariantError,
-    _Grouper,
-    run_block,
-)
+from flowsim.core.compile import CLOSED, HUMANITARIAN, CompiledModel, compile_scenario
+from flowsim.core.engine import RECORDABLE, SITE_DEPART, InvariantError, run_block
+from flowsim.core.samplers import ExactSampler
+from flowsim.core.sums import _Grouper
 from flowsim.scenario import validate_data
 from flowsim.scenario.checks import iter_values
 from flowsim.scenario.model import ValueKind
@@ -429,7 +424,7 @@ def test_shared_parameters_are_computed_once_with_the_same_numbers(
     model = compile_scenario(REPRO_SCENARIO)
     params = model.default_params(9)
     shared = run_block(model, params, ExactSampler(np.random.default_rng(4)), record=ALL)
-    from flowsim import engine
+    from flowsim.core import engine
 
     derived = engine._Derived
     rows: list[int] = []
@@ -580,7 +575,7 @@ def _abroad_at_end(res: flowsim.Results) -> np.ndarray:
 
 
 def test_reduce_in_workers_equals_the_full_results() -> None:
-    from flowsim.simulate import local_pool
+    from flowsim.ensemble.workers import local_pool
 
     full = flowsim.simulate(REPRO_SCENARIO, replicates=300, seed=4, block_size=64)
     expected = full.abroad(full.dataset["time"].values[-1]).values

@@ -19,7 +19,6 @@ from flowsim import Problem, ScenarioError, ScenarioWarning
 from flowsim.scenario import load_scenario, read_scenario, validate_data
 from flowsim.scenario.yamlio import MAX_BYTES, MAX_DEPTH, MAX_NODES, dump_yaml, read_yaml
 
-
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------

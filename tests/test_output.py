@@ -15,9 +15,10 @@ import xarray as xr
 
 import flowsim
 from conftest import base_data
-from flowsim import output
-from flowsim.compile import scenario_hash
-from flowsim.results import Results, open_results
+from flowsim.core.compile import scenario_hash
+from flowsim.reports import run as output
+from flowsim.results.dataset import Results
+from flowsim.results.opening import open_results
 from flowsim.scenario import read_scenario, validate_data
 
 OUTPUT_FILES = {"results.nc", "summary.csv", "scenario.yaml", "run.json",

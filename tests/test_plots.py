@@ -15,7 +15,7 @@ from matplotlib.text import Annotation
 import flowsim
 from conftest import base_data
 from flowsim import plots
-from flowsim.results import Results
+from flowsim.results.dataset import Results
 from flowsim.scenario import Target, validate_data
 
 TARGETS = [

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from flowsim.cli.schema import MODELS, scenario_schema
-from flowsim.engine import RECORDABLE
+from flowsim.core.engine import RECORDABLE
 from flowsim.scenario import read_scenario, validate_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -46,8 +46,8 @@ from reference import ReferenceSimulator
 from scipy import stats
 
 import flowsim
-from flowsim.compile import CompiledModel, compile_scenario
-from flowsim.engine import RECORDABLE
+from flowsim.core.compile import CompiledModel, compile_scenario
+from flowsim.core.engine import RECORDABLE
 from flowsim.scenario import validate_data
 
 ALPHA = 1e-3  # overall false-failure rate of one scenario's test

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import flowsim
-from flowsim.sampling import EXACT_VARIANCE, CoupledSampler, binomial_icdf, keyed_uniform
+from flowsim.core.samplers import EXACT_VARIANCE, CoupledSampler, binomial_icdf, keyed_uniform
 from flowsim.testing import linear_chain, quota_route, two_country_swap
 
 ALPHA = 1e-3

@@ -18,8 +18,9 @@ import scipy.stats as st
 
 from benchmarks.scalar_loop import run_replicate
 from conftest import base_data
-from flowsim.compile import compile_scenario
-from flowsim.engine import ExactSampler, run_block
+from flowsim.core.compile import compile_scenario
+from flowsim.core.engine import run_block
+from flowsim.core.samplers import ExactSampler
 from flowsim.scenario import validate_data
 
 N = 300

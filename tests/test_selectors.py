@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import flowsim
-from flowsim.compile import CLOSED, compile_scenario
+from flowsim.core.compile import CLOSED, compile_scenario
 from flowsim.scenario import validate_data
 
 

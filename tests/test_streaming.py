@@ -19,11 +19,11 @@ from cli_helpers import invoke
 
 import flowsim
 from conftest import base_data
-from flowsim import streaming
-from flowsim.results import open_results
+from flowsim.ensemble import streaming
+from flowsim.ensemble.sketch import Sketch
+from flowsim.results.opening import open_results
+from flowsim.results.streamed import StreamedResults
 from flowsim.scenario import validate_data
-from flowsim.sketch import Sketch
-from flowsim.streaming import StreamedResults
 
 LEVELS = (0.0, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 1.0)
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "russia-2022.yaml"
@@ -224,8 +224,8 @@ def test_param_rows_give_the_matrix_runs_without_holding_the_matrix(tmp_path) ->
     # hold indices until they are sent, and are sent as the plain matrix
     import pickle
 
-    from flowsim.compile import compile_scenario
-    from flowsim.simulate import ParamRows, plan_blocks
+    from flowsim.core.compile import compile_scenario
+    from flowsim.ensemble.blocks import ParamRows, plan_blocks
 
     toy, _ = validate_data(base_data())
     model = compile_scenario(toy)
@@ -253,8 +253,8 @@ def test_param_rows_give_the_matrix_runs_without_holding_the_matrix(tmp_path) ->
 
 
 def test_param_rows_are_checked() -> None:
-    from flowsim.compile import compile_scenario
-    from flowsim.simulate import ParamRows
+    from flowsim.core.compile import compile_scenario
+    from flowsim.ensemble.blocks import ParamRows
 
     toy, _ = validate_data(base_data())
     table = compile_scenario(toy).default_params(2)  # (2, 3)

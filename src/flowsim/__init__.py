@@ -2,15 +2,26 @@
 
 The shape convention, used everywhere arrays meet the public API, is
 ``(replicate, time, country, cohort)`` (routes take the place of countries for flows).
+
+The package is laid out by stage of the pipeline, each importing only the stages before it
+(see ``docs/architecture.md``): :mod:`flowsim.scenario` → :mod:`flowsim.core` →
+:mod:`flowsim.results` → :mod:`flowsim.ensemble` → :mod:`flowsim.calibration`,
+:mod:`flowsim.comparison` → :mod:`flowsim.plots` → :mod:`flowsim.reports` →
+:mod:`flowsim.cli`.
 """
 
+# The deprecated alias module of the same name, loaded before the function is bound: a
+# later ``import flowsim.simulate`` then finds it loaded and leaves ``flowsim.simulate``
+# the function.
+import flowsim.simulate as _simulate_alias  # noqa: F401
 from flowsim._version import __version__
-from flowsim.comparison import Comparison, compare
+from flowsim.comparison.effects import Comparison, compare
+from flowsim.ensemble.simulation import simulate
+from flowsim.ensemble.streaming import stream
 from flowsim.errors import Problem, ScenarioError, ScenarioWarning
-from flowsim.results import Results
+from flowsim.results.dataset import Results
+from flowsim.results.streamed import StreamedResults
 from flowsim.scenario import Scenario, load_scenario
-from flowsim.simulate import simulate
-from flowsim.streaming import StreamedResults, stream
 
 __all__ = [
     "Comparison",
@@ -18,8 +29,8 @@ __all__ = [
     "Results",
     "Scenario",
     "ScenarioError",
-    "StreamedResults",
     "ScenarioWarning",
+    "StreamedResults",
     "__version__",
     "compare",
     "load_scenario",

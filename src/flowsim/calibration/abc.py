@@ -70,9 +70,11 @@ from scipy import linalg, special
 
 from flowsim._version import __version__
 from flowsim.calibration.distance import Norm, ObservationPlan, TargetSet
-from flowsim.compile import CompiledModel, compile_scenario
+from flowsim.core.compile import CompiledModel, compile_scenario
+from flowsim.ensemble.blocks import ParamRows, SeedLike, seed_sequence
+from flowsim.ensemble.simulation import simulate
+from flowsim.ensemble.workers import local_pool
 from flowsim.scenario.model import Prior, Scenario, Target
-from flowsim.simulate import ParamRows, SeedLike, local_pool, seed_sequence, simulate
 
 __all__ = [
     "GenerationInfo",
@@ -1390,8 +1392,8 @@ def predictive_results(scenario: Scenario, posterior: Posterior, replicates: int
     Results
         With the scenario attached, so that targets and figures can be read off it.
     """
-    from flowsim.engine import DEFAULT_RECORD
-    from flowsim.results import Results
+    from flowsim.core.engine import DEFAULT_RECORD
+    from flowsim.results.dataset import Results
 
     replicates = _check_positive_int("replicates", replicates)
     model = compile_scenario(scenario)

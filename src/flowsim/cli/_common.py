@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
@@ -35,6 +37,7 @@ __all__ = [
     "handle_input_errors",
     "out_console",
     "print_problems",
+    "read_posterior",
 ]
 
 #: exit status for input the user must fix (click uses 2 for usage errors too)
@@ -96,3 +99,28 @@ def fmt_number(x: float | int) -> str:
     if isinstance(x, int) or (math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15):
         return f"{int(x):,}"
     return f"{x:,.6g}"
+
+
+def read_posterior(path: Path, scenario: Any, label: str | None = None) -> Any:
+    """``--posterior FILE`` read for a scenario (:func:`flowsim.calibration.load_posterior`).
+
+    Exits with status 2 when the file is missing or not a posterior, or when the scenario
+    declares none of its parameters; prints the warnings (another scenario's calibration,
+    parameters not declared) on stderr.
+
+    Returns
+    -------
+    LoadedPosterior
+    """
+    try:
+        from flowsim.calibration.loading import load_posterior
+    except ImportError as e:
+        print_problems([Problem(f"--posterior: calibration not available in this "
+                                f"installation of flowsim ({e})", file=str(path))])
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    with handle_input_errors():
+        loaded = load_posterior(path, scenario, label)
+    err = err_console()
+    for line in loaded.warnings:
+        err.print(line, soft_wrap=True)
+    return loaded

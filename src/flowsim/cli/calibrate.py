@@ -115,8 +115,8 @@ def calibrate(
     """
     from flowsim.calibration import abc_smc
     from flowsim.calibration.abc import predictive_results, predictive_table
-    from flowsim.calibration.report import write_calibration
-    from flowsim.simulate import local_pool
+    from flowsim.ensemble.workers import local_pool
+    from flowsim.reports.calibration import write_calibration
 
     t0 = time.perf_counter()
     err = err_console()
@@ -306,7 +306,7 @@ def _print_targets(table: Any) -> None:
     from rich import box
     from rich.table import Table
 
-    from flowsim.calibration.report import _accepted, _num
+    from flowsim.reports.calibration import _accepted, _num
 
     t = Table(title=f"Targets: posterior predictive, {int(table['met'].sum())} of "
               f"{len(table)} met", title_justify="left", title_style="bold",
@@ -319,47 +319,3 @@ def _print_targets(table: Any) -> None:
         t.add_row(name, r["figure"], _accepted(r), _num(r["median"]),
                   f"{_num(r['lower'])} – {_num(r['upper'])}", "yes" if r["met"] else "NO")
     out_console().print(t)
-
-
-def load_posterior(path: Path, scenario: Any, command: str = "run") -> tuple[Any, dict[str, Any]]:
-    """Read ``--posterior FILE`` for a scenario: the posterior and facts for ``run.json``.
-
-    Exits with status 2 when the file is missing or not a posterior, or when the scenario
-    declares none of its parameters; warns (on stderr) when the posterior was calibrated on
-    another scenario or estimates parameters the scenario does not declare.
-    """
-    from flowsim.calibration import Posterior
-    from flowsim.compile import scenario_hash
-
-    err = err_console()
-
-    def fail(message: str) -> NoReturn:
-        print_problems([Problem(message, file=str(path))], err)
-        raise typer.Exit(EXIT_BAD_INPUT)
-
-    if not path.is_file():
-        fail("is a directory, not a posterior file" if path.is_dir() else "does not exist")
-    try:
-        post = Posterior.load(path)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        fail(f"is not a flowsim posterior (NetCDF, from flowsim calibrate): {e}")
-    estimated = list(post.param_names)
-    missing = [p for p in estimated if p not in scenario.parameters]
-    if len(missing) == len(estimated):
-        fail(f"the scenario {scenario.name!r} declares none of the posterior's parameters "
-             f"({', '.join(estimated[:5])}{', ...' if len(estimated) > 5 else ''})")
-    calibrated = post.attrs.get("scenario_hash")
-    if calibrated is not None and calibrated != scenario_hash(scenario):
-        err.print(f"{path}: warning: the posterior was calibrated on scenario "
-                  f"{post.attrs.get('scenario_name', '?')!r} ({calibrated}), not on this one "
-                  f"({scenario_hash(scenario)})", soft_wrap=True)
-    if missing:
-        err.print(f"{path}: warning: the scenario does not declare {', '.join(missing)}; "
-                  "these draws are not used", soft_wrap=True)
-    info = {"file": str(path), "parameters": [p for p in estimated if p not in missing],
-            "scenario": post.attrs.get("scenario_name"), "scenario_hash": calibrated,
-            "particles": int(post.size), "ess": float(post.ess),
-            "draws": f"each replicate's parameters drawn from the posterior with the second "
-                     f"child of --seed; the simulation uses the first (as flowsim {command} "
-                     "documents)"}
-    return post, info

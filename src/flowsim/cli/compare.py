@@ -24,9 +24,6 @@ replicate takes the declared values, and the intervals show only the randomness 
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import platform
 import shlex
 import sys
 import time
@@ -47,6 +44,7 @@ from flowsim.cli._common import (
     handle_input_errors,
     out_console,
     print_problems,
+    read_posterior,
 )
 from flowsim.cli.run import DEFAULT_SEED, EXIT_INTERRUPTED, default_out_dir
 from flowsim.errors import Problem
@@ -54,12 +52,6 @@ from flowsim.errors import Problem
 __all__ = ["DEFAULT_REPLICATES", "compare", "print_effects", "write_comparison"]
 
 DEFAULT_REPLICATES = 1000
-EFFECTS_FILE = "effects.csv"
-COMPARISON_FILE = "comparison.nc"
-RUN_FILE = "run.json"
-#: figure file stem -> function of :mod:`flowsim.plots_compare`
-FIGURES = {"paired_differences": "paired_differences",
-           "where_people_ended": "where_people_ended"}
 
 
 def compare(
@@ -99,7 +91,7 @@ def compare(
     [bold]run.json[/bold] and the figures [bold]paired_differences.png[/bold] and
     [bold]where_people_ended.png[/bold], all or nothing.
     """
-    from flowsim.comparison import compare as run_compare
+    from flowsim.comparison.effects import compare as run_compare
     from flowsim.scenario import read_scenario
 
     t0 = time.perf_counter()
@@ -224,54 +216,22 @@ def _check_comparable(files: list[Path], scenarios: list[Any]) -> None:
 def _load_posterior(path: Path, scenarios: list[Any], names: list[str]
                     ) -> tuple[Any, dict[str, Any]]:
     """The calibrated posterior in ``path``, checked against the scenarios."""
-    try:
-        from flowsim.calibration import Posterior
-    except ImportError as e:
-        _fail(Problem(f"--posterior: calibration not available in this installation of "
-                      f"flowsim ({e})", file=str(path)))
-    err = err_console()
-    if not path.is_file():
-        what = "is a directory, not a posterior file" if path.is_dir() else "does not exist"
-        _fail(Problem(what, file=str(path)))
-    try:
-        post = Posterior.load(path)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        _fail(Problem(f"is not a flowsim posterior (NetCDF, from flowsim calibrate): {e}",
-                      file=str(path)))
-    base = scenarios[0]
-    estimated = list(post.param_names)
-    missing = [p for p in estimated if p not in base.parameters]
-    if len(missing) == len(estimated):
-        _fail(Problem(f"the baseline {names[0]!r} declares none of the posterior's parameters "
-                      f"({', '.join(estimated[:5])}{', ...' if len(estimated) > 5 else ''})",
-                      file=str(path)))
-    from flowsim.compile import scenario_hash
-
-    calibrated = post.attrs.get("scenario_hash")
-    if calibrated is not None and calibrated != scenario_hash(base):
-        err.print(f"{path}: warning: the posterior was calibrated on scenario "
-                  f"{post.attrs.get('scenario_name', '?')!r} ({calibrated}), not on the "
-                  f"baseline ({scenario_hash(base)})", soft_wrap=True)
-    if missing:
-        err.print(f"{path}: warning: the baseline does not declare {', '.join(missing)}; "
-                  "these draws are not used", soft_wrap=True)
+    loaded = read_posterior(path, scenarios[0], label=f"the baseline {names[0]!r}")
+    base, err = scenarios[0], err_console()
     # a counterfactual that gives a calibrated parameter another value is overridden by the
     # draws: say so rather than compare something other than what its file says
     for s, n in zip(scenarios[1:], names[1:], strict=True):
-        changed = [p for p in estimated if p in s.parameters and p in base.parameters
+        changed = [p for p in loaded.used if p in s.parameters
                    and s.parameters[p].value != base.parameters[p].value]
         if changed:
             err.print(f"{n}: warning: changes the value of the calibrated parameter"
                       f"{'s' if len(changed) > 1 else ''} {', '.join(changed)}, which the "
                       "posterior's draws override; change policies instead", soft_wrap=True)
-    info = {"file": str(path), "parameters": estimated,
-            "scenario": post.attrs.get("scenario_name"), "scenario_hash": calibrated,
-            "particles": int(post.size), "ess": float(post.ess)}
-    return post, info
+    return loaded.posterior, loaded.info()
 
 
 def _scenario_info(file: Path, scenario: Any, name: str) -> dict[str, Any]:
-    from flowsim.compile import scenario_hash
+    from flowsim.core.compile import scenario_hash
 
     return {"name": name, "file": str(file), "hash": scenario_hash(scenario),
             "description": scenario.description}
@@ -346,82 +306,11 @@ def print_effects(comparison: Any, console: Console) -> None:
 def write_comparison(comparison: Any, out_dir: str | Path, *,
                      run_info: dict[str, Any] | None = None, figures: bool = True,
                      dpi: int = 200) -> list[Path]:
-    """Write a comparison's files to ``out_dir``, all or nothing.
+    """Write a comparison's files (:func:`flowsim.reports.comparison.write_comparison`) and
+    say on stderr which figures were not drawn; returns the files written, ``run.json`` last."""
+    from flowsim.reports.comparison import write_comparison as write
 
-    Parameters
-    ----------
-    comparison : Comparison
-    out_dir : str or Path
-        Created if missing; files of the same names in it are replaced, others kept.
-    run_info : dict, optional
-        Facts for ``run.json`` (seed, files, command line, timings).
-    figures : bool
-        Draw ``paired_differences.png`` and ``where_people_ended.png``.
-    dpi : int
-        Resolution of the figures.
-
-    Returns
-    -------
-    list of Path
-        The files written, ``run.json`` last.
-    """
-    import xarray as xr
-
-    from flowsim import plots_compare
-    from flowsim._version import __version__
-    from flowsim.output import json_default, staged_directory
-
-    t0 = time.perf_counter()
-    out = Path(out_dir)
-    names: list[str] = []
-    skipped: list[str] = []
-    base_attrs = comparison.results[comparison.baseline].dataset.attrs
-    with staged_directory(out) as tmp:
-        comparison.effects().to_csv(tmp / EFFECTS_FILE, index=False, float_format="%.10g")
-        names.append(EFFECTS_FILE)
-        ds = comparison.to_dataset()
-        ds.attrs.update({"replicates": int(comparison.values.sizes["replicate"]),
-                         "seed_entropy": str(base_attrs.get("seed_entropy")),
-                         "flowsim_version": __version__,
-                         "created": dt.datetime.now(dt.UTC).isoformat(
-                             timespec="seconds")})
-        enc = {v: {"zlib": True, "complevel": 1} for v in ds.data_vars}
-        ds.to_netcdf(tmp / COMPARISON_FILE, format="NETCDF4", engine="netcdf4", encoding=enc)
-        names.append(COMPARISON_FILE)
-        if figures:
-            for stem, func in FIGURES.items():
-                try:
-                    fig = getattr(plots_compare, func)(comparison)
-                except (KeyError, ValueError) as e:  # e.g. a scenario without the blocs
-                    skipped.append(f"{stem}.png: {e}")
-                    continue
-                fig.savefig(tmp / f"{stem}.png", dpi=dpi,
-                            metadata={"Description": f"flowsim {__version__} comparison "
-                                      f"against {comparison.baseline}, seed "
-                                      f"{base_attrs.get('seed_entropy')}"})
-                names.append(f"{stem}.png")
-        meta: dict[str, Any] = {
-            "flowsim_version": __version__,
-            "created": ds.attrs["created"],
-            "seed": {"entropy": str(base_attrs.get("seed_entropy"))},
-            "outcomes": [str(o) for o in comparison.values["outcome"].values],
-            "quantiles": list(comparison.quantiles),
-            "environment": {"python": platform.python_version(), "numpy": np.__version__,
-                            "xarray": xr.__version__, "platform": platform.platform()},
-        }
-        for k, v in (run_info or {}).items():
-            if isinstance(v, dict) and isinstance(meta.get(k), dict):
-                meta[k] = {**meta[k], **v}
-            else:
-                meta[k] = v
-        meta.setdefault("timings", {})["write_s"] = round(time.perf_counter() - t0, 3)
-        meta["files"] = [*names, RUN_FILE]
-        if skipped:
-            meta["skipped"] = skipped
-        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                               default=json_default) + "\n", encoding="utf-8")
-        names.append(RUN_FILE)
-    for why in skipped:
+    written = write(comparison, out_dir, run_info=run_info, figures=figures, dpi=dpi)
+    for why in written.skipped:
         err_console().print(f"not drawn: {why}", soft_wrap=True)
-    return [out / n for n in names]
-
+    return list(written.files)

@@ -50,7 +50,8 @@ def plot(
 
     Uses the scenario saved with the results for targets and country groups.
     """
-    from flowsim.output import open_results, write_figures
+    from flowsim.reports.run import write_figures
+    from flowsim.results.opening import open_results
 
     err = err_console()
     with handle_input_errors():

@@ -44,12 +44,13 @@ from flowsim.cli._common import (
     handle_input_errors,
     out_console,
     print_problems,
+    read_posterior,
 )
-from flowsim.engine import DEFAULT_RECORD, RECORDABLE
+from flowsim.core.engine import DEFAULT_RECORD, RECORDABLE
+from flowsim.ensemble.blocks import DEFAULT_BLOCK_SIZE
 from flowsim.errors import Problem, did_you_mean
 from flowsim.scenario import read_scenario
 from flowsim.scenario.calendar import step_edges
-from flowsim.simulate import DEFAULT_BLOCK_SIZE
 
 __all__ = ["DEFAULT_REPLICATES", "DEFAULT_SEED", "default_out_dir", "run"]
 
@@ -58,6 +59,9 @@ DEFAULT_SEED = 1
 DEFAULT_REPLICATES = 1000
 #: exit status after Ctrl-C (128 + SIGINT), as shells report it
 EXIT_INTERRUPTED = 130
+#: How ``--posterior`` draws reach the replicates, as ``run.json`` says.
+POSTERIOR_DRAWS = ("each replicate's parameters drawn from the posterior with the second child "
+                   "of --seed; the simulation uses the first (as flowsim run documents)")
 
 
 def default_out_dir(scenario_name: str) -> Path:
@@ -134,10 +138,10 @@ def run(
         import numpy as np
 
         from flowsim.calibration import posterior_rows
-        from flowsim.cli.calibrate import load_posterior
-        from flowsim.compile import compile_scenario
+        from flowsim.core.compile import compile_scenario
 
-        post, post_info = load_posterior(posterior, scenario)
+        loaded = read_posterior(posterior, scenario)
+        post, post_info = loaded.posterior, {**loaded.info(), "draws": POSTERIOR_DRAWS}
         sim_seed, draw_seed = np.random.SeedSequence(seed).spawn(2)
         # rows of the particles, not a (replicates x parameters) matrix: a streamed
         # million-replicate run then needs 8 MB of indices, not 568 MB of values
@@ -179,7 +183,7 @@ def run(
             rate = replicates / t_sim if t_sim > 0 else float("inf")
             err.print(f"simulated in {t_sim:.1f} s ({rate:,.0f} replicates/s)")
             _print_summary(results, out_console())
-        from flowsim.output import write_outputs
+        from flowsim.reports.run import write_outputs
 
         run_info = {
             "workers": workers,

@@ -19,11 +19,6 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from flowsim.errors import Problem, ScenarioError
-from flowsim.scenario import Scenario, read_scenario
-from flowsim.scenario.calendar import step_edges
-from flowsim.scenario.model import REGIMES, Target
-
 from flowsim.cli._common import (
     EXIT_BAD_INPUT,
     err_console,
@@ -32,6 +27,10 @@ from flowsim.cli._common import (
     out_console,
     print_problems,
 )
+from flowsim.errors import Problem, ScenarioError
+from flowsim.scenario import Scenario, read_scenario
+from flowsim.scenario.calendar import step_edges
+from flowsim.scenario.model import REGIMES, Target
 
 __all__ = ["validate", "summarize", "render_summary", "target_figure"]
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from flowsim.errors import did_you_mean
 from flowsim.scenario.groups import resolve_groups
-from flowsim.scenario.select import selected_routes
 from flowsim.scenario.model import (
     AT_DATE,
     ValueKind,
@@ -27,6 +26,7 @@ from flowsim.scenario.model import (
     describe_kind,
     kind_accepts,
 )
+from flowsim.scenario.select import selected_routes
 
 __all__ = ["check_scenario", "iter_values", "route_graph"]
 

@@ -14,8 +14,8 @@ import numpy as np
 import xarray as xr
 
 from flowsim._version import __version__
-from flowsim.compile import CompiledModel
-from flowsim.engine import RECORDABLE
+from flowsim.core.compile import CompiledModel
+from flowsim.core.engine import RECORDABLE
 
 __all__ = ["Results", "VARIABLES"]
 
@@ -339,7 +339,7 @@ class Results:
         -------
         Path
         """
-        from flowsim.output import save_results
+        from flowsim.results.netcdf import save_results
 
         return save_results(self, path)
 
@@ -394,23 +394,4 @@ def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: i
     return pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high", "mean"])
 
 
-def open_results(path: str | Any) -> Any:
-    """Read results written by :meth:`Results.save` or ``flowsim run``.
-
-    Parameters
-    ----------
-    path : str or Path
-        A NetCDF file, or a run directory holding ``results.nc``.
-
-    Returns
-    -------
-    Results
-        With its scenario (embedded in the file, or ``scenario.yaml`` beside it when its
-        hash matches), so that group and target queries work.
-    """
-    from flowsim.output import open_results as _open
-
-    return _open(path)
-
-
-__all__ += ["open_results", "summary_table"]
+__all__ += ["summary_table"]

@@ -20,43 +20,26 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.dates as mdates
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
-from flowsim._version import __version__
+from flowsim.plots.style import (
+    ABROAD_COLOUR,
+    FAN_COLOUR,
+    GROUP_STYLE,
+    OTHER_STYLE,
+    TARGET_COLOUR,
+    date_axis,
+    day,
+    new_figure,
+    source_note,
+    thousands,
+)
 
-__all__ = ["GROUP_STYLE", "destinations", "fan_chart"]
-
-#: Colours of the country groups in :func:`destinations`, first match wins (Okabe–Ito
-#: palette, safe for colour-blind readers and in greyscale print).
-GROUP_STYLE: dict[str, tuple[str, str]] = {
-    "west": ("West", "#0072B2"),
-    "post_soviet": ("post-Soviet", "#E69F00"),
-    "neutral": ("neutral", "#009E73"),
-    "kremlin_aligned": ("Kremlin-aligned", "#D55E00"),
-}
-OTHER_STYLE = ("other", "#9A9A9A")
-
-FAN_COLOUR = "#1F4E79"
-ABROAD_COLOUR = "#6A3D9A"
-TARGET_COLOUR = "#B2182B"
-
-_thousands = FuncFormatter(lambda y, _: f"{y:,.0f}")
-
-
-def _new_figure(size: tuple[float, float]) -> Figure:
-    fig = Figure(figsize=size, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _day(x: Any) -> dt.date:
-    return np.datetime64(x, "D").astype(object)
+__all__ = [ "destinations", "fan_chart"]
 
 
 def _cohort_names(cohorts: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -77,15 +60,6 @@ def _origin_name(results: Any) -> str:
     if "country_name" in ds.coords and origin in ds["country"].values:
         return str(ds["country_name"].sel(country=origin).values)
     return origin or "the origin"
-
-
-def _source_note(results: Any, extra: str = "") -> str:
-    a = results.dataset.attrs
-    seed = a.get("seed_entropy", "?")
-    note = (f"Source: flowsim {a.get('flowsim_version', __version__)} simulation of scenario "
-            f"'{a.get('scenario_name', '?')}' ({a.get('scenario_hash', '?')}); "
-            f"{results.replicates:,} replicates, seed {seed}.")
-    return note + (f" {extra}" if extra else "")
 
 
 def _step_holding(ds: Any, at: dt.date | str) -> int:
@@ -152,7 +126,7 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     x = np.concatenate([[first], ds["time"].values]).astype("datetime64[D]")
     q = np.concatenate([np.zeros((len(levels), 1)), q], axis=1)
 
-    fig = _new_figure(figsize)
+    fig = new_figure(figsize)
     ax = fig.add_subplot()
     ax.fill_between(x, q[0], q[4], color=FAN_COLOUR, alpha=0.18, lw=0, zorder=1)
     ax.fill_between(x, q[1], q[3], color=FAN_COLOUR, alpha=0.35, lw=0, zorder=2)
@@ -190,9 +164,9 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     ax.set_ylim(0, ax.get_ylim()[1] * 1.05)
     pad = (x[-1] - x[0]) * 0.03
     ax.set_xlim(x[0], x[-1] + pad)
-    ax.yaxis.set_major_formatter(_thousands)
+    ax.yaxis.set_major_formatter(thousands)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
-    _date_axis(ax.xaxis, x[0], x[-1])
+    date_axis(ax.xaxis, x[0], x[-1])
     ax.set_ylabel("people")
     ax.grid(axis="y", color="0.88", lw=0.8)
     ax.spines[["top", "right"]].set_visible(False)
@@ -204,40 +178,9 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
                  fontweight="bold")
     extra = ("Targets on periods that start later are shifted by the median departures "
              "before their start." if shifted else "")
-    fig.supxlabel(_source_note(results, extra), x=0.01, ha="left", fontsize=7, color="0.35",
+    fig.supxlabel(source_note(results, extra), x=0.01, ha="left", fontsize=7, color="0.35",
                   wrap=True)
     return fig
-
-
-class _MonthFormatter(Formatter):
-    """Month names, with the year under the first visible tick and under each January."""
-
-    def __call__(self, x: float, pos: int | None = None) -> str:
-        return f"{mdates.num2date(x):%b}"
-
-    def format_ticks(self, values: Any) -> list[str]:
-        lo, hi = sorted(self.axis.get_view_interval()) if self.axis else (-np.inf, np.inf)
-        out, first = [], True
-        for v in values:
-            d = mdates.num2date(v)
-            visible = lo <= v <= hi
-            out.append(f"{d:%b}\n{d:%Y}" if visible and (first or d.month == 1) else f"{d:%b}")
-            first = first and not visible
-        return out
-
-
-def _date_axis(axis: Any, lo: np.datetime64, hi: np.datetime64) -> None:
-    """Month ticks (every 1, 2, 3, 6 or 12 months by span), or automatic for short spans."""
-    months = (hi - lo).astype(int) / 30.4
-    if months < 3:
-        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-        axis.set_major_locator(locator)
-        axis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        return
-    step = next(k for limit, k in ((8, 1), (16, 2), (36, 3), (72, 6), (np.inf, 12))
-                if months <= limit)
-    axis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, step)))
-    axis.set_major_formatter(_MonthFormatter())
 
 
 def _mark_shocks(ax: Any, results: Any, lo: np.datetime64, hi: np.datetime64) -> None:
@@ -257,7 +200,7 @@ def _mark_shocks(ax: Any, results: Any, lo: np.datetime64, hi: np.datetime64) ->
 def _streamed(results: Any, cohorts: tuple[str, ...] | None) -> bool:
     """Whether ``results`` are streamed (quantiles kept, not replicates); those keep their
     bands for all cohorts together."""
-    from flowsim.streaming import StreamedResults
+    from flowsim.results.streamed import StreamedResults
 
     if not isinstance(results, StreamedResults):
         return False
@@ -404,7 +347,7 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
         raise ValueError(f"top must be at least 1, got {top}")
     ds = results.dataset
     step = ds.sizes["time"] - 1 if at is None else _step_holding(ds, at)
-    when = _day(ds["time"].values[step])
+    when = day(ds["time"].values[step])
     origin = ds.attrs["origin"]
     if streamed:
         q = results.quantiles("stock", [0.05, 0.5, 0.95]).isel(time=step).drop_sel(
@@ -421,7 +364,7 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
     group = _group_of(results)
 
     n = len(order)
-    fig = _new_figure(figsize or (7.5, 1.6 + 0.32 * n))
+    fig = new_figure(figsize or (7.5, 1.6 + 0.32 * n))
     ax = fig.add_subplot()
     y = np.arange(n)[::-1]
     lo, mid, hi = q.values[0][order], med[order], q.values[2][order]
@@ -435,7 +378,7 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
                 color="0.2")
     ax.set_yticks(y, [f"{names[i]} ({ids[i]})" for i in order], fontsize=9)
     ax.set_xlim(0, span * 1.13 if span > 0 else 1)
-    ax.xaxis.set_major_formatter(_thousands)
+    ax.xaxis.set_major_formatter(thousands)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
     ax.set_xlabel("people in the country (median; whiskers: 90% of replicates)")
     ax.grid(axis="x", color="0.88", lw=0.8)
@@ -470,6 +413,6 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
         rest = float((total - stock.isel(country=order).sum("country")).median("replicate"))
         extra = (f"Not shown: {others} other countries, {rest:,.0f} people (median)."
                  if others else "")
-    fig.supxlabel(_source_note(results, extra), x=0.01, ha="left", fontsize=7, color="0.35",
+    fig.supxlabel(source_note(results, extra), x=0.01, ha="left", fontsize=7, color="0.35",
                   wrap=True)
     return fig

@@ -1,0 +1,460 @@
+"""Compile a Scenario once into an immutable model of dense arrays.
+
+The compiler resolves everything declarative — dates, groups, selectors, policies, parameter
+names — so that the engine sees only index arrays and numbers. Policies are piecewise
+constant in time, so the time-varying tensors are stored per *epoch* (a run of steps with the
+same set of policies in force) and ``epoch_of_step`` maps steps to epochs; epoch 0 is always
+"no policy in force", the reference against which the deterrence effect of closures is
+measured.
+
+Numbers that name a parameter are stored as a :class:`Field`: a constant array and a slot
+array (``-1`` where the constant holds, else the parameter's column), evaluated per replicate
+by :meth:`Field.values` from a ``(replicates, parameters)`` matrix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from flowsim.scenario.calendar import step_edges
+from flowsim.scenario.model import REGIMES, Scenario
+from flowsim.scenario.select import selected_routes
+
+__all__ = ["CompiledModel", "Field", "ShockSpec", "compile_scenario", "scenario_hash"]
+
+# regime codes used in the engine
+VISA_FREE, VISA_ON_ARRIVAL, E_VISA, VISA_REQUIRED, HUMANITARIAN, CLOSED = range(6)
+REGIME_CODE = {name: i for i, name in enumerate(REGIMES)}
+QUEUED = (VISA_REQUIRED, HUMANITARIAN)
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """A numeric tensor whose entries are constants or parameter references.
+
+    Attributes
+    ----------
+    const : ndarray of float
+        The constant values (0 where a parameter is referenced).
+    slot : ndarray of int
+        ``-1`` where ``const`` holds, else the column of the parameter in the parameter matrix.
+    integer : bool
+        Round evaluated values to whole numbers (people, capacities).
+    """
+
+    const: np.ndarray
+    slot: np.ndarray
+    integer: bool = False
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.const.shape
+
+    @property
+    def is_constant(self) -> bool:
+        return not bool((self.slot >= 0).any())
+
+    def values(self, params: np.ndarray) -> np.ndarray:
+        """The field for each replicate.
+
+        Parameters
+        ----------
+        params : ndarray, shape (replicates, parameters)
+
+        Returns
+        -------
+        ndarray, shape (replicates, *self.shape), or (1, *self.shape) when constant
+        """
+        if self.is_constant:
+            out = self.const[None]
+        else:
+            taken = params[:, np.where(self.slot >= 0, self.slot, 0)]
+            out = np.where(self.slot >= 0, taken, self.const)
+        return np.round(out) if self.integer else out
+
+    def at(self, index: Any) -> Field:
+        """The sub-field ``self[index]`` (e.g. one epoch)."""
+        return Field(self.const[index], self.slot[index], self.integer)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShockSpec:
+    """One shock: its days since the start, the cohorts it hits, and its (per-cohort) size."""
+
+    name: str
+    start_day: int  # day index (0 = calendar start) of the shock
+    end_day: float  # last day in force (inf: open-ended)
+    multiplier: Field  # shape (cohorts,); 1 for cohorts not hit
+    half_life_days: Field | None  # shape (); None: no decay
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledModel:
+    """A scenario as dense arrays. Immutable; build it with :func:`compile_scenario`.
+
+    Shapes use ``T`` steps, ``E`` epochs, ``C`` countries, ``R`` routes, ``K`` cohorts and
+    ``P`` parameters.
+    """
+
+    name: str
+    scenario_hash: str
+    # index maps
+    country_ids: tuple[str, ...]
+    country_names: tuple[str, ...]
+    origin: int
+    cohort_names: tuple[str, ...]
+    route_keys: tuple[str, ...]
+    route_src: np.ndarray  # (R,) int
+    route_dst: np.ndarray  # (R,) int
+    route_mode: tuple[str, ...]
+    route_internal: np.ndarray  # (R,) bool: an internal passport is enough
+    route_position: np.ndarray  # (R,) int: rank among the routes out of the same country
+    param_names: tuple[str, ...]
+    param_defaults: np.ndarray  # (P,)
+    # time
+    step_starts: tuple[dt.date, ...]  # (T,)
+    step_ends: tuple[dt.date, ...]  # (T,) last day of each step
+    step_days: np.ndarray  # (T,) int
+    epoch_of_step: np.ndarray  # (T,) int
+    epoch_policies: tuple[tuple[str, ...], ...]  # (E,) names in force
+    # routes, per epoch and cohort
+    route_regime: np.ndarray  # (E, R, K) int8 regime code
+    route_eligible: np.ndarray  # (R, K) bool: cohort holds the flags the route requires
+    humanitarian_eligible: np.ndarray  # (K,) bool: cohort may use humanitarian_only routes
+    route_issuance: Field  # (E, R, K)
+    route_delay: Field  # (E, R, K) days
+    route_cost: Field  # (E, R, K)
+    route_capacity: Field  # (E, R) people per step (inf: none)
+    # countries, per epoch and cohort
+    attractiveness: Field  # (E, C, K)
+    onward_hazard: Field  # (E, C, K) weekly probability
+    return_hazard: Field  # (E, C, K)
+    settle_hazard: Field  # (E, C, K)
+    has_asylum: np.ndarray  # (C,) bool
+    claim_hazard: Field  # (E, C, K)
+    processing_days: Field  # (E, C, K)
+    recognition_rate: Field  # (E, C, K)
+    rejected_return: Field  # (E, C, K)
+    asylum_capacity: Field  # (E, C) decisions per step (inf: none)
+    # cohorts and behaviour
+    population: Field  # (K,)
+    baseline_hazard: Field  # (K,) weekly probability
+    passport_share: Field  # (K,)
+    shocks: tuple[ShockSpec, ...]
+    deterrence: Field  # ()
+    regime_cost: Field  # (6,)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.step_days)
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.epoch_policies)
+
+    @property
+    def n_countries(self) -> int:
+        return len(self.country_ids)
+
+    @property
+    def n_routes(self) -> int:
+        return len(self.route_keys)
+
+    @property
+    def n_cohorts(self) -> int:
+        return len(self.cohort_names)
+
+    def default_params(self, replicates: int) -> np.ndarray:
+        """The declared parameter values, one row per replicate."""
+        return np.broadcast_to(self.param_defaults, (replicates, len(self.param_names))).copy()
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A short, stable hash of a scenario's content (not of its file or formatting)."""
+    text = json.dumps(scenario.to_data(json=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Builder:
+    """Accumulates constant/slot pairs for one tensor while policies are applied."""
+
+    def __init__(self, shape: tuple[int, ...], slots: dict[str, int], integer: bool = False,
+                 fill: float = 0.0) -> None:
+        self.const = np.full(shape, fill, dtype=float)
+        self.slot = np.full(shape, -1, dtype=np.int32)
+        self.slots = slots
+        self.integer = integer
+
+    def set(self, index: Any, value: float | int | str | None) -> None:
+        if value is None:
+            value = math.inf  # "no limit"
+        if isinstance(value, str):
+            if value == "unlimited":
+                self.const[index], self.slot[index] = math.inf, -1
+            else:
+                self.const[index], self.slot[index] = 0.0, self.slots[value]
+        else:
+            self.const[index], self.slot[index] = float(value), -1
+
+    def copy(self) -> _Builder:
+        b = _Builder((), self.slots, self.integer)
+        b.const, b.slot = self.const.copy(), self.slot.copy()
+        return b
+
+    def field(self) -> Field:
+        const, slot = self.const.copy(), self.slot.copy()
+        const.setflags(write=False)
+        slot.setflags(write=False)
+        return Field(const, slot, self.integer)
+
+
+def _stack(builders: list[_Builder]) -> Field:
+    const = np.stack([b.const for b in builders])
+    slot = np.stack([b.slot for b in builders])
+    const.setflags(write=False)
+    slot.setflags(write=False)
+    return Field(const, slot, builders[0].integer)
+
+
+def compile_scenario(scenario: Scenario) -> CompiledModel:
+    """Turn a validated Scenario into a :class:`CompiledModel`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    CompiledModel
+    """
+    s = scenario
+    cal = s.calendar
+    edges = step_edges(cal)
+    starts = tuple(edges[:-1])
+    ends = tuple(e - dt.timedelta(days=1) for e in edges[1:])
+    step_days = np.array([(b - a).days for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    # A policy is in force for a step when it is in force on the step's middle day.
+    mids = [a + dt.timedelta(days=(int(d) - 1) // 2) for a, d in zip(starts, step_days,
+                                                                     strict=True)]
+
+    countries = [c.id for c in s.countries]
+    cidx = {c: i for i, c in enumerate(countries)}
+    cohorts = [k.name for k in s.cohorts]
+    kidx = {k: i for i, k in enumerate(cohorts)}
+    routes = list(s.routes)
+    param_names = tuple(s.parameters)
+    slots = {p: i for i, p in enumerate(param_names)}
+    C, R, K = len(countries), len(routes), len(cohorts)
+    groups = s.group_members()
+
+    def expand(names: tuple[str, ...] | None) -> set[str] | None:
+        if names is None:
+            return None
+        out: set[str] = set()
+        for n in names:
+            out |= set(groups.get(n, {n}))
+        return out
+
+    # -- epochs: distinct sets of policies in force ---------------------------------------
+    active_sets: list[tuple[int, ...]] = [()]
+    epoch_of_step = np.zeros(len(mids), dtype=np.int64)
+    for t, mid in enumerate(mids):
+        active = tuple(i for i, p in enumerate(s.policies)
+                       if p.start <= mid and (p.end is None or mid <= p.end))
+        if active not in active_sets:
+            active_sets.append(active)
+        epoch_of_step[t] = active_sets.index(active)
+
+    # -- base (no policy) tensors ---------------------------------------------------------
+    regime = np.zeros((R, K), dtype=np.int8)
+    issuance = _Builder((R, K), slots)
+    delay = _Builder((R, K), slots)
+    cost = _Builder((R, K), slots)
+    capacity = _Builder((R,), slots, integer=True)
+    for r, route in enumerate(routes):
+        regime[r, :] = REGIME_CODE[route.regime]
+        issuance.set((r, slice(None)), route.issuance)
+        delay.set((r, slice(None)), route.delay_days)
+        cost.set((r, slice(None)), route.cost)
+        capacity.set(r, route.capacity)
+    flags = [set(k.eligible) for k in s.cohorts]
+    eligible = np.array([[set(route.requires) <= flags[k] for k in range(K)] for route in routes],
+                        dtype=bool).reshape(R, K)
+
+    country_fields = ("attractiveness", "onward_hazard", "return_hazard", "settle_hazard",
+                      "claim_hazard", "processing_days", "recognition_rate", "rejected_return")
+    cb = {f: _Builder((C, K), slots) for f in country_fields}
+    asylum_cap = _Builder((C,), slots, integer=True)
+    has_asylum = np.zeros(C, dtype=bool)
+    for i, c in enumerate(s.countries):
+        for k, name in enumerate(cohorts):
+            cb["attractiveness"].set((i, k), c.attractiveness.get(name,
+                                                                  c.attractiveness.get("default", 0.0)))
+        cb["onward_hazard"].set((i, slice(None)), c.onward_hazard)
+        cb["return_hazard"].set((i, slice(None)), c.return_hazard)
+        cb["settle_hazard"].set((i, slice(None)), c.settle_hazard)
+        if c.asylum is not None:
+            has_asylum[i] = True
+            cb["claim_hazard"].set((i, slice(None)), c.asylum.claim_hazard)
+            cb["processing_days"].set((i, slice(None)), c.asylum.processing_days)
+            cb["recognition_rate"].set((i, slice(None)), c.asylum.recognition_rate)
+            cb["rejected_return"].set((i, slice(None)), c.asylum.rejected_return)
+            asylum_cap.set(i, c.asylum.capacity)
+        else:
+            cb["processing_days"].set((i, slice(None)), 1.0)
+            asylum_cap.set(i, 0)
+
+    # -- apply policies, epoch by epoch ---------------------------------------------------
+    per_epoch: dict[str, list[Any]] = {k: [] for k in (
+        "regime", "issuance", "delay", "cost", "capacity", "asylum_cap", *country_fields)}
+    for active in active_sets:
+        e_regime = regime.copy()
+        e = {"issuance": issuance.copy(), "delay": delay.copy(), "cost": cost.copy(),
+             "capacity": capacity.copy(), "asylum_cap": asylum_cap.copy()}
+        ec = {f: b.copy() for f, b in cb.items()}
+        for pi in active:
+            p = s.policies[pi]
+            sel = p.select
+            ks = [kidx[k] for k in sel.cohorts] if sel.cohorts is not None else list(range(K))
+            if p.route is not None:
+                chosen = selected_routes(routes, sel, expand)
+                ch = p.route
+                for r in chosen:
+                    if ch.regime is not None:
+                        e_regime[r, ks] = REGIME_CODE[ch.regime]
+                    for fname, value in (("issuance", ch.issuance), ("delay", ch.delay_days),
+                                         ("cost", ch.cost)):
+                        if value is not None:
+                            e[fname].set((r, ks), value)
+                    if ch.capacity is not None:
+                        e["capacity"].set(r, ch.capacity)
+            if p.country is not None:
+                chosen_c = expand(sel.countries)
+                idx = [i for i, c in enumerate(countries) if chosen_c is None or c in chosen_c]
+                ch2 = p.country
+                for i in idx:
+                    for fname in ("attractiveness", "onward_hazard", "return_hazard",
+                                  "settle_hazard"):
+                        value = getattr(ch2, fname)
+                        if value is not None:
+                            ec[fname].set((i, ks), value)
+                    if ch2.asylum is not None and has_asylum[i]:
+                        a = ch2.asylum
+                        for fname in ("claim_hazard", "processing_days", "recognition_rate",
+                                      "rejected_return"):
+                            value = getattr(a, fname)
+                            if value is not None:
+                                ec[fname].set((i, ks), value)
+                        if a.capacity is not None:
+                            e["asylum_cap"].set(i, a.capacity)
+        per_epoch["regime"].append(e_regime)
+        for f in ("issuance", "delay", "cost", "capacity", "asylum_cap"):
+            per_epoch[f].append(e[f])
+        for f in country_fields:
+            per_epoch[f].append(ec[f])
+
+    route_regime = np.stack(per_epoch["regime"])
+    route_regime.setflags(write=False)
+    eligible.setflags(write=False)
+    humanitarian = np.array(["humanitarian" in f for f in flags], dtype=bool)
+    humanitarian.setflags(write=False)
+
+    # -- cohorts, shocks, behaviour -------------------------------------------------------
+    population = _Builder((K,), slots, integer=True)
+    hazard = _Builder((K,), slots)
+    passport = _Builder((K,), slots)
+    for k, co in enumerate(s.cohorts):
+        population.set(k, co.population)
+        hazard.set(k, co.baseline_hazard)
+        passport.set(k, co.international_passport)
+    shocks = []
+    for sh in s.shocks:
+        mult = _Builder((K,), slots, fill=1.0)
+        hit = set(sh.cohorts) if sh.cohorts is not None else set(cohorts)
+        for k, name in enumerate(cohorts):
+            if name in hit:
+                mult.set(k, sh.multiplier.get(name, sh.multiplier.get("default", 1.0)))
+        hl = None
+        if sh.half_life_days is not None:
+            hb = _Builder((), slots)
+            hb.set((), sh.half_life_days)
+            hl = hb.field()
+        shocks.append(ShockSpec(
+            name=sh.name,
+            start_day=(sh.date - cal.start).days,
+            end_day=math.inf if sh.end is None else float((sh.end - cal.start).days),
+            multiplier=mult.field(),
+            half_life_days=hl,
+        ))
+    det = _Builder((), slots)
+    det.set((), s.behaviour.deterrence)
+    rc = _Builder((len(REGIMES),), slots)
+    for i, name in enumerate(REGIMES):
+        rc.set(i, s.behaviour.regime_cost_of(name))
+
+    # routes ranked within their source country (the order of the binomial chain)
+    route_src = np.array([cidx[r.from_] for r in routes], dtype=np.int64)
+    route_dst = np.array([cidx[r.to] for r in routes], dtype=np.int64)
+    position = np.zeros(R, dtype=np.int64)
+    seen: dict[int, int] = {}
+    for r in range(R):
+        position[r] = seen.get(int(route_src[r]), 0)
+        seen[int(route_src[r])] = position[r] + 1
+    for a in (route_src, route_dst, position, has_asylum, step_days, epoch_of_step):
+        a.setflags(write=False)
+    defaults = np.array([p.value for p in s.parameters.values()], dtype=float)
+    defaults.setflags(write=False)
+    internal = np.array([r.documents == "internal" for r in routes], dtype=bool)
+    internal.setflags(write=False)
+
+    return CompiledModel(
+        name=s.name,
+        scenario_hash=scenario_hash(s),
+        country_ids=tuple(countries),
+        country_names=tuple(c.name for c in s.countries),
+        origin=cidx[s.origin.id],
+        cohort_names=tuple(cohorts),
+        route_keys=tuple(r.key for r in routes),
+        route_src=route_src,
+        route_dst=route_dst,
+        route_mode=tuple(r.mode for r in routes),
+        route_internal=internal,
+        route_position=position,
+        param_names=param_names,
+        param_defaults=defaults,
+        step_starts=starts,
+        step_ends=ends,
+        step_days=step_days,
+        epoch_of_step=epoch_of_step,
+        epoch_policies=tuple(tuple(s.policies[i].name for i in a) for a in active_sets),
+        route_regime=route_regime,
+        route_eligible=eligible,
+        humanitarian_eligible=humanitarian,
+        route_issuance=_stack(per_epoch["issuance"]),
+        route_delay=_stack(per_epoch["delay"]),
+        route_cost=_stack(per_epoch["cost"]),
+        route_capacity=_stack(per_epoch["capacity"]),
+        attractiveness=_stack(per_epoch["attractiveness"]),
+        onward_hazard=_stack(per_epoch["onward_hazard"]),
+        return_hazard=_stack(per_epoch["return_hazard"]),
+        settle_hazard=_stack(per_epoch["settle_hazard"]),
+        has_asylum=has_asylum,
+        claim_hazard=_stack(per_epoch["claim_hazard"]),
+        processing_days=_stack(per_epoch["processing_days"]),
+        recognition_rate=_stack(per_epoch["recognition_rate"]),
+        rejected_return=_stack(per_epoch["rejected_return"]),
+        asylum_capacity=_stack(per_epoch["asylum_cap"]),
+        population=population.field(),
+        baseline_hazard=hazard.field(),
+        passport_share=passport.field(),
+        shocks=tuple(shocks),
+        deterrence=det.field(),
+        regime_cost=rc.field(),
+    )

@@ -1,0 +1,280 @@
+"""A calibration's outputs on disk: posterior, diagnostics, the report and its figures.
+
+:func:`write_calibration` writes a directory, all or nothing
+(:func:`flowsim.output.staged_directory`):
+
+===========================  =================================================================
+``posterior.nc``             the weighted particles, diagnostics and provenance
+                             (:meth:`Posterior.save <flowsim.calibration.Posterior.save>`)
+``posterior.csv``            one row per particle: parameters, ``weight``, ``distance``, and
+                             the particle's observables (``target:<column>``)
+``diagnostics.csv``          one row per generation: tolerance, acceptance, ESS, simulations,
+                             time, distance quantiles
+``report.md``                the calibration report: every target against the posterior
+                             predictive, the generations, the most informed parameters, the
+                             figures
+``report.csv``               the report's target table (:func:`predictive_table`)
+``parameters.csv``           prior, starting value, posterior quantiles and sd ratio of every
+                             estimated parameter (:func:`flowsim.plots_calibration.information`)
+``targets.png``              :func:`flowsim.plots_calibration.target_check`
+``fan_departures.png``       :func:`flowsim.plots.fan_chart` of the posterior predictive, with
+                             the targets on departures and on people abroad
+``posterior_marginals.png``  :func:`flowsim.plots_calibration.posterior_marginals`
+``posterior_pairs.png``      :func:`flowsim.plots_calibration.posterior_pairs`
+``run.json``                 how it was made: seed, settings, scenario, versions, timings
+===========================  =================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flowsim.results.files import json_default
+
+__all__ = ["FILES", "report_markdown", "target_markdown", "write_calibration"]
+
+FILES = ("posterior.nc", "posterior.csv", "diagnostics.csv", "report.md", "report.csv",
+         "parameters.csv", "targets.png", "fan_departures.png", "posterior_marginals.png",
+         "posterior_pairs.png", "run.json")
+#: parameters listed in the report (all of them are in parameters.csv)
+REPORT_PARAMETERS = 15
+PAIRS = 6
+
+
+def _num(x: float) -> str:
+    """A figure for a table: three significant digits, thousands separators; shares as is."""
+    if x is None or not np.isfinite(x):
+        return "–" if x is None or np.isnan(x) else ("∞" if x > 0 else "−∞")
+    if x == 0:
+        return "0"
+    if abs(x) < 10:
+        return f"{x:.3g}"
+    digits = 3 - math.floor(math.log10(abs(x))) - 1
+    return f"{round(x, digits):,.0f}"
+
+
+def _duration(secs: float) -> str:
+    return f"{secs:.1f} s" if secs < 120 else f"{secs / 60:.1f} minutes"
+
+
+def _exact(x: float) -> str:
+    """A published bound as given: ``448,800``, ``0.333``."""
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:,.6g}"
+
+
+def _accepted(row: Mapping[str, Any]) -> str:
+    """The range a target accepts, with its bounds as published (not rounded)."""
+    lo, hi = row["low"], row["high"]
+    if np.isfinite(lo) and np.isfinite(hi):
+        return f"{_exact(lo)} – {_exact(hi)}"
+    if np.isfinite(lo):
+        return f"≥ {_exact(lo)}"
+    return f"≤ {_exact(hi)}"
+
+
+def target_markdown(table: Any) -> str:
+    """The target table of the report, as a Markdown table.
+
+    Columns: target (and country), observable, the published figure, the range the target
+    accepts, the posterior-predictive median and 90 % interval, whether the median is in
+    the range, its distance (0 inside; log scale outside), and for figures with a central
+    value the median's deviation from it.
+    """
+    lines = [("| Target | Observable | Published figure | Accepted | Median | 90% interval "
+             "| Met | Distance | Median vs figure |"),
+             "|---|---|---|---|--:|--:|:-:|--:|--:|"]
+    for r in table.to_dict("records"):
+        name = f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
+        vs = f"{r['vs_value']:+.1%}" if np.isfinite(r["vs_value"]) else ""
+        lines.append(
+            f"| {name} | {r['observable']} | {r['figure']} | {_accepted(r)} "
+            f"| {_num(r['median'])} | {_num(r['lower'])} – {_num(r['upper'])} "
+            f"| {'yes' if r['met'] else '**no**'} | {r['distance']:.3f} | {vs} |")
+    return "\n".join(lines)
+
+
+def _diagnostics_markdown(diag: Any) -> str:
+    lines = [("| Generation | Tolerance ε | Acceptance | ESS | Simulations | Total | Time (s) "
+             "| Distance median |"),
+             "|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in diag.to_dict("records"):
+        lines.append(f"| {r['generation']} | {r['epsilon']:.4f} | {r['acceptance_rate']:.1%} "
+                     f"| {r['ess']:,.0f} | {r['simulations']:,} | {r['total_simulations']:,} "
+                     f"| {r['wall_time']:.1f} | {r['distance_median']:.4f} |")
+    return "\n".join(lines)
+
+
+def _parameters_markdown(info: Any, n: int) -> str:
+    lines = [("| Parameter | Prior | Declared value | Posterior median | 90% interval "
+             "| sd ratio |"), "|---|---|--:|--:|--:|--:|"]
+    for name, r in info.head(n).iterrows():
+        lines.append(f"| {name} | {r['prior']} | {r['value']:.4g} | {r['median']:.4g} "
+                     f"| {r['q05']:.4g} – {r['q95']:.4g} | {r['sd_ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str, Any],
+                    replicates: int) -> str:
+    """The text of ``report.md``."""
+    a = posterior.attrs
+    met = int(table["met"].sum())
+    missed = [f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
+              for r in table.to_dict("records") if not r["met"]]
+    secs = run_info.get("timings", {}).get("calibrate_s")
+    gens = posterior.generations
+    head = [
+        f"# Calibration report: {a.get('scenario_name', '?')}",
+        "",
+        f"ABC-SMC ({a.get('method')}) of {len(posterior.param_names)} parameters to "
+        f"{len(table)} target figures: {posterior.size:,} particles (ESS "
+        f"{posterior.ess:,.0f}) after {len(gens)} generations and "
+        f"{gens[-1].total_simulations:,} simulations"
+        + (f" in {_duration(secs)}" if secs is not None else "")
+        + f"; stopped: {a.get('stop_reason')}. Final tolerance ε = {posterior.epsilon:.4f} "
+        "(root mean square of the targets' log-scale distances; 0 when every target is met). "
+        f"Seed {run_info.get('seed', {}).get('given', '?')}, scenario hash "
+        f"{a.get('scenario_hash')}.",
+        "",
+        "## Targets",
+        "",
+        (f"Posterior predictive check: {replicates:,} replicates, each with its parameters "
+        "drawn from the posterior. A target is **met** when the median lies in the range it "
+        "accepts (the interval, the bound, or the `about` figure ± its tolerance). Distance: "
+        "`|log((median + f) / (bound + f))|` to the nearest bound, 0 inside (see "
+        "`flowsim.calibration.distance`). *Median vs figure*: the median's deviation from the "
+        "published central figure, where there is one."),
+        "",
+        target_markdown(table),
+        "",
+        f"**{met} of {len(table)} met.**" + (f" Not met: {', '.join(missed)}." if missed
+                                              else ""),
+        "",
+        "![Every target against the model](targets.png)",
+        "",
+        "![Cumulative departures, posterior predictive](fan_departures.png)",
+        "",
+        "## Generations",
+        "",
+        _diagnostics_markdown(posterior.diagnostics()),
+        "",
+        ("ESS: effective sample size of the weights (for the `mcmc` method, the number of "
+        "distinct particles). Acceptance: accepted / proposed candidates (for `mcmc`, of the "
+        "Metropolis-Hastings moves)."),
+        "",
+        "## Parameters",
+        "",
+        (f"The {min(REPORT_PARAMETERS, len(info))} most informed of "
+        f"{len(info)} estimated parameters (all in `parameters.csv`). sd ratio: posterior "
+        "over prior standard deviation (on the log scale for loguniform and lognormal "
+        "priors); near 1, the targets say little about the parameter."),
+        "",
+        _parameters_markdown(info, REPORT_PARAMETERS),
+        "",
+        "![Posterior marginals](posterior_marginals.png)",
+        "",
+        "![Posterior pairs](posterior_pairs.png)",
+        "",
+        "## Repeat",
+        "",
+        f"    {run_info.get('command', {}).get('repeat', '')}",
+        "",
+    ]
+    return "\n".join(head)
+
+
+def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, results: Any,
+                      table: Any, run_info: Mapping[str, Any] | None = None,
+                      figures: bool = True, dpi: int = 150) -> list[Path]:
+    """Write a calibration's outputs to ``out_dir``, all or nothing (see the module doc).
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    posterior : Posterior
+    scenario : Scenario
+        The scenario calibrated (its targets, priors and declared values).
+    results : Results
+        The posterior predictive run (for the fan chart); it needs ``departures`` and,
+        for the line of people abroad, ``stock``.
+    table : pandas.DataFrame
+        :func:`predictive_table` of ``results``.
+    run_info : mapping, optional
+        Facts for ``run.json`` (seed, settings, command, timings...).
+    figures : bool
+        Draw the figures.
+    dpi : int
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from flowsim.plots import calibration as plots_calibration
+    from flowsim.plots import run as plots
+    from flowsim.results.files import staged_directory
+
+    run_info = dict(run_info or {})
+    info = plots_calibration.information(posterior, scenario)
+    out = Path(out_dir)
+    names: list[str] = []
+    with staged_directory(out) as tmp:
+        posterior.save(tmp / "posterior.nc")
+        posterior.to_csv(tmp / "posterior.csv")
+        posterior.diagnostics().to_csv(tmp / "diagnostics.csv", index=False,
+                                       float_format="%.10g")
+        table.to_csv(tmp / "report.csv", index=False, float_format="%.10g")
+        info.to_csv(tmp / "parameters.csv", float_format="%.10g")
+        names += ["posterior.nc", "posterior.csv", "diagnostics.csv", "report.csv",
+                  "parameters.csv"]
+        (tmp / "report.md").write_text(
+            report_markdown(posterior, table, info, run_info, results.replicates),
+            encoding="utf-8")
+        names.append("report.md")
+        if figures:
+            note = (f"Posterior predictive: {results.replicates:,} replicates of scenario "
+                    f"'{posterior.attrs.get('scenario_name', '?')}', parameters drawn from "
+                    "the posterior.")
+            drawn = {
+                "targets": plots_calibration.target_check(
+                    table, title="Every target against the calibrated model", note=note),
+                "fan_departures": plots.fan_chart(results, targets=scenario.targets),
+                "posterior_marginals": plots_calibration.posterior_marginals(posterior,
+                                                                             scenario),
+                "posterior_pairs": plots_calibration.posterior_pairs(
+                    posterior, scenario, names=list(info.index[:PAIRS])),
+            }
+            for stem, fig in drawn.items():
+                fig.savefig(tmp / f"{stem}.png", dpi=dpi)
+                names.append(f"{stem}.png")
+        meta = {
+            "flowsim_version": posterior.attrs.get("flowsim_version"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "scenario": {"name": posterior.attrs.get("scenario_name"),
+                         "hash": posterior.attrs.get("scenario_hash")},
+            "method": posterior.attrs.get("method"),
+            "stop_reason": posterior.attrs.get("stop_reason"),
+            "particles": posterior.size,
+            "ess": posterior.ess,
+            "epsilon": posterior.epsilon,
+            "generations": len(posterior.generations),
+            "simulations": posterior.generations[-1].total_simulations,
+            "targets_met": int(table["met"].sum()),
+            "targets": len(table),
+            "predictive_replicates": results.replicates,
+            "environment": {"python": platform.python_version(), "numpy": np.__version__},
+            **run_info,
+        }
+        meta["files"] = [*names, "run.json"]
+        (tmp / "run.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False,
+                                                 default=json_default) + "\n",
+                                      encoding="utf-8")
+        names.append("run.json")
+    return [out / n for n in names]

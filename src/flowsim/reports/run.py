@@ -1,0 +1,206 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flowsim.results.files import Written, json_default, staged_directory
+from flowsim.results.netcdf import RESULTS_FILE, SCENARIO_FILE, save_results
+
+SUMMARY_FILE = "summary.csv"
+
+
+RUN_FILE = "run.json"
+
+
+#: The figures of a run: file stem -> (function of Results, variables it needs).
+FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "fan_departures": ("fan_chart", ("departures",)),
+    "destinations": ("destinations", ("stock",)),
+}
+
+
+def run_metadata(results: Any, run_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What ``run.json`` says: the run's identity from the results, plus ``run_info``.
+
+    ``run_info`` (e.g. ``workers``, ``command``, ``timings``) is merged in; nested
+    mappings are merged key by key.
+    """
+    import xarray as xr
+
+    ds = results.dataset
+    a = ds.attrs
+    spawn = str(a.get("seed_spawn_key", ""))
+    ends = ds["time"].values.astype("datetime64[D]")
+    starts = ds["step_start"].values.astype("datetime64[D]")
+    meta: dict[str, Any] = {
+        "flowsim_version": a.get("flowsim_version"),
+        "created": a.get("created"),
+        "scenario": {"name": a.get("scenario_name"), "hash": a.get("scenario_hash")},
+        "seed": {"entropy": str(a.get("seed_entropy")),
+                 "spawn_key": [int(k) for k in spawn.split(",") if k]},
+        "replicates": int(ds.sizes["replicate"]),
+        "block_size": int(a["block_size"]) if "block_size" in a else None,
+        "sampling": a.get("sampling"),
+        "steps": int(ds.sizes["time"]),
+        "period": {"start": str(starts[0]), "end": str(ends[-1])},
+        "variables": [str(v) for v in ds.data_vars if v != "params"],
+        "parameters": [str(p) for p in ds["parameter"].values] if "parameter" in ds else [],
+        "environment": {"python": platform.python_version(), "numpy": np.__version__,
+                        "xarray": xr.__version__, "platform": platform.platform()},
+    }
+    return _merge(meta, dict(run_info or {}))
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+            base[k] = _merge(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def _draw(results: Any, tmp: Path, fmt: str, dpi: int) -> tuple[list[Path], list[str]]:
+    from flowsim.plots import run as plots
+
+    files, skipped = [], []
+    for stem, (func, needs) in FIGURES.items():
+        missing = [v for v in needs if v not in results.dataset
+                   and v not in getattr(results, "recorded", ())]
+        if missing:
+            skipped.append(f"{stem}.{fmt}: the variable {', '.join(missing)} was not recorded")
+            continue
+        fig = getattr(plots, func)(results)
+        target = tmp / f"{stem}.{fmt}"
+        fig.savefig(target, dpi=dpi, format=fmt, metadata=_figure_metadata(results, fmt))
+        files.append(target)
+    return files, skipped
+
+
+def _figure_metadata(results: Any, fmt: str) -> dict[str, str] | None:
+    if fmt not in ("png", "pdf", "svg"):
+        return None
+    a = results.dataset.attrs
+    text = (f"flowsim {a.get('flowsim_version')}, scenario {a.get('scenario_name')} "
+            f"({a.get('scenario_hash')}), seed {a.get('seed_entropy')}")
+    key = "Description" if fmt in ("png", "svg") else "Subject"
+    return {key: text}
+
+
+def _move_streamed(results: Any, target: Path) -> None:
+    """Move a streamed run's file to ``target`` (closing it: its small variables stay)."""
+    source = Path(results.dataset.encoding["source"])
+    results.close()
+    try:
+        os.replace(source, target)
+    except OSError:  # another file system: copy, then remove the original
+        shutil.copyfile(source, target)
+        source.unlink()
+
+
+def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
+                  run_info: Mapping[str, Any] | None = None, figures: bool = True,
+                  dpi: int = 200,
+                  on_file: Callable[[str], None] | None = None) -> Written:
+    """Write a run's outputs to ``out_dir``, all or nothing (see the module docstring).
+
+    Parameters
+    ----------
+    results : Results or StreamedResults
+        Streamed results have their file moved into ``out_dir``, after the other files
+        were made (a failure before leaves it where it was), and are closed.
+    out_dir : str or Path
+        Created if missing (with its parents); files of the same names are replaced.
+    run_info : mapping, optional
+        Extra facts for ``run.json`` (``workers``, ``command``, ``timings``, ...).
+    figures : bool
+        Draw the figures (those whose variables were recorded).
+    dpi : int
+        Resolution of the PNG figures.
+    on_file : callable, optional
+        Called with each file's name as it is about to be written (for progress).
+
+    Returns
+    -------
+    Written
+    """
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    say = on_file or (lambda name: None)
+    skipped: list[str] = []
+    with staged_directory(out) as tmp:
+        names: list[str] = []
+        from flowsim.results.streamed import StreamedResults
+
+        streamed = isinstance(results, StreamedResults)
+        if not streamed:
+            say(RESULTS_FILE)
+            save_results(results, tmp / RESULTS_FILE)
+            names.append(RESULTS_FILE)
+        say(SUMMARY_FILE)
+        results.summary().to_csv(tmp / SUMMARY_FILE, index=False, float_format="%.10g")
+        names.append(SUMMARY_FILE)
+        if results.scenario is not None:
+            from flowsim.scenario.yamlio import dump_yaml
+
+            say(SCENARIO_FILE)
+            a = results.dataset.attrs
+            head = (f"# The resolved scenario of a flowsim run ({a.get('created')}): "
+                    f"hash {a.get('scenario_hash')}.\n# Simulate it again with: flowsim run "
+                    f"{SCENARIO_FILE} -n {results.replicates} --seed {a.get('seed_entropy')}"
+                    f" --block-size {a.get('block_size')}\n")
+            (tmp / SCENARIO_FILE).write_text(head + dump_yaml(results.scenario.to_data()),
+                                             encoding="utf-8")
+            names.append(SCENARIO_FILE)
+        else:
+            skipped.append(f"{SCENARIO_FILE}: the results carry no scenario")
+        if figures:
+            say("figures")
+            drawn, why = _draw(results, tmp, "png", dpi)
+            names += [p.name for p in drawn]
+            skipped += why
+        if streamed:  # moved in last, so that a failure before leaves it where it was
+            say(RESULTS_FILE)
+            _move_streamed(results, tmp / RESULTS_FILE)
+            names.insert(0, RESULTS_FILE)
+        say(RUN_FILE)
+        timings = {"write_s": round(time.perf_counter() - t0, 3)}
+        info = _merge({"timings": timings}, dict(run_info or {}))
+        meta = run_metadata(results, info)
+        meta["files"] = [*names, RUN_FILE]
+        if skipped:
+            meta["skipped"] = skipped
+        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False,
+                                               default=json_default) + "\n",
+                                    encoding="utf-8")
+        names.append(RUN_FILE)
+    return Written(out, tuple(out / n for n in names), tuple(skipped))
+
+
+def write_figures(results: Any, out_dir: str | os.PathLike[str], *, fmt: str = "png",
+                  dpi: int = 200) -> Written:
+    """Draw the figures of saved results into ``out_dir``, all or nothing.
+
+    Parameters
+    ----------
+    results : Results
+    out_dir : str or Path
+    fmt : {"png", "pdf", "svg"}
+        File format (PDF and SVG are vector graphics, for print).
+    dpi : int
+        Resolution of PNG figures.
+    """
+    out = Path(out_dir)
+    with staged_directory(out) as tmp:
+        drawn, skipped = _draw(results, tmp, fmt, dpi)
+    return Written(out, tuple(out / p.name for p in drawn), tuple(skipped))
