@@ -93,7 +93,7 @@ def test_bundled_block(benchmark, bundled_scenario, size):
 def test_bundled_block_prior_draws(benchmark, bundled_scenario, size):
     """The same block with every replicate's parameters drawn from the priors (as in a
     calibration): no quantity of an epoch is shared between replicates."""
-    from flowsim.calibration.abc import JointPrior
+    from flowsim.calibration.priors import JointPrior
 
     model = compile_scenario(bundled_scenario)
     prior = JointPrior.from_scenario(bundled_scenario)

@@ -11,7 +11,8 @@ The prose of the reference is written by hand; the tables between markers are ge
     <!-- /observables -->
 
 Each field's type and default come from the pydantic model, its meaning, unit and example
-from :data:`flowsim.cli.schema.FIELD_DOCS` (the same text the JSON Schema carries), so the
+from the field's own documentation (``Field(description=..., examples=...)``, gathered in
+:data:`flowsim.scenario.docs.FIELD_DOCS`: the same text the JSON Schema carries), so the
 reference, the schema and the code cannot drift apart: ``tests/test_reference_docs.py``
 regenerates the tables and fails when the file differs.
 
@@ -29,8 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flowsim.cli.schema import FIELD_DOCS, MODELS, field_default, field_type
 from flowsim.scenario import model as m
+from flowsim.scenario.docs import FIELD_DOCS, MODELS, field_default, field_type
 
 DOC = Path(__file__).resolve().parent / "scenario-format.md"
 

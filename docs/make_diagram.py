@@ -4,7 +4,7 @@ Writes ``docs/images/compartments.png`` (or the file given as the first argument
 
     python docs/make_diagram.py [OUT.png]
 
-The boxes are the compartments of :mod:`flowsim.engine` (every person is in exactly one at
+The boxes are the compartments of :mod:`flowsim.core.engine` (every person is in exactly one at
 every step); the arrows are the transitions of one step, labelled with the scenario field
 that drives them. "route choice" is not a compartment: people pass through it within a step.
 """

@@ -2,46 +2,23 @@
 
 Read from the source with :mod:`ast` (:mod:`flowsim.testing.imports`), deferred imports
 inside functions included: an import made late is still an arrow between two stages. The
-stages, earliest first, and what each may import, are in :data:`STAGES`; the page
+stages, earliest first, and what each may import, are in :data:`flowsim.testing.layout.STAGES`; the page
 ``docs/architecture.md`` draws the same graph.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 
 import networkx as nx
 import pytest
 
 import flowsim
-from flowsim.testing.imports import imports, modules
+from flowsim.testing.layout import ALIASES, OUTPUT_LIBRARIES, STAGES, imports, modules, stage_of
 
 PACKAGE = Path(flowsim.__file__).parent
-
-#: The stages in pipeline order. A module may import modules of its own stage and of earlier
-#: stages only; stages of the same rank (calibration, comparison) do not import each other.
-STAGES: dict[str, int] = {
-    "_version": 0, "errors": 0, "_deprecated": 0,
-    "scenario": 1,
-    "core": 2,
-    "results": 3,
-    "ensemble": 4,
-    "calibration": 5, "comparison": 5,
-    "plots": 6,
-    "reports": 7, "testing": 7,
-    "": 8,  # the package itself: the public API, gathered from the stages
-    "cli": 9,
-    "__main__": 10,
-}
-
-#: Modules kept for one release where names used to be, each an alias that warns.
-ALIASES = {"compile", "engine", "sampling", "sketch", "simulate", "streaming", "output",
-           "plots_compare", "plots_calibration", "calibration.abc", "calibration.report"}
-
-#: Third-party libraries of output (files, figures, terminals) that the scenario layer and
-#: the core never import: they hand plain values to the stages that write and draw.
-OUTPUT_LIBRARIES = {"matplotlib", "netCDF4", "xarray", "typer", "rich", "pandas"}
 
 MAX_LINES = 600
 
@@ -54,7 +31,11 @@ def _rel(module: str) -> str:
 
 
 def _stage(module: str) -> str:
-    return _rel(module).split(".")[0]
+    return stage_of(module)
+
+
+def _rank(stage: str) -> int:
+    return STAGES[stage][0]
 
 
 def _is_alias(module: str) -> bool:
@@ -78,7 +59,7 @@ def test_imports_run_down_the_pipeline():
         if _is_alias(e.source) or _is_alias(e.target):
             continue
         a, b = _stage(e.source), _stage(e.target)
-        if a != b and STAGES[b] >= STAGES[a]:
+        if a != b and _rank(b) >= _rank(a):
             wrong.append(f"{e.source}:{e.line} imports {e.target} ({a} -> {b})")
     assert not wrong, "imports against the pipeline:\n" + "\n".join(wrong)
 
@@ -124,3 +105,31 @@ def test_modules_are_small_enough_to_read_in_one_sitting():
     long = {name: n for name, path in MODULES.items()
             if (n := len(path.read_text().splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def _architecture_script():
+    spec = importlib.util.spec_from_file_location(
+        "make_architecture", PACKAGE.parents[1] / "docs" / "make_architecture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_architecture_page_is_up_to_date():
+    script = _architecture_script()
+    assert script.main(["--check"]) == 0, "run python docs/make_architecture.py"
+    page = script.PAGE.read_text()
+    for stage in STAGES:
+        if f"flowsim.{stage}" in MODULES and stage:
+            assert f"`{stage}" in page, f"docs/architecture.md does not name {stage}"
+
+
+def test_the_pipeline_is_drawn_from_the_import_graph(tmp_path):
+    script = _architecture_script()
+    graph = script.stage_graph()
+    assert nx.is_directed_acyclic_graph(graph)
+    assert {("scenario", "core"), ("core", "results"), ("results", "ensemble")} <= \
+        set(graph.edges)
+    out = script.draw(tmp_path / "architecture.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert script.OUT.exists()

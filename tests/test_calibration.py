@@ -30,7 +30,7 @@ from flowsim.calibration import (
     target_distance,
     weighted_quantile,
 )
-from flowsim.calibration.abc import GenerationInfo
+from flowsim.calibration.posterior import GenerationInfo
 from flowsim.scenario.model import Scenario, Target
 
 START = dt.date(2022, 1, 3)

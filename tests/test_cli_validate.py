@@ -317,7 +317,7 @@ def test_garbage_in_json(tmp_path: Path, kind: str) -> None:
 
 @pytest.mark.parametrize("raise_, expected", [
     (lambda p: flowsim.load_scenario(p / "nope.yaml"), "nope.yaml: does not exist"),
-    (lambda p: open(p / "nope.txt"), "nope.txt: no such file or directory"),
+    (lambda p: (p / "nope.txt").open(), "nope.txt: no such file or directory"),
     (lambda p: __import__("yaml").safe_load("a: ["), "is not valid YAML"),
 ])
 def test_handle_input_errors(tmp_path: Path, capsys, raise_, expected) -> None:

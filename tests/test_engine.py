@@ -19,7 +19,7 @@ import flowsim
 from flowsim.core.compile import CLOSED, HUMANITARIAN, CompiledModel, compile_scenario
 from flowsim.core.engine import RECORDABLE, SITE_DEPART, InvariantError, run_block
 from flowsim.core.samplers import ExactSampler
-from flowsim.core.sums import _Grouper
+from flowsim.core.sums import Grouper
 from flowsim.scenario import validate_data
 from flowsim.scenario.checks import iter_values
 from flowsim.scenario.model import ValueKind
@@ -133,13 +133,13 @@ def test_population_is_conserved_in_random_scenarios(
 def test_grouped_sums_are_exact(dense: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     # both ways of summing routes by country (a float product for small graphs, reduceat for
     # large ones) give np.add.at's integers, with empty groups and counts near 2**40
-    monkeypatch.setattr(_Grouper, "DENSE_LIMIT", 10**9 if dense else 0)
+    monkeypatch.setattr(Grouper, "DENSE_LIMIT", 10**9 if dense else 0)
     rng = np.random.default_rng(0)
     index = rng.integers(0, 12, size=40)  # 12 countries, some with no route
     x = rng.integers(0, 2**40, size=(7, 40, 3))
     expected = np.zeros((7, 15, 3), dtype=np.int64)
     np.add.at(expected, (slice(None), index), x)
-    got = _Grouper(index, 15).sum(x)
+    got = Grouper(index, 15).sum(x)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, expected)
 

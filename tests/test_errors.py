@@ -198,7 +198,7 @@ def test_no_origin(scenario_file) -> None:
 
 def test_unreachable_country_is_a_warning(scenario_file) -> None:
     path = scenario_file(lambda d: d["countries"].append({"id": "TUR", "name": "Turkey"}))
-    scenario, found = read_scenario(path)
+    _, found = read_scenario(path)
     assert [p.severity for p in found] == ["warning"]
     assert found[0].message == "TUR (Turkey) cannot be reached from RUS by any route"
     assert_at(found[0], path, "TUR")
@@ -448,8 +448,8 @@ def test_declared_but_unused_parameter_is_a_warning(scenario_file) -> None:
     path = scenario_file(lambda d: d["parameters"].update(spare=1.0))
     _, found = read_scenario(path)
     assert [str(p) for p in found] == [
-        f"{path}:{where(path, '1.0', 2)[0]}:{where(path, 'spare')[1] + 7}: parameters.spare: "
-        "warning: the parameter 'spare' is declared but never used"]
+        (f"{path}:{where(path, '1.0', 2)[0]}:{where(path, 'spare')[1] + 7}: parameters.spare: "
+         "warning: the parameter 'spare' is declared but never used")]
     with pytest.warns(ScenarioWarning, match="the parameter 'spare' is declared but never used"):
         load_scenario(path)
 
@@ -649,8 +649,8 @@ def test_extends_itself(tmp_path: Path) -> None:
 @pytest.mark.parametrize("ref, message", [
     ("missing.yaml", "cannot extend 'missing.yaml': the file does not exist"),
     (".", "cannot extend '.': the file is a directory, not a scenario file"),
-    ('"a\\0b"', r"cannot extend 'a\x00b': the file cannot be read: the file name holds a NUL "
-                "character"),
+    ('"a\\0b"', (r"cannot extend 'a\x00b': the file cannot be read: the file name holds a "
+                 "NUL character")),
     ("5", "`extends` takes the path of another scenario file"),
 ])
 def test_extends_a_file_that_cannot_be_read(tmp_path: Path, ref: str, message: str) -> None:

@@ -20,9 +20,10 @@ import jsonschema
 import pytest
 import yaml
 
-from flowsim.cli.schema import MODELS, scenario_schema
 from flowsim.core.engine import RECORDABLE
 from flowsim.scenario import read_scenario, validate_data
+from flowsim.scenario.docs import MODELS
+from flowsim.scenario.schema import scenario_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

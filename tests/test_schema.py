@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
+import flowsim.cli.schema as cli_schema
 from flowsim.cli import app
-from flowsim.cli.schema import FIELD_DOCS, MODELS, scenario_schema, schema_text
+from flowsim.scenario.docs import FIELD_DOCS, FILE_KEYS, MODELS, VALUE_NOTE
+from flowsim.scenario.schema import scenario_schema, schema_text
 from flowsim.testing.strategies import scenario_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,12 +268,54 @@ _SCHEMA = scenario_schema()
 
 
 def test_every_field_is_documented() -> None:
+    """Every field says what it means and gives an example, on the field itself."""
     for name, model in MODELS.items():
+        for fname, field in model.model_fields.items():
+            assert field.description, f"{name}.{fname} has no description"
+            assert field.examples, f"{name}.{fname} has no example"
+            assert not field.description.endswith(VALUE_NOTE), (
+                f"{name}.{fname}: the note on parameter names is added from the type")
         fields = {f.alias or n for n, f in model.model_fields.items()}
-        if name == "Scenario":
-            fields.add("extends")
-        assert set(FIELD_DOCS[name]) == fields, name
+        assert set(FIELD_DOCS[name]) == fields | set(FILE_KEYS.get(name, {})), name
     assert set(FIELD_DOCS) == set(MODELS)
+    assert set(FILE_KEYS) == {"Scenario"} and set(FILE_KEYS["Scenario"]) == {"extends"}
+
+
+def test_field_docs_read_the_fields() -> None:
+    doc = FIELD_DOCS["Route"]["delay_days"]
+    field = MODELS["Route"].model_fields["delay_days"]
+    assert doc.text == field.description + VALUE_NOTE  # a number or a parameter name
+    assert (doc.unit, doc.example) == ("days", 30)
+    assert FIELD_DOCS["Route"]["from"].text == "Country the route leaves from."  # by alias
+    assert FIELD_DOCS["Route"]["mode"].unit == ""
+
+
+# -- the names that left flowsim.cli.schema --------------------------------------------------
+
+#: The public names of ``flowsim.cli.schema`` before 0.2, and their module under flowsim.scenario.
+OLD_NAMES = {"FIELD_DOCS": "docs", "MODELS": "docs", "FieldDoc": "docs", "FieldType": "docs",
+             "field_default": "docs", "field_type": "docs", "scenario_schema": "schema",
+             "schema_text": "schema", "DRAFT": "schema"}
+
+
+@pytest.mark.parametrize("name", sorted(OLD_NAMES))
+def test_names_that_left_the_command_warn(name: str) -> None:
+    """They are found there for one release, with a warning, and are the moved objects."""
+    new = importlib.import_module(f"flowsim.scenario.{OLD_NAMES[name]}")
+    with pytest.warns(DeprecationWarning,
+                      match=rf"flowsim\.cli\.schema\.{name} moved to "
+                            rf"flowsim\.scenario\.{OLD_NAMES[name]}\.{name}"):
+        value = getattr(cli_schema, name)
+    assert value is getattr(new, name)
+
+
+def test_the_command_module_keeps_only_the_command() -> None:
+    assert cli_schema.__all__ == ["schema"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert callable(cli_schema.schema)  # its own name: no warning
+    with pytest.raises(AttributeError):
+        _ = cli_schema.no_such_name
 
 
 def test_examples_validate(schema: dict[str, Any]) -> None:

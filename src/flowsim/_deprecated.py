@@ -39,8 +39,9 @@ def moved(old: str, *new: str) -> tuple[Callable[[str], Any], Callable[[], list[
         # the module that defines it, rather than one that imports it
         module, value = next(((m, v) for m, v in found if getattr(v, "__module__", m) == m),
                              found[0])
-        warnings.warn(f"{old}.{name} moved to {module}.{name}; import it from there "
-                      f"({old} goes in the next release)", DeprecationWarning, stacklevel=2)
+        warnings.warn(f"{old}.{name} moved to {module}.{name}; import it from there (the "
+                      f"alias {old}.{name} goes in the next release)", DeprecationWarning,
+                      stacklevel=2)
         return value
 
     def __dir__() -> list[str]:

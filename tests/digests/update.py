@@ -18,7 +18,7 @@ import numpy as np
 import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, as pytest has it
-from digests.cases import CASES, case_digests  # noqa: E402
+from digests.cases import CASES, case_digests
 
 FILE = Path(__file__).with_name("digests.json")
 

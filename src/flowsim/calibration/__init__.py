@@ -2,9 +2,24 @@
 
 * :mod:`flowsim.calibration.distance`: how far a replicate is from the targets (zero inside
   every accepted range, log-scale outside; see its docstring for the choices);
-* :mod:`flowsim.calibration.abc`: the joint prior, rejection ABC, ABC-SMC
-  (:func:`abc_smc`, also available as :func:`calibrate`), the :class:`Posterior` and the
-  posterior-predictive check.
+* :mod:`flowsim.calibration.priors`: the joint prior (:class:`JointPrior`) and the
+  transforms that make its support unbounded;
+* :mod:`flowsim.calibration.kernels`: the perturbation kernel of ABC-SMC;
+* :mod:`flowsim.calibration.posterior`: the :class:`Posterior`, its :class:`GenerationInfo`
+  and weighted statistics (:func:`weighted_quantile`, :func:`effective_sample_size`);
+* :mod:`flowsim.calibration.settings`: the run settings the samplers share (seed, workers,
+  replicates per particle, ...), defined and documented once;
+* :mod:`flowsim.calibration.sampler`: what the samplers share: a run, its batches of
+  candidates, a generation;
+* :mod:`flowsim.calibration.rejection`: rejection ABC (:func:`rejection_abc`);
+* :mod:`flowsim.calibration.smc`: ABC-SMC (:func:`abc_smc`, also available as
+  :func:`calibrate`), by importance weights or by MCMC moves;
+* :mod:`flowsim.calibration.predictive`: the posterior-predictive check
+  (:func:`posterior_predictive`, :func:`predictive_table`, ...);
+* :mod:`flowsim.calibration.loading`: a saved posterior read back for a scenario.
+
+(:mod:`flowsim.calibration.streams` derives the random streams of a calibration from its
+seed; :mod:`flowsim.calibration.abc` is a deprecated alias of the modules above.)
 
 Example
 -------
@@ -16,22 +31,23 @@ Example
 >>> flowsim.simulate(scenario, 1000, seed=2, params=post.sample(1000, seed=3))  # doctest: +SKIP
 """
 
-from flowsim.calibration.abc import (
+from flowsim.calibration.distance import TargetSet, combine, record_for, target_distance
+from flowsim.calibration.posterior import (
     GenerationInfo,
-    JointPrior,
     Posterior,
-    abc_smc,
-    calibrate,
     effective_sample_size,
+    weighted_quantile,
+)
+from flowsim.calibration.predictive import (
     posterior_params,
     posterior_predictive,
     posterior_rows,
     predictive_results,
     predictive_table,
-    rejection_abc,
-    weighted_quantile,
 )
-from flowsim.calibration.distance import TargetSet, combine, record_for, target_distance
+from flowsim.calibration.priors import JointPrior
+from flowsim.calibration.rejection import rejection_abc
+from flowsim.calibration.smc import abc_smc, calibrate
 
 __all__ = [
     "GenerationInfo",

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flowsim.calibration.abc import Posterior
+from flowsim.calibration.posterior import Posterior
 from flowsim.core.compile import scenario_hash
 from flowsim.errors import Problem, ScenarioError
 from flowsim.scenario.model import Scenario

@@ -1,5 +1,7 @@
 """What every command shares: consoles, number formats, and turning bad input into exit 2.
 
+(The options several commands take are declared once, in :mod:`flowsim.cli.options`.)
+
 Bad input is the user's to fix, so it never shows a traceback: a
 :class:`~flowsim.ScenarioError` (and an unreadable file or broken YAML met outside the
 scenario loader) becomes its problem lines on stderr and exit status :data:`EXIT_BAD_INPUT`.
@@ -21,7 +23,7 @@ import contextlib
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 import yaml
@@ -32,9 +34,12 @@ from flowsim.scenario.yamlio import YamlProblem
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_INTERRUPTED",
+    "check_out_dir",
     "err_console",
     "fmt_number",
     "handle_input_errors",
+    "option_error",
     "out_console",
     "print_problems",
     "read_posterior",
@@ -42,6 +47,8 @@ __all__ = [
 
 #: exit status for input the user must fix (click uses 2 for usage errors too)
 EXIT_BAD_INPUT = 2
+#: exit status after Ctrl-C (128 + SIGINT), as shells report it
+EXIT_INTERRUPTED = 130
 
 
 def out_console() -> Console:
@@ -92,7 +99,49 @@ def handle_input_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def fmt_number(x: float | int) -> str:
+def option_error(command: str, *lines: str) -> NoReturn:
+    """Report a bad option value and exit with status :data:`EXIT_BAD_INPUT`.
+
+    Parameters
+    ----------
+    command
+        The command's name, for the prefix of each line (``flowsim run: ...``).
+    *lines
+        What is wrong, one line each, printed on stderr.
+
+    Raises
+    ------
+    typer.Exit
+        Always, with status 2.
+    """
+    err = err_console()
+    for line in lines:
+        err.print(f"flowsim {command}: {line}", soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Exit with status 2 when ``--out`` names something that exists but is no directory.
+
+    Checked before any work is done, so that a long run does not fail at its very end.
+
+    Parameters
+    ----------
+    out_dir
+        The output directory a command is about to write (it need not exist yet).
+
+    Raises
+    ------
+    typer.Exit
+        With status 2, after the problem line on stderr.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        print_problems([Problem("exists and is not a directory; give another --out",
+                                file=str(out_dir))])
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def fmt_number(x: float) -> str:
     """A number for people: ``1,000,000``, ``0.35``, ``2.5e-05``."""
     if isinstance(x, bool):
         return str(x)
@@ -113,13 +162,15 @@ def read_posterior(path: Path, scenario: Any, label: str | None = None) -> Any:
     LoadedPosterior
     """
     try:
-        from flowsim.calibration.loading import load_posterior
+        # through the package, not the submodule: an import of the submodule alone would
+        # succeed from the module cache although the package itself is unavailable
+        from flowsim.calibration import loading
     except ImportError as e:
         print_problems([Problem(f"--posterior: calibration not available in this "
                                 f"installation of flowsim ({e})", file=str(path))])
         raise typer.Exit(EXIT_BAD_INPUT) from None
     with handle_input_errors():
-        loaded = load_posterior(path, scenario, label)
+        loaded = loading.load_posterior(path, scenario, label)
     err = err_console()
     for line in loaded.warnings:
         err.print(line, soft_wrap=True)

@@ -32,19 +32,33 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 
 from flowsim.cli._common import (
     EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    check_out_dir,
     err_console,
     handle_input_errors,
+    option_error,
     out_console,
     print_problems,
 )
-from flowsim.cli.run import DEFAULT_SEED, EXIT_INTERRUPTED, default_out_dir
+from flowsim.cli.options import (
+    DEFAULT_SEED,
+    DEFAULT_WORKERS,
+    Figures,
+    Quiet,
+    Workers,
+    out_help,
+    out_option,
+    scenario_file,
+    seed_option,
+)
+from flowsim.cli.run import default_out_dir
 from flowsim.errors import Problem, ScenarioError
 
 __all__ = ["DEFAULT_BUDGET", "DEFAULT_POPULATION", "calibrate", "read_with_targets"]
@@ -67,9 +81,8 @@ ALPHA = 0.5
 
 
 def calibrate(
-    file: Annotated[Path, typer.Argument(
-        metavar="FILE", help="Scenario file (YAML); parameters with a prior are estimated.",
-        show_default=False)],
+    file: Annotated[Path, scenario_file(
+        "Scenario file (YAML); parameters with a prior are estimated.")],
     targets: Annotated[Path | None, typer.Option(
         "--targets", metavar="FILE", help="Calibrate to the targets in this YAML file (a "
         "list of targets, or a mapping with a targets: list) instead of the scenario's.",
@@ -84,26 +97,20 @@ def calibrate(
         "--method", metavar="pmc|mcmc", help="mcmc: Metropolis-Hastings replenishment "
         "(for many parameters); pmc: importance-weighted population Monte Carlo.")
     ] = DEFAULT_METHOD,
-    seed: Annotated[int, typer.Option(
-        "--seed", min=0, help="Root of all randomness: the same seed gives the same "
-        "posterior bit for bit, whatever --workers is.")] = DEFAULT_SEED,
-    workers: Annotated[int, typer.Option(
-        "--workers", "-w", help="Worker processes (0: one per CPU). Does not change the "
-        "results.")] = 0,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output directory (default: results/calibrate-<scenario "
-        "name>); files of the same names in it are replaced.", show_default=False)] = None,
+    seed: Annotated[int, seed_option(
+        "Root of all randomness: the same seed gives the same posterior bit for bit, "
+        "whatever --workers is.")] = DEFAULT_SEED,
+    workers: Workers = DEFAULT_WORKERS,
+    out: Annotated[Path | None, out_option(
+        out_help("results/calibrate-<scenario name>"))] = None,
     predictive: Annotated[int, typer.Option(
         "--predictive", min=1, help="Replicates of the posterior-predictive check (each "
         "with its own draw from the posterior).")] = DEFAULT_PREDICTIVE,
     generations: Annotated[int, typer.Option(
         "--generations", min=1, help="Generations at most (generation 0 included).")
     ] = DEFAULT_GENERATIONS,
-    figures: Annotated[bool, typer.Option(
-        "--figures/--no-figures", help="Draw the figures.")] = True,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress lines; print only where the outputs went.")
-    ] = False,
+    figures: Figures = True,
+    quiet: Quiet = False,
 ) -> None:
     """Calibrate a scenario to its targets (ABC-SMC) and write the posterior and a report.
 
@@ -114,28 +121,25 @@ def calibrate(
     Use the posterior with [bold]flowsim run FILE --posterior posterior.nc[/bold].
     """
     from flowsim.calibration import abc_smc
-    from flowsim.calibration.abc import predictive_results, predictive_table
+    from flowsim.calibration.predictive import predictive_results, predictive_table
     from flowsim.ensemble.workers import local_pool
     from flowsim.reports.calibration import write_calibration
 
     t0 = time.perf_counter()
     err = err_console()
     if method not in METHODS:
-        _option_error(f"--method: unknown method {method!r}; choose pmc or mcmc")
+        option_error("calibrate", f"--method: unknown method {method!r}; choose pmc or mcmc")
     with handle_input_errors():
         scenario, warnings = read_with_targets(file, targets)
     print_problems(warnings, err)
     _check_calibratable(scenario, file, targets)
     first = math.ceil(population / ALPHA)
     if budget < first:
-        _option_error(f"--budget {budget:,} cannot complete the first generation, which "
-                      f"simulates {first:,} prior draws (2 × --population); give at least "
-                      f"{first:,} or a smaller --population")
+        option_error("calibrate", f"--budget {budget:,} cannot complete the first "
+                     f"generation, which simulates {first:,} prior draws (2 × --population); "
+                     f"give at least {first:,} or a smaller --population")
     out_dir = out if out is not None else _default_out(scenario.name)
-    if out_dir.exists() and not out_dir.is_dir():
-        print_problems([Problem("exists and is not a directory; give another --out",
-                                file=str(out_dir))], err)
-        raise typer.Exit(EXIT_BAD_INPUT)
+    check_out_dir(out_dir)
     n_workers = _workers(workers)
     estimated = sum(p.prior is not None for p in scenario.parameters.values())
     if not quiet:
@@ -292,14 +296,6 @@ def _workers(workers: int) -> int:
     import os
 
     return (os.cpu_count() or 1) if workers <= 0 else workers
-
-
-def _option_error(*lines: str) -> NoReturn:
-    """Report a bad option value (one line each, on stderr) and exit with status 2."""
-    err = err_console()
-    for line in lines:
-        err.print(f"flowsim calibrate: {line}", soft_wrap=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _print_targets(table: Any) -> None:

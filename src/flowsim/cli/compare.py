@@ -4,18 +4,8 @@ Every scenario runs on the same parameter draws and the same keyed random number
 random numbers, :func:`flowsim.compare`), so each replicate's difference
 ``counterfactual - baseline`` is the effect of the policies alone. The effects are printed as
 one table per counterfactual and written to ``--out DIR`` (default
-``results/compare-<baseline name>/``), all or nothing (:func:`flowsim.output.staged_directory`):
-
-=============================  ===============================================================
-``effects.csv``                one row per counterfactual and outcome
-                               (:meth:`Comparison.effects <flowsim.comparison.Comparison.effects>`)
-``comparison.nc``              every outcome per scenario and replicate, the paired
-                               differences and ratios (:meth:`Comparison.to_dataset`)
-``run.json``                   seed, replicates, scenario files and hashes, posterior,
-                               versions, command line, timings, files
-``paired_differences.png``     :func:`flowsim.plots_compare.paired_differences`
-``where_people_ended.png``     :func:`flowsim.plots_compare.where_people_ended`
-=============================  ===============================================================
+``results/compare-<baseline name>/``), all or nothing: ``effects.csv``, ``comparison.nc``,
+``run.json`` and the figures (:mod:`flowsim.reports.comparison` lists them).
 
 ``--posterior FILE`` draws each replicate's parameters from a calibration's posterior
 (:class:`flowsim.calibration.Posterior`), the same draws for every scenario; without it every
@@ -39,6 +29,8 @@ from rich.table import Table
 
 from flowsim.cli._common import (
     EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    check_out_dir,
     err_console,
     fmt_number,
     handle_input_errors,
@@ -46,12 +38,23 @@ from flowsim.cli._common import (
     print_problems,
     read_posterior,
 )
-from flowsim.cli.run import DEFAULT_SEED, EXIT_INTERRUPTED, default_out_dir
+from flowsim.cli.options import (
+    DEFAULT_REPLICATES,
+    DEFAULT_SEED,
+    DEFAULT_WORKERS,
+    Figures,
+    Quiet,
+    Workers,
+    out_help,
+    out_option,
+    posterior_option,
+    replicates_option,
+    seed_option,
+)
+from flowsim.cli.run import default_out_dir
 from flowsim.errors import Problem
 
 __all__ = ["DEFAULT_REPLICATES", "compare", "print_effects", "write_comparison"]
-
-DEFAULT_REPLICATES = 1000
 
 
 def compare(
@@ -60,27 +63,16 @@ def compare(
     counterfactuals: Annotated[list[Path], typer.Argument(
         metavar="COUNTERFACTUAL...", help="Counterfactual scenario files, usually overlays "
         "of the baseline (extends:).", show_default=False)],
-    posterior: Annotated[Path | None, typer.Option(
-        "--posterior", metavar="FILE", help="Draw each replicate's parameters from this "
-        "calibrated posterior (NetCDF, from flowsim calibrate), the same draws for every "
-        "scenario. Without it, every replicate takes the declared values.",
-        show_default=False)] = None,
-    replicates: Annotated[int, typer.Option(
-        "-n", "--replicates", min=1, help="Replicates per scenario.")] = DEFAULT_REPLICATES,
-    seed: Annotated[int, typer.Option(
-        "--seed", min=0, help="Root of all randomness, shared by every scenario: the same "
-        "seed gives the same numbers bit for bit, whatever --workers is.")] = DEFAULT_SEED,
-    workers: Annotated[int, typer.Option(
-        "--workers", "-w", help="Worker processes (0: one per CPU). Does not change the "
-        "results.")] = 0,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output directory (default: results/compare-<baseline name>); "
-        "files of the same names in it are replaced.", show_default=False)] = None,
-    figures: Annotated[bool, typer.Option(
-        "--figures/--no-figures", help="Draw the figures.")] = True,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress or tables; print only where the outputs went.")
-    ] = False,
+    posterior: Annotated[Path | None, posterior_option(
+        "the same draws for every scenario")] = None,
+    replicates: Annotated[int, replicates_option("Replicates per scenario.")] = DEFAULT_REPLICATES,
+    seed: Annotated[int, seed_option(
+        "Root of all randomness, shared by every scenario: the same seed gives the same "
+        "numbers bit for bit, whatever --workers is.")] = DEFAULT_SEED,
+    workers: Workers = DEFAULT_WORKERS,
+    out: Annotated[Path | None, out_option(out_help("results/compare-<baseline name>"))] = None,
+    figures: Figures = True,
+    quiet: Quiet = False,
 ) -> None:
     """Compare counterfactual policies with a baseline: paired effects with intervals.
 
@@ -115,8 +107,7 @@ def compare(
     post, post_info = _load_posterior(posterior, scenarios, names) if posterior is not None \
         else (None, None)
     out_dir = out if out is not None else default_out_dir(f"compare-{scenarios[0].name}")
-    if out_dir.exists() and not out_dir.is_dir():
-        _fail(Problem("exists and is not a directory; give another --out", file=str(out_dir)))
+    check_out_dir(out_dir)
     t_load = time.perf_counter() - t0
 
     base, cfs = scenarios[0], dict(zip(names[1:], scenarios[1:], strict=True))

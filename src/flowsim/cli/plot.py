@@ -20,6 +20,7 @@ from flowsim.cli._common import (
     out_console,
     print_problems,
 )
+from flowsim.cli.options import out_option
 from flowsim.errors import Problem
 
 __all__ = ["plot"]
@@ -37,9 +38,8 @@ def plot(
     results_path: Annotated[Path, typer.Argument(
         metavar="RESULTS", help="A run directory (from flowsim run) or a results .nc file.",
         show_default=False)],
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Directory for the figures (default: where the results are).",
-        show_default=False)] = None,
+    out: Annotated[Path | None, out_option(
+        "Directory for the figures (default: where the results are).")] = None,
     fmt: Annotated[Format, typer.Option(
         "--format", "-f", help="File format (pdf and svg are vector graphics, for print).")
     ] = Format.png,

@@ -22,7 +22,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -38,27 +38,40 @@ from rich.progress import (
 from rich.table import Table
 
 from flowsim.cli._common import (
-    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    check_out_dir,
     err_console,
     fmt_number,
     handle_input_errors,
+    option_error,
     out_console,
     print_problems,
     read_posterior,
 )
+from flowsim.cli.options import (
+    DEFAULT_REPLICATES,
+    DEFAULT_SEED,
+    DEFAULT_WORKERS,
+    Figures,
+    Quiet,
+    Workers,
+    out_help,
+    out_option,
+    posterior_option,
+    replicates_option,
+    scenario_file,
+    seed_option,
+)
 from flowsim.core.engine import DEFAULT_RECORD, RECORDABLE
 from flowsim.ensemble.blocks import DEFAULT_BLOCK_SIZE
-from flowsim.errors import Problem, did_you_mean
+from flowsim.errors import did_you_mean
 from flowsim.scenario import read_scenario
 from flowsim.scenario.calendar import step_edges
 
-__all__ = ["DEFAULT_REPLICATES", "DEFAULT_SEED", "default_out_dir", "run"]
+# DEFAULT_SEED, DEFAULT_REPLICATES (flowsim.cli.options) and EXIT_INTERRUPTED
+# (flowsim.cli._common) are also imported from here, where they were first defined.
+__all__ = ["DEFAULT_REPLICATES", "DEFAULT_SEED", "EXIT_INTERRUPTED", "default_out_dir", "run"]
 
-#: ``--seed`` when none is given: runs are reproducible unless asked otherwise
-DEFAULT_SEED = 1
-DEFAULT_REPLICATES = 1000
-#: exit status after Ctrl-C (128 + SIGINT), as shells report it
-EXIT_INTERRUPTED = 130
 #: How ``--posterior`` draws reach the replicates, as ``run.json`` says.
 POSTERIOR_DRAWS = ("each replicate's parameters drawn from the posterior with the second child "
                    "of --seed; the simulation uses the first (as flowsim run documents)")
@@ -71,24 +84,17 @@ def default_out_dir(scenario_name: str) -> Path:
 
 
 def run(
-    file: Annotated[Path, typer.Argument(
-        metavar="FILE", help="Scenario file (YAML).", show_default=False)],
-    replicates: Annotated[int, typer.Option(
-        "-n", "--replicates", min=1, help="Number of replicates.")] = DEFAULT_REPLICATES,
-    seed: Annotated[int, typer.Option(
-        "--seed", min=0, help="Root of all randomness: the same seed gives the same numbers "
-        "bit for bit, whatever --workers is. Change it for an independent run.")
-    ] = DEFAULT_SEED,
-    workers: Annotated[int, typer.Option(
-        "--workers", "-w", help="Worker processes (0: one per CPU). Does not change the "
-        "results.")] = 0,
+    file: Annotated[Path, scenario_file()],
+    replicates: Annotated[int, replicates_option()] = DEFAULT_REPLICATES,
+    seed: Annotated[int, seed_option(
+        "Root of all randomness: the same seed gives the same numbers bit for bit, whatever "
+        "--workers is. Change it for an independent run.")] = DEFAULT_SEED,
+    workers: Workers = DEFAULT_WORKERS,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", help="Run the blocks on a Dask cluster "
         "(tcp://HOST:PORT) instead of local processes; needs flowsim\\[distributed]. Does "
         "not change the results.", show_default=False)] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output directory (default: results/<scenario name>); files "
-        "of the same names in it are replaced.", show_default=False)] = None,
+    out: Annotated[Path | None, out_option(out_help("results/<scenario name>"))] = None,
     block_size: Annotated[int, typer.Option(
         "--block-size", min=1, help="Replicates per block (memory per worker grows with it). "
         "Part of a run's identity: changing it changes the draws.")] = DEFAULT_BLOCK_SIZE,
@@ -96,20 +102,14 @@ def run(
         "--record", metavar="VAR", help="Variables to keep, repeated or comma-separated "
         f"(default: all but flow; 'all' for all). Choices: {', '.join(RECORDABLE)}.",
         show_default=False)] = None,
-    posterior: Annotated[Path | None, typer.Option(
-        "--posterior", metavar="FILE", help="Draw each replicate's parameters from this "
-        "calibrated posterior (NetCDF, from flowsim calibrate), by parameter name. Without "
-        "it, every replicate takes the declared values.", show_default=False)] = None,
+    posterior: Annotated[Path | None, posterior_option("by parameter name")] = None,
     stream: Annotated[bool, typer.Option(
         "--stream", help="For very large runs: keep only each replicate's headline numbers "
         "(and the --record variables, default none) and streamed quantiles of every "
         "series, written block by block; memory is bounded by the block size, not by -n. "
         "Same replicates as without it.")] = False,
-    figures: Annotated[bool, typer.Option(
-        "--figures/--no-figures", help="Draw the figures.")] = True,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress bar or table; print only where the outputs "
-        "went.")] = False,
+    figures: Figures = True,
+    quiet: Quiet = False,
 ) -> None:
     """Simulate a scenario: show the headline numbers and write results, summary and figures.
 
@@ -129,10 +129,7 @@ def run(
     print_problems(warnings, err)
     variables = _record(record)
     out_dir = out if out is not None else default_out_dir(scenario.name)
-    if out_dir.exists() and not out_dir.is_dir():
-        print_problems([Problem("exists and is not a directory; give another --out",
-                                file=str(out_dir))], err)
-        raise typer.Exit(EXIT_BAD_INPUT)
+    check_out_dir(out_dir)
     params, sim_seed, post_info = None, seed, None
     if posterior is not None:
         import numpy as np
@@ -202,7 +199,7 @@ def run(
     except (ImportError, OSError) as e:
         if scheduler is None or not _from_dask(e):
             raise
-        _option_error(f"--scheduler {scheduler}: {e}")
+        option_error("run", f"--scheduler {scheduler}: {e}")
     finally:
         if partial is not None and partial.exists():  # a streamed file not moved in
             partial.unlink()
@@ -230,14 +227,6 @@ def _stream_file(out_dir: Path) -> Path:
     return Path(name)
 
 
-def _option_error(*lines: str) -> NoReturn:
-    """Report a bad option value (one line each, on stderr) and exit with status 2."""
-    err = err_console()
-    for line in lines:
-        err.print(f"flowsim run: {line}", soft_wrap=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
 def _from_dask(e: BaseException) -> bool:
     """Whether an error came from connecting to a Dask cluster (not from writing files)."""
     if isinstance(e, ImportError):
@@ -259,8 +248,9 @@ def _record(record: list[str] | None) -> tuple[str, ...]:
         return tuple(RECORDABLE)
     unknown = [n for n in names if n not in RECORDABLE]
     if unknown:
-        _option_error(*(f"--record: unknown variable {n!r}{did_you_mean(n, RECORDABLE)}; "
-                        f"choose from {', '.join(RECORDABLE)} or 'all'" for n in unknown))
+        option_error("run", *(f"--record: unknown variable {n!r}"
+                              f"{did_you_mean(n, RECORDABLE)}; choose from "
+                              f"{', '.join(RECORDABLE)} or 'all'" for n in unknown))
     return tuple(dict.fromkeys(names))
 
 

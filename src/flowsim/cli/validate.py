@@ -32,7 +32,7 @@ from flowsim.scenario import Scenario, read_scenario
 from flowsim.scenario.calendar import step_edges
 from flowsim.scenario.model import REGIMES, Target
 
-__all__ = ["validate", "summarize", "render_summary", "target_figure"]
+__all__ = ["render_summary", "summarize", "target_figure", "validate"]
 
 ROLES = ("origin", "transit", "destination")
 
@@ -146,7 +146,7 @@ def summarize(s: Scenario) -> dict[str, Any]:
     }
 
 
-def _number(s: Scenario, v: float | int | str) -> float | int:
+def _number(s: Scenario, v: float | str) -> float | int:
     """A field's number, a parameter's name read as the parameter's value (counts rounded)."""
     if isinstance(v, str):
         return round(s.parameters[v].value)

@@ -1,7 +1,7 @@
 """Paired comparisons of policy scenarios, with common random numbers.
 
 :func:`compare` runs a baseline and its counterfactuals on the same parameter draws and with
-the coupled sampler (:mod:`flowsim.sampling`), so that replicate ``i`` of every scenario sees
+the coupled sampler (:mod:`flowsim.core.samplers`), so that replicate ``i`` of every scenario sees
 the same random numbers for the same events. The effect of a policy on an outcome is then
 the per-replicate difference ``counterfactual - baseline``, whose spread reflects the
 uncertainty about the parameters and the genuine randomness of who moves, not the noise of

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""The outcomes a comparison compares, per replicate, read from a run's results.
+
+:func:`outcomes` turns a :class:`~flowsim.Results` into one number per replicate and outcome
+(abroad, in each bloc of countries, returns, asylum claims and grants, ... at given dates);
+:data:`GROUP_BLOCS` names the blocs by the scenario's country groups.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.Dat
         rows[f"abroad at {d}"] = results.abroad(d)
     groups = results.scenario.group_members() if results.scenario is not None else {}
     for bloc, names in GROUP_BLOCS.items():
-        present = [g for g in names if g in groups and groups[g]]
+        present = [g for g in names if groups.get(g)]
         if present:
             rows[f"in {bloc} at {last}"] = results.stock(present, last)
     if "west" in groups and groups["west"] and "settled" in ds:

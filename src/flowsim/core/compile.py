@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 from typing import Any
@@ -192,7 +193,7 @@ class _Builder:
         self.slots = slots
         self.integer = integer
 
-    def set(self, index: Any, value: float | int | str | None) -> None:
+    def set(self, index: Any, value: float | str | None) -> None:
         if value is None:
             value = math.inf  # "no limit"
         if isinstance(value, str):
@@ -239,7 +240,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     edges = step_edges(cal)
     starts = tuple(edges[:-1])
     ends = tuple(e - dt.timedelta(days=1) for e in edges[1:])
-    step_days = np.array([(b - a).days for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    step_days = np.array([(b - a).days for a, b in itertools.pairwise(edges)])
     # A policy is in force for a step when it is in force on the step's middle day.
     mids = [a + dt.timedelta(days=(int(d) - 1) // 2) for a, d in zip(starts, step_days,
                                                                      strict=True)]

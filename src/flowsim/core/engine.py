@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from flowsim.core.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
-from flowsim.core.sums import _Grouper, _route_sum, _sum_over_axis1, _to_source
+from flowsim.core.sums import Grouper, route_sum, sum_over_axis1, to_source
 
 __all__ = ["DEFAULT_RECORD", "RECORDABLE", "InvariantError", "run_block"]
 
@@ -114,7 +114,7 @@ class _Epoch:
     capped: np.ndarray  # indices of routes with a finite capacity
     capped_queue: np.ndarray  # which of those routes queue (indices into ``capped``)
     queue_of_capped: np.ndarray  # and where they are among the queue routes
-    capped_by_src: _Grouper  # sums over those routes by source country
+    capped_by_src: Grouper  # sums over those routes by source country
 
 
 class _Derived:
@@ -157,9 +157,9 @@ class _Derived:
 
     def mixture(self, weight: np.ndarray) -> np.ndarray:
         """Route probabilities for a mover: international-passport mixture of two logits."""
-        tot_all = _route_sum(weight, self.incidence)
+        tot_all = route_sum(weight, self.incidence)
         w_int = weight * self.internal
-        tot_int = _route_sum(w_int, self.incidence)
+        tot_int = route_sum(w_int, self.incidence)
         src = self.m.route_src
         with np.errstate(invalid="ignore", divide="ignore"):
             q_all = np.where(tot_all[:, src, :] > 0, weight / tot_all[:, src, :], 0.0)
@@ -184,7 +184,7 @@ class _Derived:
         if self._base_weight is None:
             self._base_weight = self.access(self.weights(0)[0])
         q = self.mixture(weight)
-        cum_before = _route_sum(q, self.before)
+        cum_before = route_sum(q, self.before)
         with np.errstate(invalid="ignore", divide="ignore"):
             cond = np.where(1.0 - cum_before > 1e-12, q / (1.0 - cum_before), 0.0)
         cond = _p(np.where(open_[None], cond, 0.0))
@@ -271,7 +271,7 @@ class _Derived:
             capped=capped,
             capped_queue=capped_queue,
             queue_of_capped=np.searchsorted(qr, capped[capped_queue]),
-            capped_by_src=_Grouper(m.route_src[capped], m.n_countries),
+            capped_by_src=Grouper(m.route_src[capped], m.n_countries),
         )
         self.cache[key] = ep
         return ep
@@ -427,8 +427,8 @@ def run_block(
     src, dst = m.route_src, m.route_dst
     from_origin = np.flatnonzero(src == o)
     asylum_c = derived.asylum_countries
-    by_dst = _Grouper(dst, C)
-    by_src_q, by_dst_q = _Grouper(src[qr], C), _Grouper(dst[qr], C)
+    by_dst = Grouper(dst, C)
+    by_src_q, by_dst_q = Grouper(src[qr], C), Grouper(dst[qr], C)
     first_day = 0
 
     for t in range(T):
@@ -464,7 +464,7 @@ def run_block(
                 pending[:, where] += x
             else:
                 settled[:, where] += x
-        returned += _sum_over_axis1(ret)
+        returned += sum_over_axis1(ret)
 
         # 3. asylum decisions ------------------------------------------------------------
         decisions = np.zeros((B, C, K), dtype=np.int64)
@@ -478,7 +478,7 @@ def run_block(
             back = sampler.binomial(rejected, ep.rejected_return_a, SITE_REJECT, asylum_c)
             pending[:, asylum_c] -= dec
             settled[:, asylum_c] += gr
-            returned += _sum_over_axis1(back)
+            returned += sum_over_axis1(back)
             ret[:, asylum_c] += back
             movers[:, asylum_c] += rejected - back
             decisions[:, asylum_c] = dec
@@ -506,7 +506,7 @@ def run_block(
             decided = sampler.binomial(waiting, ep.p_decide_visa_q, SITE_VISA, qr)
             granted = sampler.binomial(decided, ep.issuance_q, SITE_ISSUE, qr)
             waiting -= decided
-            _to_source(decided - granted, by_src_q, o, never, present)
+            to_source(decided - granted, by_src_q, o, never, present)
 
         # 6. capacities --------------------------------------------------------------------
         if ep.capped.size:
@@ -517,7 +517,7 @@ def run_block(
             passed = _cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
             imm_pass, gr_pass = passed[..., :K], passed[..., K:]
             # above capacity: the queue-free stay at the source, visa holders stay queued
-            _to_source(immediate[:, cidx] - imm_pass, ep.capped_by_src, o, never, present)
+            to_source(immediate[:, cidx] - imm_pass, ep.capped_by_src, o, never, present)
             immediate[:, cidx] = imm_pass
             if cq.size:
                 waiting[:, qc] += granted[:, qc] - gr_pass[:, cq]
@@ -538,7 +538,7 @@ def run_block(
             stock[:, o] = never + returned + wait_at[:, o]
             out["stock"][t] = stock
         if "departures" in out:
-            out["departures"][t] = _sum_over_axis1(crossing[:, from_origin])
+            out["departures"][t] = sum_over_axis1(crossing[:, from_origin])
         if "returns" in out:
             out["returns"][t] = ret
         if "arrivals" in out:
@@ -557,7 +557,7 @@ def run_block(
             out["flow"][t] = crossing
 
         if check:
-            total = never + returned + _sum_over_axis1(waiting) + _sum_over_axis1(
+            total = never + returned + sum_over_axis1(waiting) + sum_over_axis1(
                 present + pending + settled)
             if not np.array_equal(total, population):
                 raise InvariantError(f"step {t}: population not conserved "

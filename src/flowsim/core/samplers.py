@@ -1,4 +1,8 @@
-"""Coupled sampling for paired comparisons (common random numbers).
+"""Where randomness enters the engine: exact draws, and coupled draws for paired comparisons.
+
+:class:`ExactSampler` draws numpy's exact binomials and hypergeometrics from one block's
+stream. :class:`CoupledSampler` gives common random numbers to paired comparisons, as
+follows.
 
 Reusing a seed does not couple two runs with numpy's samplers: their draws consume a variable
 number of uniforms, so two runs drift apart after their first difference. The
@@ -27,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["CoupledSampler", "keyed_uniform", "binomial_icdf", "EXACT_VARIANCE"]
+__all__ = ["EXACT_VARIANCE", "CoupledSampler", "ExactSampler", "binomial_icdf", "keyed_uniform"]
 
 EXACT_VARIANCE = 100.0
 

@@ -1,22 +1,28 @@
-"""TODO docstring."""
+"""Sums over routes grouped by country, and over the middle axis of the engine's arrays.
+
+The engine sums (replicate, route, cohort) arrays into (replicate, country, cohort) ones
+several times a step; these helpers choose the fastest exact way for the size of the graph.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["Grouper", "route_sum", "sum_over_axis1", "to_source"]
 
-def _sum_over_axis1(x: np.ndarray) -> np.ndarray:
+
+def sum_over_axis1(x: np.ndarray) -> np.ndarray:
     """``x.sum(axis=1)`` for (B, N, K) arrays; numpy's reduction over a middle axis with a
     short last axis is several times slower than einsum's."""
     return np.einsum("bnk->bk", x)
 
 
-def _route_sum(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+def route_sum(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """``einsum("brk,rs->bsk", x, matrix)`` through BLAS (a matrix product over routes)."""
     return np.matmul(x.transpose(0, 2, 1), matrix).transpose(0, 2, 1)
 
 
-class _Grouper:
+class Grouper:
     """Sums over routes grouped by a country index: (B, R, K) -> (B, C, K), without add.at.
 
     A small grouping (incidence matrix of at most :attr:`DENSE_LIMIT` entries, as in the
@@ -46,7 +52,7 @@ class _Grouper:
         return out
 
 
-def _to_source(people: np.ndarray, by_src: _Grouper, origin: int, never: np.ndarray,
+def to_source(people: np.ndarray, by_src: Grouper, origin: int, never: np.ndarray,
                present: np.ndarray) -> None:
     """Send people on routes (B, R, K) back to the country each route leaves from."""
     back = by_src.sum(people)

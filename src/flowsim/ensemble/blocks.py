@@ -1,4 +1,4 @@
-"""Running ensembles: seeds, blocks of replicates, worker processes, parameters.
+"""An ensemble cut into blocks: seeds, per-replicate parameters, the plan of a run.
 
 Randomness is derived, never added: the run's root ``SeedSequence`` gives block ``b`` the
 stream ``SeedSequence(root.entropy, spawn_key=root.spawn_key + (b,))``. Replicates are
@@ -20,8 +20,15 @@ from flowsim.core.compile import CompiledModel
 from flowsim.core.engine import RECORDABLE, run_block
 from flowsim.core.samplers import ExactSampler
 
-__all__ = [ "seed_sequence", "block_seed", "resolve_params",
-           "DEFAULT_BLOCK_SIZE", "plan_blocks", "BlockPlan", "ParamRows"]
+__all__ = [
+    "DEFAULT_BLOCK_SIZE",
+    "BlockPlan",
+    "ParamRows",
+    "block_seed",
+    "plan_blocks",
+    "resolve_params",
+    "seed_sequence",
+]
 
 DEFAULT_BLOCK_SIZE = 250
 

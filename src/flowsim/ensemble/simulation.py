@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""An ensemble in memory: :func:`simulate`.
+
+The run is planned in blocks (:mod:`flowsim.ensemble.blocks`), the blocks run wherever
+:mod:`flowsim.ensemble.workers` sends them, and their arrays are put together, in block
+order, into one :class:`~flowsim.Results`. Replicate ``i`` gets the same stream, hence the
+same numbers, whatever the number of processes or machines.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +63,7 @@ def simulate(
         ``"exact"``: numpy's exact samplers, one stream per block. ``"coupled"``: draws keyed
         on (seed, replicate, step, event) and monotone in their uniform, so that runs of two
         scenarios with the same seed share their random numbers (common random numbers for
-        paired comparisons; see :mod:`flowsim.sampling`).
+        paired comparisons; see :mod:`flowsim.core.samplers`).
     progress : callable, optional
         Called as ``progress(done, total)`` in steps of work, as blocks complete.
     client : distributed.Client, optional

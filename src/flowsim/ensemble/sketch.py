@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Sketch", "DEFAULT_ACCURACY"]
+__all__ = ["DEFAULT_ACCURACY", "Sketch"]
 
 #: Relative accuracy of streamed quantiles: 0.2%.
 DEFAULT_ACCURACY = 0.002

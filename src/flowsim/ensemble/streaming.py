@@ -8,13 +8,13 @@ worker), it is reduced to:
   departures at key dates, departures after each shock, abroad, returns, the stock in every
   destination, asylum, group shares) and any variable named in ``keep``: these per-replicate
   numbers are written to the file at the block's rows;
-* **histograms** (:mod:`flowsim.sketch`) of the headline numbers and of the series drawn in
+* **histograms** (:mod:`flowsim.ensemble.sketch`) of the headline numbers and of the series drawn in
   fan charts: cumulative departures, departures, abroad (per step), the stock in every
   country (per step), returns and asylum applications and grants (per step, and per
   country over the whole period); and their exact integer sums.
 
 At the end the file gets quantiles of every series at :data:`DEFAULT_LEVELS` and their exact
-means. The quantiles have a relative accuracy (see :mod:`flowsim.sketch`) of 0.05% for the
+means. The quantiles have a relative accuracy (see :mod:`flowsim.ensemble.sketch`) of 0.05% for the
 totals per step and 0.2% for the headline numbers and the series by country, stated by each
 quantile variable's attribute ``relative_accuracy``. Histograms and sums
 add up in integers, so the file's numbers do not depend on the number of processes or
@@ -23,7 +23,7 @@ the histograms (about 120 MB for the bundled scenario), whatever the number of r
 
 The file is written beside its final place and renamed into it once complete: a failed or
 interrupted run leaves nothing behind. :func:`flowsim.results.open_results` reads it back as
-:class:`StreamedResults`.
+:class:`~flowsim.StreamedResults` (:mod:`flowsim.results.streamed`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from flowsim.scenario.model import Scenario
 #: Relative accuracy of the streamed quantiles of totals per step (see :func:`stream`).
 TOTAL_ACCURACY = 0.0005
 
-__all__ = ["stream", "DEFAULT_LEVELS", "STREAM_RECORD", "LAYOUT"]
+__all__ = ["DEFAULT_LEVELS", "LAYOUT", "STREAM_RECORD", "stream"]
 
 #: Quantile levels kept for every series.
 DEFAULT_LEVELS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
@@ -219,7 +219,7 @@ def stream(
         summary).
     accuracy : float
         Relative accuracy of the quantiles of the headline numbers and of the series by
-        country (see :mod:`flowsim.sketch`).
+        country (see :mod:`flowsim.ensemble.sketch`).
     total_accuracy : float
         Relative accuracy of the quantiles of the totals per step (cumulative departures,
         abroad, ...): finer, so that a fan chart's median does not move in steps of a
@@ -260,7 +260,7 @@ def stream(
                                  for k in ("quantity", "when", "kind")})
     base.attrs.update({"replicates": int(replicates), "flowsim_layout": LAYOUT,
                        "recorded": ",".join(plan.record), "kept": ",".join(keep),
-                       "quantile_method": "DDSketch histograms (flowsim.sketch), levels "
+                       "quantile_method": "DDSketch histograms (flowsim.ensemble.sketch), levels "
                        "interpolated as numpy's default (type 7); each NAME_quantile variable "
                        "states its relative_accuracy",
                        "quantile_accuracy": accuracy})

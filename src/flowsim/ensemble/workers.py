@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""Where blocks run: here, in local worker processes, in the caller's pool, or on Dask.
+
+Every block task carries its own seed, so where and in which order it runs does not change
+its numbers. Local pools start their workers with the ``forkserver`` method where the
+platform has it (``spawn`` otherwise) and send the compiled model once per worker, through
+the pool initializer; on a Dask cluster the model is scattered to every worker once.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A calibration's outputs on disk: posterior, diagnostics, the report and its figures.
 
 :func:`write_calibration` writes a directory, all or nothing
-(:func:`flowsim.output.staged_directory`):
+(:func:`flowsim.results.files.staged_directory`):
 
 ===========================  =================================================================
 ``posterior.nc``             the weighted particles, diagnostics and provenance
@@ -15,12 +15,12 @@
                              figures
 ``report.csv``               the report's target table (:func:`predictive_table`)
 ``parameters.csv``           prior, starting value, posterior quantiles and sd ratio of every
-                             estimated parameter (:func:`flowsim.plots_calibration.information`)
-``targets.png``              :func:`flowsim.plots_calibration.target_check`
+                             estimated parameter (:func:`flowsim.plots.calibration.information`)
+``targets.png``              :func:`flowsim.plots.calibration.target_check`
 ``fan_departures.png``       :func:`flowsim.plots.fan_chart` of the posterior predictive, with
                              the targets on departures and on people abroad
-``posterior_marginals.png``  :func:`flowsim.plots_calibration.posterior_marginals`
-``posterior_pairs.png``      :func:`flowsim.plots_calibration.posterior_pairs`
+``posterior_marginals.png``  :func:`flowsim.plots.calibration.posterior_marginals`
+``posterior_pairs.png``      :func:`flowsim.plots.calibration.posterior_pairs`
 ``run.json``                 how it was made: seed, settings, scenario, versions, timings
 ===========================  =================================================================
 """

@@ -1,4 +1,23 @@
-"""TODO docstring."""
+"""A run's directory, written all or nothing (:func:`write_outputs`).
+
+========================  ===================================================================
+``results.nc``            every recorded variable, NetCDF4 (int32 counts, zlib-compressed);
+                          the resolved scenario is embedded in it (attribute
+                          ``scenario_json``), so the file alone can be reopened and redrawn.
+                          A streamed run's file (:func:`flowsim.stream`) is moved in
+                          instead, after the other files were made
+``summary.csv``           the headline numbers (:meth:`Results.summary`)
+``scenario.yaml``         the resolved scenario (``extends`` applied), which ``flowsim run``
+                          can simulate again
+``run.json``              how the run was made: seed, replicates, block size, workers,
+                          versions, scenario hash, command line, timings, files
+``fan_departures.png``    :func:`flowsim.plots.fan_chart`
+``destinations.png``      :func:`flowsim.plots.destinations`
+========================  ===================================================================
+
+All or nothing: see :func:`flowsim.results.files.staged_directory`. :func:`write_figures`
+redraws the figures of saved results the same way.
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from flowsim._version import __version__
 from flowsim.core.compile import CompiledModel
 from flowsim.core.engine import RECORDABLE
 
-__all__ = ["Results", "VARIABLES"]
+__all__ = ["VARIABLES", "Results"]
 
 VARIABLES: dict[str, str] = {
     "stock": "people in the country at the end of the step (present, waiting for a visa, "
@@ -102,7 +102,7 @@ class Results:
             "replicates": R,
             "sampling": sampling,
             "origin": model.country_ids[model.origin],
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         })
         return cls(ds, scenario)
 
@@ -284,7 +284,7 @@ class Results:
                     rows.append((f"in {c}", f"at {last}", "destination", end_stock.sel(country=c)))
             groups = self.scenario.group_members() if self.scenario is not None else {}
             for g in ("west", "eu", "post_soviet", "neutral", "kremlin_aligned"):
-                if g in groups and groups[g]:
+                if groups.get(g):
                     share = self.stock(g, last) / abroad.where(abroad > 0)
                     rows.append((f"share abroad in {g}", f"at {last}", "headline",
                                  share.fillna(0.0)))
@@ -356,7 +356,7 @@ class Results:
 
 
 # ============================================================================================
-# Opening saved results. The file formats live in :mod:`flowsim.output` (I/O at the edges).
+# The summary table, shared with streamed results (flowsim.results.streamed).
 # ============================================================================================
 
 

@@ -1,4 +1,11 @@
-"""TODO docstring."""
+"""Results as NetCDF4 files: int32 counts, zlib-compressed, the scenario embedded.
+
+:func:`save_results` writes a :class:`~flowsim.Results` to one file all or nothing
+(:func:`flowsim.results.files.atomic_file`). The resolved scenario travels inside the file
+as the attribute :data:`SCENARIO_ATTR` (compact JSON), so that the file alone can be reopened
+with its group and target queries; a run directory's ``scenario.yaml`` is used instead only
+when its hash matches the run's.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Saved results read back: :func:`open_results`, for a file or a run directory.
+
+A streamed run's file (attribute ``flowsim_layout = "streamed"``) comes back as
+:class:`~flowsim.StreamedResults`, any other as :class:`~flowsim.Results`, with its
+scenario restored.
+"""
 
 from __future__ import annotations
 

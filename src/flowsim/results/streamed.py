@@ -1,11 +1,16 @@
-"""TODO docstring."""
+"""A streamed run's file read back: :class:`StreamedResults`.
+
+:func:`flowsim.stream` writes per-replicate headline numbers and, for every series drawn in
+the figures, quantiles over replicates from mergeable histograms and exact means. This
+module reads such a file: small variables at once, per-replicate ones only when used.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import xarray as xr
@@ -114,7 +119,7 @@ class StreamedResults:
             :data:`READ_BUDGET` bytes), so that they equal those of
             :meth:`flowsim.Results.summary` on the same replicates bit for bit. With
             ``False``, take the streamed quantiles (any level kept; relative accuracy
-            ``quantile_accuracy``, see :mod:`flowsim.sketch`) and the streamed means
+            ``quantile_accuracy``, see :mod:`flowsim.ensemble.sketch`) and the streamed means
             (exact but for float rounding), without reading the replicates.
 
         Returns
@@ -142,7 +147,7 @@ class StreamedResults:
         """Close the file (per-replicate variables can no longer be read)."""
         self.dataset.close()
 
-    def __enter__(self) -> StreamedResults:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

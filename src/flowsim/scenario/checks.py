@@ -19,14 +19,9 @@ from pydantic import BaseModel
 
 from flowsim.errors import did_you_mean
 from flowsim.scenario.groups import resolve_groups
-from flowsim.scenario.model import (
-    AT_DATE,
-    ValueKind,
-    _KindTag,
-    describe_kind,
-    kind_accepts,
-)
 from flowsim.scenario.select import selected_routes
+from flowsim.scenario.targets import AT_DATE
+from flowsim.scenario.values import ValueKind, _KindTag, describe_kind, kind_accepts
 
 __all__ = ["check_scenario", "iter_values", "route_graph"]
 
@@ -120,8 +115,9 @@ def _unknown_names(names: tuple[str, ...] | None, known: list[str], path: tuple[
 
 def _calendar_problems(cal: Any) -> list[Found]:
     if cal.end <= cal.start:
-        return [(("calendar", "end"), f"the calendar ends ({cal.end}) on or before it starts "
-                 f"({cal.start})", "error")]
+        return [(("calendar", "end"),
+                 (f"the calendar ends ({cal.end}) on or before it starts "
+                  f"({cal.start})"), "error")]
     if cal.end >= dt.date.max:
         return [(("calendar", "end"), f"the calendar must end before {dt.date.max}", "error")]
     return []
@@ -139,8 +135,9 @@ def _check_countries(ctx: _Context) -> Iterator[Found]:
         yield (("countries",), "no country has the role `origin`; exactly one must", "error")
     for i, c in enumerate(ctx.countries):
         if "origin" in c.roles and c.id != ctx.origins[0]:
-            yield (("countries", i, "roles"), f"{c.id} is a second origin ({ctx.origins[0]} is "
-                   "the first); flowsim models one origin per scenario", "error")
+            yield (("countries", i, "roles"),
+                   (f"{c.id} is a second origin ({ctx.origins[0]} is "
+                    "the first); flowsim models one origin per scenario"), "error")
         for j, g in enumerate(c.groups):
             if g in ctx.country_ids:
                 yield (("countries", i, "groups", j), f"{g!r} is a country id, not a group name",
@@ -157,8 +154,9 @@ def _per_cohort_keys(mapping: dict[str, Any], path: tuple[Any, ...],
                "error")
     for k in mapping:
         if k != "default" and k not in ctx.known_cohorts() and ctx.cohorts:
-            yield ((*path, k), f"unknown cohort {k!r}"
-                   f"{did_you_mean(k, ctx.cohort_names + ['default'])}", "error")
+            yield ((*path, k),
+                   (f"unknown cohort {k!r}"
+                    f"{did_you_mean(k, ctx.cohort_names + ['default'])}"), "error")
 
 
 def _check_groups(ctx: _Context) -> Iterator[Found]:
@@ -181,8 +179,9 @@ def _check_cohorts(ctx: _Context) -> Iterator[Found]:
             pop = par.value if par is not None else 0
         total += pop
     if total >= 2**31:
-        yield (("cohorts",), f"the cohorts hold {total:,} people in all; flowsim counts people "
-               "in 32-bit integers, so the total must stay below 2,147,483,648", "error")
+        yield (("cohorts",),
+               (f"the cohorts hold {total:,} people in all; flowsim counts people "
+                "in 32-bit integers, so the total must stay below 2,147,483,648"), "error")
 
 
 def _check_routes(ctx: _Context) -> Iterator[Found]:
@@ -192,22 +191,26 @@ def _check_routes(ctx: _Context) -> Iterator[Found]:
         for end in ("from", "to"):
             cid = r.from_ if end == "from" else r.to
             if ctx.country_ids and cid not in ctx.country_ids + ctx.also_countries:
-                yield (("routes", i, end), f"unknown country {cid!r}"
-                       f"{did_you_mean(cid, ctx.country_ids)}", "error")
+                yield (("routes", i, end),
+                       (f"unknown country {cid!r}"
+                        f"{did_you_mean(cid, ctx.country_ids)}"), "error")
         if r.from_ == r.to:
             yield (("routes", i, "to"), f"a route from {r.from_} to itself", "error")
         if ctx.origins and r.to == ctx.origins[0]:
-            yield (("routes", i, "to"), f"a route into the origin {r.to}: returns home are "
-                   "modelled by each country's return_hazard, not by routes", "error")
+            yield (("routes", i, "to"),
+                   (f"a route into the origin {r.to}: returns home are "
+                    "modelled by each country's return_hazard, not by routes"), "error")
         if ctx.cohorts:
             for j, f in enumerate(r.requires):
                 if f not in flags:
-                    yield (("routes", i, "requires", j), f"no cohort is eligible for {f!r}"
-                           f"{did_you_mean(f, sorted(flags))}, so the route carries nobody",
+                    yield (("routes", i, "requires", j),
+                           (f"no cohort is eligible for {f!r}"
+                            f"{did_you_mean(f, sorted(flags))}, so the route carries nobody"),
                            "warning")
             if r.regime == "humanitarian_only" and "humanitarian" not in flags:
-                yield (("routes", i, "regime"), "no cohort is eligible for `humanitarian` "
-                       "programmes, so this humanitarian_only route carries nobody", "warning")
+                yield (("routes", i, "regime"),
+                       ("no cohort is eligible for `humanitarian` "
+                        "programmes, so this humanitarian_only route carries nobody"), "warning")
 
 
 def route_graph(s: Any) -> nx.MultiDiGraph:
@@ -232,8 +235,9 @@ def _check_graph(ctx: _Context) -> Iterator[Found]:
     reach = nx.descendants(g, origin)
     for i, c in enumerate(ctx.countries):
         if c.id != origin and c.id not in reach:
-            yield (("countries", i, "id"), f"{c.id} ({c.name}) cannot be reached from "
-                   f"{origin} by any route", "warning")
+            yield (("countries", i, "id"),
+                   (f"{c.id} ({c.name}) cannot be reached from "
+                    f"{origin} by any route"), "warning")
 
 
 def _check_shocks(ctx: _Context) -> Iterator[Found]:
@@ -243,19 +247,22 @@ def _check_shocks(ctx: _Context) -> Iterator[Found]:
             yield (("shocks", i, "date"), f"{sh.date} is outside the horizon ({ctx.horizon()})",
                    "error")
         if sh.end is not None and sh.end < sh.date:
-            yield (("shocks", i, "end"), f"the shock ends ({sh.end}) before it starts "
-                   f"({sh.date})", "error")
+            yield (("shocks", i, "end"),
+                   (f"the shock ends ({sh.end}) before it starts "
+                    f"({sh.date})"), "error")
         yield from _unknown_names(sh.cohorts, ctx.known_cohorts(), ("shocks", i, "cohorts"),
                                   "cohort")
         for k in sh.multiplier:
             if k != "default" and k not in ctx.known_cohorts() and ctx.cohorts:
-                yield (("shocks", i, "multiplier", k), f"unknown cohort {k!r}"
-                       f"{did_you_mean(k, ctx.cohort_names + ['default'])}", "error")
+                yield (("shocks", i, "multiplier", k),
+                       (f"unknown cohort {k!r}"
+                        f"{did_you_mean(k, ctx.cohort_names + ['default'])}"), "error")
         if "default" not in sh.multiplier and ctx.cohorts:
             hit = set(sh.cohorts or ctx.cohort_names) - set(sh.multiplier)
             if hit:
-                yield (("shocks", i, "multiplier"), "gives no `default` and no value for the "
-                       f"cohorts {', '.join(sorted(hit))}", "error")
+                yield (("shocks", i, "multiplier"),
+                       ("gives no `default` and no value for the "
+                        f"cohorts {', '.join(sorted(hit))}"), "error")
 
 
 def _check_policies(ctx: _Context) -> Iterator[Found]:
@@ -268,14 +275,17 @@ def _check_policies(ctx: _Context) -> Iterator[Found]:
                    "error")
         if ctx.calendar is not None:
             if p.start > ctx.calendar.end:
-                yield ((*here, "start"), f"{p.start} is after the horizon ends "
-                       f"({ctx.calendar.end})", "error")
+                yield ((*here, "start"),
+                       (f"{p.start} is after the horizon ends "
+                        f"({ctx.calendar.end})"), "error")
             if p.end is not None and p.end < ctx.calendar.start:
-                yield ((*here, "end"), f"{p.end} is before the horizon starts "
-                       f"({ctx.calendar.start})", "error")
+                yield ((*here, "end"),
+                       (f"{p.end} is before the horizon starts "
+                        f"({ctx.calendar.start})"), "error")
             if p.end is not None and p.end > ctx.calendar.end:
-                yield ((*here, "end"), f"{p.end} is after the horizon ends "
-                       f"({ctx.calendar.end}); leave `end` out for 'until the end'", "error")
+                yield ((*here, "end"),
+                       (f"{p.end} is after the horizon ends "
+                        f"({ctx.calendar.end}); leave `end` out for 'until the end'"), "error")
         for field in ("countries", "from", "to"):
             names = getattr(sel, "from_" if field == "from" else field)
             yield from _unknown_names(names, ctx.places(), (*here, "select", field),
@@ -288,22 +298,26 @@ def _check_policies(ctx: _Context) -> Iterator[Found]:
         yield from _unknown_names(sel.routes, route_keys, (*here, "select", "routes"), "route")
         if p.route is not None:
             if p.route.capacity is not None and sel.cohorts is not None:
-                yield ((*here, "select", "cohorts"), "a route's capacity is shared by all "
-                       "cohorts; a policy that changes `capacity` cannot select cohorts", "error")
+                yield ((*here, "select", "cohorts"),
+                       ("a route's capacity is shared by all "
+                        "cohorts; a policy that changes `capacity` cannot select cohorts"), "error")
             if sel.countries is not None and sel.from_ is None and sel.to is None \
                     and sel.routes is None:
-                yield ((*here, "select"), "a route change selects routes by `from`, `to` and "
-                       "`mode`; `countries` selects countries for `country:` changes", "error")
+                yield ((*here, "select"),
+                       ("a route change selects routes by `from`, `to` and "
+                        "`mode`; `countries` selects countries for `country:` changes"), "error")
             elif ctx.routes and _all_known(ctx, sel.from_, sel.to) \
                     and all(k in route_keys for k in sel.routes or ()) \
                     and not _selected_routes(ctx, sel):
-                yield ((*here, "select"), f"selects no route (from {_list(sel.from_)} to "
-                       f"{_list(sel.to)}, mode {_list(sel.mode)})", "error")
+                yield ((*here, "select"),
+                       (f"selects no route (from {_list(sel.from_)} to "
+                        f"{_list(sel.to)}, mode {_list(sel.mode)})"), "error")
         if p.country is not None:
             if sel.countries is None and (sel.from_ is not None or sel.to is not None
                                           or sel.routes is not None):
-                yield ((*here, "select"), "a country change selects countries by `countries`; "
-                       "`routes`/`from`/`to` select routes for `route:` changes", "error")
+                yield ((*here, "select"),
+                       ("a country change selects countries by `countries`; "
+                        "`routes`/`from`/`to` select routes for `route:` changes"), "error")
             elif ctx.countries and _all_known(ctx, sel.countries):
                 chosen = ctx.expand(sel.countries) if sel.countries is not None \
                     else set(ctx.country_ids)
@@ -311,8 +325,9 @@ def _check_policies(ctx: _Context) -> Iterator[Found]:
                     yield ((*here, "select", "countries"), "selects no country", "error")
                 elif p.country.asylum is not None and not any(
                         c.asylum is not None for c in ctx.countries if c.id in chosen):
-                    yield ((*here, "country", "asylum"), "changes asylum, but none of the "
-                           "selected countries has an asylum system", "error")
+                    yield ((*here, "country", "asylum"),
+                           ("changes asylum, but none of the "
+                            "selected countries has an asylum system"), "error")
 
 
 def _all_known(ctx: _Context, *name_lists: tuple[str, ...] | None) -> bool:
@@ -341,8 +356,9 @@ def _check_targets(ctx: _Context) -> Iterator[Found]:
                 yield ((*here, "where"), "selects no country", "error")
             elif t.observable in ASYLUM_OBSERVABLES and not any(
                     c.asylum is not None for c in ctx.countries if c.id in chosen):
-                yield ((*here, "where"), f"a {t.observable} target, but none of the selected "
-                       "countries has an asylum system", "error")
+                yield ((*here, "where"),
+                       (f"a {t.observable} target, but none of the selected "
+                        "countries has an asylum system"), "error")
         if ctx.calendar is None:
             continue
         if t.observable in AT_DATE:
@@ -353,11 +369,13 @@ def _check_targets(ctx: _Context) -> Iterator[Found]:
             # A period may start before the horizon (nothing happens there in the model);
             # it may not end after it, or lie wholly before it.
             if t.end > ctx.calendar.end:
-                yield ((*here, "end"), f"{t.end} is after the horizon ends "
-                       f"({ctx.calendar.end})", "error")
+                yield ((*here, "end"),
+                       (f"{t.end} is after the horizon ends "
+                        f"({ctx.calendar.end})"), "error")
             if t.end < ctx.calendar.start:
-                yield ((*here, "end"), f"the period ends ({t.end}) before the horizon starts "
-                       f"({ctx.calendar.start})", "error")
+                yield ((*here, "end"),
+                       (f"the period ends ({t.end}) before the horizon starts "
+                        f"({ctx.calendar.start})"), "error")
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,21 +436,24 @@ def _check_parameters(ctx: _Context) -> Iterator[Found]:
         if value in ctx.also_parameters:
             continue  # declared, but broken: already reported
         if value not in declared:
-            yield (path, f"unknown parameter {value!r} (parameters are declared under "
-                   f"`parameters:`){did_you_mean(value, declared)}", "error")
+            yield (path,
+                   (f"unknown parameter {value!r} (parameters are declared under "
+                    f"`parameters:`){did_you_mean(value, declared)}"), "error")
             continue
         used.add(value)
         par = declared[value]
         where = _dotted(path)
         if not kind_accepts(kind, par.value) and not (
                 kind is ValueKind.count and kind_accepts(ValueKind.nonnegative, par.value)):
-            yield (path, f"the parameter {value!r} has value {par.value:g}, but {where} needs "
-                   f"{describe_kind(kind)}", "error")
+            yield (path,
+                   (f"the parameter {value!r} has value {par.value:g}, but {where} needs "
+                    f"{describe_kind(kind)}"), "error")
         if par.prior is not None:
             lo, hi = par.prior.support()
             if not (_bound_ok(kind, lo) and _bound_ok(kind, hi)):
-                yield (path, f"the prior of {value!r}, {par.prior.describe()}, reaches "
-                       f"[{lo:g}, {hi:g}], but {where} needs {describe_kind(kind)}", "error")
+                yield (path,
+                       (f"the prior of {value!r}, {par.prior.describe()}, reaches "
+                        f"[{lo:g}, {hi:g}], but {where} needs {describe_kind(kind)}"), "error")
     for name in declared:
         if name not in used:
             yield (("parameters", name), f"the parameter {name!r} is declared but never used",

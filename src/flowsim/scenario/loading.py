@@ -43,7 +43,7 @@ from flowsim.scenario.yamlio import (
     read_yaml,
 )
 
-__all__ = ["load_scenario", "read_scenario", "validate_data", "KEYED_SECTIONS"]
+__all__ = ["KEYED_SECTIONS", "load_scenario", "read_scenario", "validate_data"]
 
 # list sections, and the field that names their items
 KEYED_SECTIONS: dict[str, str] = {

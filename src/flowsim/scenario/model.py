@@ -1,9 +1,25 @@
-"""The scenario schema: frozen pydantic models for everything a scenario file can say.
+"""The scenario format: frozen pydantic models for everything a scenario file can say.
 
-This module is the declarative layer of flowsim. It knows nothing about arrays, files or
-YAML: it only says which fields exist, their types, units and defaults, and which values are
+This is the declarative layer of flowsim. It knows nothing about arrays, files or YAML: it
+only says which fields exist, their types, units and defaults, and which values are
 acceptable on their own. Checks that need the whole scenario (unknown ids, reachability,
 dates against the horizon, parameter references) live in :mod:`flowsim.scenario.checks`.
+
+The models are spread by topic; this module defines the calendar, the behaviour settings
+and the :class:`Scenario` that holds them all, and gathers every name of the format so that
+``from flowsim.scenario.model import X`` finds it wherever it is defined:
+
+* :mod:`flowsim.scenario.values`: kinds of numbers (:class:`ValueKind`) and the field types
+  every model shares (number-or-parameter fields, dates, names, country ids, vocabularies);
+* :mod:`flowsim.scenario.network`: countries, their asylum systems, routes;
+* :mod:`flowsim.scenario.people`: cohorts and shocks;
+* :mod:`flowsim.scenario.policies`: policies, their selectors and changes;
+* :mod:`flowsim.scenario.parameters`: parameters and priors;
+* :mod:`flowsim.scenario.targets`: targets and observables.
+
+Every field carries its own documentation (``description``, ``examples`` and a unit in
+``json_schema_extra``): :mod:`flowsim.scenario.docs` turns it into the reference tables and
+:mod:`flowsim.scenario.schema` into the JSON Schema.
 
 Units used throughout
 ---------------------
@@ -22,534 +38,119 @@ parameter's value (or, in calibration, a draw from its prior) is used in its pla
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import re
-from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    model_validator,
+from pydantic import Field
+
+from flowsim.scenario import parameters as _parameters
+from flowsim.scenario import values as _values
+from flowsim.scenario.network import Asylum, Country, Route, route_key
+from flowsim.scenario.parameters import Parameter, ParameterEntry, Prior
+from flowsim.scenario.people import Cohort, Shock
+from flowsim.scenario.policies import AsylumChange, CountryChange, Policy, RouteChange, Selector
+from flowsim.scenario.targets import AT_DATE, NEEDS_PLACE, OBSERVABLES, Observable, Target
+from flowsim.scenario.values import (
+    COUNTRY_PATTERN,
+    NAME_PATTERN,
+    REGIMES,
+    Count,
+    CountryId,
+    Date,
+    Documents,
+    Mode,
+    Name,
+    Names,
+    NonNegative,
+    Positive,
+    Probability,
+    Real,
+    Regime,
+    Role,
+    Step,
+    ValueKind,
+    _Model,
+    describe_kind,
+    kind_accepts,
 )
 
+# Private helpers that lived here before the format was split by topic, still reachable here
+# for code written against the old module (the checks and the documentation read the markers
+# and validators of the field types; they import them from their modules now).
+_KIND_SENTENCE = _values._KIND_SENTENCE
+_KindTag = _values._KindTag
+_as_date = _values._as_date
+_as_tuple = _values._as_tuple
+_check_country_id = _values._check_country_id
+_check_name = _values._check_name
+_per_cohort = _values._per_cohort
+_value_type = _values._value_type
+_value_validator = _values._value_validator
+_PRIOR_ARGUMENTS = _parameters._PRIOR_ARGUMENTS
+_ParameterModel = _parameters._ParameterModel
+_parameter_shorthand = _parameters._parameter_shorthand
+
+# Every public name of the format, wherever it is defined: the models and the field types.
 __all__ = [
+    "AT_DATE",
+    "COUNTRY_PATTERN",
+    "NAME_PATTERN",
+    "NEEDS_PLACE",
+    "OBSERVABLES",
+    "REGIMES",
     "Asylum",
     "AsylumChange",
     "Behaviour",
     "Calendar",
     "Cohort",
+    "Count",
     "Country",
     "CountryChange",
+    "CountryId",
+    "Date",
+    "Documents",
+    "Mode",
+    "Name",
+    "Names",
+    "NonNegative",
+    "Observable",
     "Parameter",
+    "ParameterEntry",
     "Policy",
+    "Positive",
     "Prior",
+    "Probability",
+    "Real",
+    "Regime",
+    "Role",
     "Route",
     "RouteChange",
     "Scenario",
     "Selector",
     "Shock",
+    "Step",
     "Target",
     "ValueKind",
-    "REGIMES",
-    "OBSERVABLES",
+    "describe_kind",
+    "kind_accepts",
+    "route_key",
 ]
-
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-COUNTRY_PATTERN = re.compile(r"^[A-Z]{3}$")
-
-
-class ValueKind(str, Enum):
-    """What a numeric field accepts; used by field checks and by parameter checks."""
-
-    real = "real"  # any finite number (utilities, costs)
-    probability = "probability"  # in [0, 1]
-    nonnegative = "nonnegative"  # >= 0
-    positive = "positive"  # > 0
-    count = "count"  # a non-negative whole number of people
-
-
-_KIND_SENTENCE = {
-    ValueKind.real: "a finite number",
-    ValueKind.probability: "a probability between 0 and 1",
-    ValueKind.nonnegative: "a number that is not negative",
-    ValueKind.positive: "a number greater than 0",
-    ValueKind.count: "a whole number that is not negative",
-}
-
-
-def kind_accepts(kind: ValueKind, x: float) -> bool:
-    """Whether the number ``x`` is acceptable for a field of this kind."""
-    if not math.isfinite(x):
-        return False
-    if kind is ValueKind.probability:
-        return 0.0 <= x <= 1.0
-    if kind is ValueKind.nonnegative:
-        return x >= 0.0
-    if kind is ValueKind.positive:
-        return x > 0.0
-    if kind is ValueKind.count:
-        return x >= 0.0 and float(x).is_integer()
-    return True
-
-
-def describe_kind(kind: ValueKind) -> str:
-    """The plain-language description of a value kind, for error messages."""
-    return _KIND_SENTENCE[kind]
-
-
-def _value_validator(kind: ValueKind):
-    """A before-validator for a number-or-parameter-name field of the given kind."""
-
-    def check(v: Any) -> float | int | str:
-        if isinstance(v, bool):
-            raise ValueError(f"expected {describe_kind(kind)} or a parameter name, got {v!r}")
-        if isinstance(v, str):
-            if not NAME_PATTERN.match(v):
-                raise ValueError(
-                    f"expected {describe_kind(kind)} or a parameter name, got the text {v!r}"
-                )
-            return v
-        if isinstance(v, int | float):
-            if not kind_accepts(kind, float(v)):
-                raise ValueError(f"expected {describe_kind(kind)}, got {v!r}")
-            return int(v) if kind is ValueKind.count else float(v)
-        raise ValueError(
-            f"expected {describe_kind(kind)} or a parameter name, got {type(v).__name__}"
-        )
-
-    return check
-
-
-class _KindTag:
-    """Metadata marker carried by value fields so that checks can find their kind."""
-
-    def __init__(self, kind: ValueKind) -> None:
-        self.kind = kind
-
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"_KindTag({self.kind.value})"
-
-
-def _value_type(kind: ValueKind) -> Any:
-    base = int | str if kind is ValueKind.count else float | str
-    return Annotated[base, BeforeValidator(_value_validator(kind)), _KindTag(kind)]
-
-
-Real = _value_type(ValueKind.real)
-Probability = _value_type(ValueKind.probability)
-NonNegative = _value_type(ValueKind.nonnegative)
-Positive = _value_type(ValueKind.positive)
-Count = _value_type(ValueKind.count)
-
-
-def _as_date(v: Any) -> dt.date:
-    # YAML gives dates as datetime.date; quoted ISO text is accepted too. Numbers are refused
-    # (pydantic would otherwise read 20220224 as a Unix timestamp).
-    if isinstance(v, dt.datetime):
-        raise ValueError(f"expected a date (YYYY-MM-DD) without a time, got {v.isoformat()}")
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v.strip())
-        except ValueError:
-            raise ValueError(f"expected a date (YYYY-MM-DD), got {v!r}") from None
-    raise ValueError(f"expected a date (YYYY-MM-DD), got {v!r}")
-
-
-Date = Annotated[dt.date, BeforeValidator(_as_date)]
-
-
-def _check_name(v: str) -> str:
-    if not NAME_PATTERN.match(v):
-        raise ValueError(
-            f"{v!r} is not a valid name: use letters, digits and underscores, "
-            "starting with a letter"
-        )
-    return v
-
-
-def _check_country_id(v: str) -> str:
-    if not COUNTRY_PATTERN.match(v):
-        raise ValueError(f"{v!r} is not an ISO 3166 alpha-3 country id (three capital letters)")
-    return v
-
-
-Name = Annotated[str, AfterValidator(_check_name)]
-CountryId = Annotated[str, AfterValidator(_check_country_id)]
-
-
-def _as_tuple(v: Any) -> Any:
-    """Accept a single item where a list is expected (``cohorts: men`` = ``cohorts: [men]``)."""
-    if isinstance(v, str):
-        return (v,)
-    return v
-
-
-Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
-
-Role = Literal["origin", "transit", "destination"]
-Mode = Literal["land", "air", "sea"]
-Regime = Literal[
-    "visa_free", "visa_on_arrival", "e_visa", "visa_required", "humanitarian_only", "closed"
-]
-REGIMES: tuple[str, ...] = (
-    "visa_free",
-    "visa_on_arrival",
-    "e_visa",
-    "visa_required",
-    "humanitarian_only",
-    "closed",
-)
-Documents = Literal["internal", "international"]
-Step = Literal["day", "week", "month"]
-
-
-def _per_cohort(kind: ValueKind) -> Any:
-    """A value that may differ per cohort: a number/parameter, or ``{default: x, cohort: y}``."""
-
-    def to_mapping(v: Any) -> Any:
-        if isinstance(v, dict):
-            return v
-        return {"default": v}
-
-    def collapse(m: dict[str, Any]) -> Any:
-        return m["default"] if set(m) == {"default"} else dict(m)
-
-    return Annotated[
-        dict[str, _value_type(kind)],
-        BeforeValidator(to_mapping),
-        PlainSerializer(collapse),
-    ]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        populate_by_name=True,
-        validate_default=False,
-        str_strip_whitespace=True,
-    )
 
 
 # --------------------------------------------------------------------------------------------
-# Calendar, countries, routes, cohorts
+# Settings of the whole scenario
 # --------------------------------------------------------------------------------------------
 
 
 class Calendar(_Model):
     """The simulated period: ``start`` to ``end`` inclusive, in steps of ``step``."""
 
-    start: Date
-    end: Date
-    step: Step = "week"
-
-
-class Asylum(_Model):
-    """The asylum system of a country, as it treats people from the origin.
-
-    Present people claim asylum with ``claim_hazard`` per week; a claim is decided after a
-    geometric waiting time with mean ``processing_days``, at most ``capacity`` decisions per
-    step (``None``: no limit); decisions are positive with ``recognition_rate``. Rejected
-    claimants return home with probability ``rejected_return`` and otherwise move on.
-    """
-
-    claim_hazard: Probability = 0.0
-    processing_days: Positive = 180.0
-    recognition_rate: Probability = 0.5
-    capacity: Count | None = None
-    rejected_return: Probability = 0.5
-
-
-class Country(_Model):
-    """A country (a node of the migration graph)."""
-
-    id: CountryId
-    name: str
-    roles: tuple[Role, ...] = ("destination",)
-    groups: Names = ()
-    attractiveness: _per_cohort(ValueKind.real) = Field(default_factory=lambda: {"default": 0.0})
-    onward_hazard: Probability = 0.0
-    return_hazard: Probability = 0.0
-    settle_hazard: Probability = 0.0
-    asylum: Asylum | None = None
-
-    @model_validator(mode="after")
-    def _roles_unique(self) -> Country:
-        if len(set(self.roles)) != len(self.roles):
-            raise ValueError("roles are listed more than once")
-        return self
-
-
-class Route(_Model):
-    """A directed route from one country to another.
-
-    ``regime`` decides how people pass: ``visa_free``, ``visa_on_arrival`` and ``e_visa``
-    routes are crossed in the step they are chosen; ``visa_required`` and
-    ``humanitarian_only`` routes put applicants in a queue decided after a geometric delay
-    with mean ``delay_days`` and granted with ``issuance``; ``closed`` routes carry nobody.
-    ``humanitarian_only`` routes are open only to cohorts eligible for ``humanitarian``
-    programmes. ``capacity`` caps crossings per step (excess waits at the source).
-    """
-
-    id: Name | None = None
-    from_: CountryId = Field(alias="from")
-    to: CountryId
-    mode: Mode = "land"
-    regime: Regime = "visa_free"
-    issuance: Probability = 1.0
-    delay_days: NonNegative = 0.0
-    capacity: Count | None = None
-    cost: Real = 0.0
-    documents: Documents = "international"
-    requires: Names = ()
-
-    @property
-    def key(self) -> str:
-        """The route's identifier: ``id`` if given, else ``FROM_TO_mode``."""
-        return self.id if self.id is not None else route_key(self.from_, self.to, self.mode)
-
-
-def route_key(origin: str, destination: str, mode: str) -> str:
-    """The default identifier of a route."""
-    return f"{origin}_{destination}_{mode}"
-
-
-class Cohort(_Model):
-    """A group of people who differ in who they are and how policy treats them."""
-
-    name: Name
-    description: str = ""
-    population: Count
-    baseline_hazard: Probability
-    international_passport: Probability = 1.0
-    eligible: Names = ()
-
-
-class Shock(_Model):
-    """A dated event that multiplies the emigration hazard of some cohorts.
-
-    From ``date`` (until ``end`` if given) the hazard is multiplied by
-    ``1 + (multiplier - 1) * 0.5 ** (days_since / half_life_days)``; without a half-life the
-    multiplier holds at full strength. ``multiplier`` may differ per cohort.
-    """
-
-    name: Name
-    description: str = ""
-    date: Date
-    end: Date | None = None
-    cohorts: Names | None = None
-    multiplier: _per_cohort(ValueKind.nonnegative)
-    half_life_days: Positive | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# Policies
-# --------------------------------------------------------------------------------------------
-
-
-class Selector(_Model):
-    """What a policy applies to. Each field lists ids or group names; omitted means any.
-
-    Route changes apply to the routes matching all of ``routes`` (route ids), ``from``,
-    ``to`` and ``mode``; country changes to ``countries``; both only for ``cohorts``.
-    """
-
-    countries: Names | None = None
-    routes: Names | None = None
-    from_: Names | None = Field(default=None, alias="from")
-    to: Names | None = None
-    mode: tuple[Mode, ...] | None = None
-    cohorts: Names | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _mode_as_tuple(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("mode"), str):
-            data = {**data, "mode": (data["mode"],)}
-        return data
-
-
-class RouteChange(_Model):
-    """The route fields a policy can change; omitted fields are left as they are."""
-
-    regime: Regime | None = None
-    issuance: Probability | None = None
-    delay_days: NonNegative | None = None
-    capacity: Count | Literal["unlimited"] | None = None
-    cost: Real | None = None
-
-
-class AsylumChange(_Model):
-    """The asylum fields a policy can change; omitted fields are left as they are."""
-
-    claim_hazard: Probability | None = None
-    processing_days: Positive | None = None
-    recognition_rate: Probability | None = None
-    capacity: Count | Literal["unlimited"] | None = None
-    rejected_return: Probability | None = None
-
-
-class CountryChange(_Model):
-    """The country fields a policy can change; omitted fields are left as they are."""
-
-    attractiveness: Real | None = None
-    onward_hazard: Probability | None = None
-    return_hazard: Probability | None = None
-    settle_hazard: Probability | None = None
-    asylum: AsylumChange | None = None
-
-
-class Policy(_Model):
-    """A dated, named change to routes or countries, for some cohorts.
-
-    A policy is in force for a step when it is in force on the step's middle day; ``end`` is
-    the last day in force (``None``: until the end of the horizon). Route changes apply to the
-    routes matched by ``select.routes``/``select.from``/``select.to``/``select.mode``; country
-    changes to the countries matched by ``select.countries``. Later policies override earlier
-    ones.
-    """
-
-    name: Name
-    description: str = ""
-    start: Date
-    end: Date | None = None
-    select: Selector = Field(default_factory=Selector)
-    route: RouteChange | None = None
-    country: CountryChange | None = None
-
-    @model_validator(mode="after")
-    def _changes_something(self) -> Policy:
-        if self.route is None and self.country is None:
-            raise ValueError("a policy must change something: give `route:` or `country:`")
-        return self
-
-
-# --------------------------------------------------------------------------------------------
-# Parameters and priors
-# --------------------------------------------------------------------------------------------
-
-
-_PRIOR_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "uniform": ("low", "high"),
-    "loguniform": ("low", "high"),
-    "normal": ("mean", "sd"),
-    "truncnormal": ("mean", "sd", "low", "high"),
-    "lognormal": ("median", "sigma"),
-    "beta": ("a", "b"),
-    "gamma": ("shape", "scale"),
-}
-
-
-class Prior(_Model):
-    """A prior distribution, one of a small set of scipy distributions.
-
-    ``uniform(low, high)``, ``loguniform(low, high)``, ``normal(mean, sd)``,
-    ``truncnormal(mean, sd, low, high)``, ``lognormal(median, sigma)``, ``beta(a, b)``,
-    ``gamma(shape, scale)``.
-    """
-
-    dist: Literal["uniform", "loguniform", "normal", "truncnormal", "lognormal", "beta", "gamma"]
-    low: float | None = None
-    high: float | None = None
-    mean: float | None = None
-    sd: float | None = None
-    median: float | None = None
-    sigma: float | None = None
-    a: float | None = None
-    b: float | None = None
-    shape: float | None = None
-    scale: float | None = None
-
-    @model_validator(mode="after")
-    def _arguments(self) -> Prior:
-        needs = _PRIOR_ARGUMENTS[self.dist]
-        given = {k for k in ("low", "high", "mean", "sd", "median", "sigma", "a", "b",
-                             "shape", "scale") if getattr(self, k) is not None}
-        missing = [k for k in needs if k not in given]
-        extra = sorted(given - set(needs))
-        problems = []
-        if missing:
-            problems.append(f"a {self.dist} prior needs {', '.join(needs)}; missing "
-                            f"{', '.join(missing)}")
-        if extra:
-            problems.append(f"a {self.dist} prior does not take {', '.join(extra)}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        for k in given:
-            if not math.isfinite(getattr(self, k)):
-                raise ValueError(f"prior argument {k} must be finite")
-        if self.dist in ("uniform", "loguniform", "truncnormal") and not self.low < self.high:
-            raise ValueError(f"prior low ({self.low}) must be below high ({self.high})")
-        if self.dist == "loguniform" and self.low <= 0:
-            raise ValueError("a loguniform prior needs low > 0")
-        for k in ("sd", "sigma", "a", "b", "shape", "scale", "median"):
-            v = getattr(self, k)
-            if v is not None and v <= 0:
-                raise ValueError(f"prior argument {k} must be greater than 0, got {v}")
-        return self
-
-    def frozen(self) -> Any:
-        """The prior as a frozen ``scipy.stats`` distribution."""
-        from scipy import stats
-
-        if self.dist == "uniform":
-            return stats.uniform(loc=self.low, scale=self.high - self.low)
-        if self.dist == "loguniform":
-            return stats.loguniform(self.low, self.high)
-        if self.dist == "normal":
-            return stats.norm(loc=self.mean, scale=self.sd)
-        if self.dist == "truncnormal":
-            a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
-            return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
-        if self.dist == "lognormal":
-            return stats.lognorm(s=self.sigma, scale=self.median)
-        if self.dist == "beta":
-            return stats.beta(self.a, self.b)
-        return stats.gamma(self.shape, scale=self.scale)
-
-    def support(self) -> tuple[float, float]:
-        """The interval that holds all the prior's mass."""
-        lo, hi = self.frozen().support()
-        return float(lo), float(hi)
-
-    def describe(self) -> str:
-        """A short text such as ``uniform(0.1, 0.5)``."""
-        args = ", ".join(f"{getattr(self, k):g}" for k in _PRIOR_ARGUMENTS[self.dist])
-        return f"{self.dist}({args})"
-
-
-def _parameter_shorthand(v: Any) -> Any:
-    # `name: 0.3` is short for `name: {value: 0.3}`.
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return {"value": v}
-    return v
-
-
-class _ParameterModel(_Model):
-    value: float
-    prior: Prior | None = None
-    description: str = ""
-
-    @model_validator(mode="after")
-    def _finite(self) -> _ParameterModel:
-        if not math.isfinite(self.value):
-            raise ValueError("a parameter's value must be a finite number")
-        return self
-
-
-class Parameter(_ParameterModel):
-    """A named number with an optional prior; any numeric field may refer to it by name."""
-
-
-ParameterEntry = Annotated[Parameter, BeforeValidator(_parameter_shorthand)]
+    start: Date = Field(description="First simulated day.", examples=["2022-02-01"])
+    end: Date = Field(
+        description="Last simulated day (inclusive); the last step may be shorter.",
+        examples=["2024-06-30"])
+    step: Step = Field(
+        "week", description="Step length: `day`, `week` (7 days) or `month` (calendar months "
+        "counted from `start`).", examples=["week"])
 
 
 class Behaviour(_Model):
@@ -564,7 +165,11 @@ class Behaviour(_Model):
     disutility of each entry regime added to a route's own cost.
     """
 
-    deterrence: Probability = 0.5
+    deterrence: Probability = Field(
+        0.5, description="How closures deter rather than divert: departures are multiplied by `A "
+        "** deterrence`, `A` the choice weight of the routes open to the cohort now relative to "
+        "the routes open with no policy in force (0: closures only divert).",
+        examples=[0.5], json_schema_extra={"unit": "exponent between 0 and 1"})
     regime_cost: dict[Regime, Real] = Field(
         default_factory=lambda: {
             "visa_free": 0.0,
@@ -572,141 +177,14 @@ class Behaviour(_Model):
             "e_visa": 0.3,
             "visa_required": 1.0,
             "humanitarian_only": 1.0,
-        }
-    )
+        },
+        description="Disutility of each entry regime, added to a route's own cost; regimes not "
+        "listed cost 0.",
+        examples=[{"visa_required": 1.0}], json_schema_extra={"unit": "logit scale"})
 
     def regime_cost_of(self, regime: str) -> float | str:
         """The cost of a regime (0 if not listed)."""
         return self.regime_cost.get(regime, 0.0)  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------------------------
-# Targets
-# --------------------------------------------------------------------------------------------
-
-OBSERVABLES: dict[str, str] = {
-    "departures": "first departures from the origin during the period",
-    "abroad": "people who left the origin and are abroad (not returned) at the date",
-    "stock": "people from the origin in the place at the date (present, waiting, "
-    "claiming asylum or settled)",
-    "settled": "people holding a permit or protection in the place at the date",
-    "arrivals": "entries into the place during the period",
-    "returns": "returns to the origin during the period",
-    "asylum_applications": "asylum claims lodged in the place during the period",
-    "asylum_grants": "positive asylum decisions in the place during the period",
-    "recognition_share": "share of asylum decisions in the place during the period that are "
-    "positive",
-    "visas_issued": "visas (and humanitarian admissions) granted on routes into the place "
-    "during the period",
-}
-Observable = Literal[
-    "departures",
-    "abroad",
-    "stock",
-    "settled",
-    "arrivals",
-    "returns",
-    "asylum_applications",
-    "asylum_grants",
-    "recognition_share",
-    "visas_issued",
-]
-AT_DATE = frozenset({"abroad", "stock", "settled"})
-NEEDS_PLACE = frozenset(
-    {"stock", "settled", "arrivals", "asylum_applications", "asylum_grants",
-     "recognition_share", "visas_issued"}
-)
-
-
-class Target(_Model):
-    """A published figure the model should reproduce.
-
-    Kinds: ``about`` (``value`` with a relative ``tolerance``, default 0.25), ``interval``
-    (``low`` to ``high``), ``at_least`` (``value``), ``at_most`` (``value``). Period
-    observables take ``start`` and ``end`` (inclusive); stock observables take ``at``.
-    ``where`` lists countries or groups (summed), or, with ``each: true``, applies the figure
-    to each country separately.
-    """
-
-    id: Name
-    observable: Observable
-    kind: Literal["about", "interval", "at_least", "at_most"]
-    where: Names | None = None
-    each: bool = False
-    cohorts: Names | None = None
-    start: Date | None = None
-    end: Date | None = None
-    at: Date | None = None
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-    tolerance: float | None = None
-    source: str
-    quote: str = ""
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _complete(self) -> Target:
-        problems: list[str] = [f"{k} must be a finite number, got {getattr(self, k)}"
-                               for k in ("value", "low", "high", "tolerance")
-                               if getattr(self, k) is not None
-                               and not math.isfinite(getattr(self, k))]
-        if problems:
-            raise ValueError("; ".join(problems))
-        if self.kind == "interval":
-            if self.low is None or self.high is None:
-                problems.append("an interval target needs low and high")
-            elif not self.low <= self.high:
-                problems.append(f"low ({self.low:g}) is above high ({self.high:g})")
-            if self.value is not None and self.low is not None and self.high is not None \
-                    and not self.low <= self.value <= self.high:
-                problems.append("value (the central figure) lies outside low..high")
-        else:
-            if self.value is None:
-                problems.append(f"an {self.kind} target needs value")
-            if self.low is not None or self.high is not None:
-                problems.append(f"an {self.kind} target takes value, not low/high")
-        if self.tolerance is not None:
-            if self.kind != "about":
-                problems.append("tolerance applies to `about` targets only")
-            elif not 0 < self.tolerance:
-                problems.append("tolerance must be greater than 0")
-        if self.observable in AT_DATE:
-            if self.at is None:
-                problems.append(f"a {self.observable} target needs `at` (a date)")
-            if self.start is not None or self.end is not None:
-                problems.append(f"a {self.observable} target takes `at`, not start/end")
-        else:
-            if self.start is None or self.end is None:
-                problems.append(f"a {self.observable} target needs `start` and `end`")
-            elif self.end < self.start:
-                problems.append(f"end ({self.end}) is before start ({self.start})")
-            if self.at is not None:
-                problems.append(f"a {self.observable} target takes start/end, not `at`")
-        if self.observable in NEEDS_PLACE and not self.where:
-            problems.append(f"a {self.observable} target needs `where` (countries or groups)")
-        if self.observable == "recognition_share" and self.kind != "interval":
-            for v in (self.value,):
-                if v is not None and not 0 <= v <= 1:
-                    problems.append("a recognition share is between 0 and 1")
-        if self.each and not self.where:
-            problems.append("`each: true` needs `where`")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """The accepted range ``(low, high)`` of the observable (infinite where open)."""
-        if self.kind == "interval":
-            return float(self.low), float(self.high)  # type: ignore[arg-type]
-        if self.kind == "at_least":
-            return float(self.value), math.inf  # type: ignore[arg-type]
-        if self.kind == "at_most":
-            return -math.inf, float(self.value)  # type: ignore[arg-type]
-        tol = 0.25 if self.tolerance is None else self.tolerance
-        v = float(self.value)  # type: ignore[arg-type]
-        return v * (1 - tol), v * (1 + tol)
 
 
 # --------------------------------------------------------------------------------------------
@@ -722,18 +200,48 @@ class Scenario(_Model):
     :meth:`with_policies` or with ``model_copy(update=...)`` followed by validation.
     """
 
-    name: str
-    description: str = ""
-    calendar: Calendar
-    countries: tuple[Country, ...]
-    groups: dict[Name, Names] = Field(default_factory=dict)
-    routes: tuple[Route, ...]
-    cohorts: tuple[Cohort, ...]
-    shocks: tuple[Shock, ...] = ()
-    policies: tuple[Policy, ...] = ()
-    parameters: dict[Name, ParameterEntry] = Field(default_factory=dict)
-    behaviour: Behaviour = Field(default_factory=Behaviour)
-    targets: tuple[Target, ...] = ()
+    name: str = Field(
+        description="The scenario's name (used in results, file names and comparisons).",
+        examples=["russia-2022"])
+    description: str = Field(
+        "", description="Free text: what the scenario represents and its sources.",
+        examples=["Emigration from Russia after 24 February 2022."])
+    calendar: Calendar = Field(
+        description="The simulated period and the step length.",
+        examples=[{"start": "2022-02-01", "end": "2024-06-30", "step": "week"}])
+    countries: tuple[Country, ...] = Field(
+        description="The countries (nodes of the migration graph); exactly one has the role "
+        "`origin`.", examples=[[{"id": "RUS", "name": "Russia", "roles": ["origin"]}]])
+    groups: dict[Name, Names] = Field(
+        default_factory=dict, description="Named groups of countries, usable wherever a country id "
+        "is: in selectors, targets and other groups (groups may contain groups).",
+        examples=[{"baltics": ["EST", "LVA", "LTU"], "eu": ["DEU", "baltics"]}])
+    routes: tuple[Route, ...] = Field(
+        description="Directed routes between countries, each with an entry regime.",
+        examples=[[{"from": "RUS", "to": "GEO", "mode": "land"}]])
+    cohorts: tuple[Cohort, ...] = Field(
+        description="Groups of people in the origin who differ in who they are and how policy "
+        "treats them.",
+        examples=[[{"name": "men", "population": 1000000, "baseline_hazard": 1e-05}]])
+    shocks: tuple[Shock, ...] = Field(
+        (), description="Dated events that multiply the emigration hazard.",
+        examples=[[{"name": "invasion", "date": "2022-02-24", "multiplier": 20,
+                    "half_life_days": 30}]])
+    policies: tuple[Policy, ...] = Field(
+        (), description="Dated changes to routes and countries, applied in file order (a later "
+        "policy overrides an earlier one where both apply).",
+        examples=[[{"name": "border_closed", "start": "2022-09-30",
+                    "select": {"from": "RUS", "to": "FIN"}, "route": {"regime": "closed"}}]])
+    parameters: dict[Name, ParameterEntry] = Field(
+        default_factory=dict, description="Named numbers, each with an optional prior; any numeric "
+        "field may name one instead of giving a number.",
+        examples=[{"deterrence": {"value": 0.5, "prior": {"dist": "beta", "a": 2, "b": 2}}}])
+    behaviour: Behaviour = Field(
+        default_factory=Behaviour, description="Settings of the choice model shared by all "
+        "countries.", examples=[{"deterrence": 0.5}])
+    targets: tuple[Target, ...] = Field(
+        (), description="Published figures the model should reproduce (for calibration and plots): "
+        "a list, or the path of a file holding one.", examples=["russia-2022-targets.yaml"])
 
     # -- convenient views -------------------------------------------------------------------
 

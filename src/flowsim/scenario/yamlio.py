@@ -16,8 +16,15 @@ import yaml
 
 from flowsim.errors import Problem
 
-__all__ = ["LocatedDict", "LocatedList", "YamlProblem", "read_yaml", "dump_yaml", "locate",
-           "format_path"]
+__all__ = [
+    "LocatedDict",
+    "LocatedList",
+    "YamlProblem",
+    "dump_yaml",
+    "format_path",
+    "locate",
+    "read_yaml",
+]
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
@@ -77,7 +84,7 @@ _FLOAT = re.compile(
     |\.[0-9_]+(?:[eE][-+][0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",
-    re.X,
+    re.VERBOSE,
 )
 _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
@@ -256,10 +263,9 @@ def locate(root: Any, path: tuple[Any, ...] | list[Any]) -> tuple[str | None, in
     rest = list(path)
     while rest:
         key = rest[0]
-        if isinstance(node, LocatedDict) and key in node:
-            file, (line, col) = node.file, node.marks[key]
-            src_path = (*node.path, key)
-        elif isinstance(node, LocatedList) and isinstance(key, int) and 0 <= key < len(node):
+        held = (isinstance(node, LocatedDict) and key in node
+                or isinstance(node, LocatedList) and isinstance(key, int) and 0 <= key < len(node))
+        if held:
             file, (line, col) = node.file, node.marks[key]
             src_path = (*node.path, key)
         else:

@@ -70,7 +70,7 @@ class _Params:
 
     def value(self, kind: str, literal: st.SearchStrategy[Any]) -> Any:
         """A literal number, or (sometimes) the name of a parameter that fits the field."""
-        if kind == "count" or not self.draw(st.integers(0, 3)) == 0:
+        if kind == "count" or self.draw(st.integers(0, 3)) != 0:
             return self.draw(literal)
         same_kind = [n for n, (k, _) in self.declared.items() if k == kind]
         if same_kind and self.draw(st.booleans()):

@@ -75,7 +75,7 @@ def synthetic_scenario(countries: int = 30, routes_per_country: float = 3.0, coh
                        "regime": str(rng.choice(regimes)), "cost": float(rng.uniform(0, 2)),
                        "issuance": 0.6, "delay_days": 21,
                        "documents": "internal" if rng.random() < 0.2 else "international"})
-    n_other = int(round(routes_per_country * (countries + 1))) - len(routes)
+    n_other = round(routes_per_country * (countries + 1)) - len(routes)
     while n_other > 0:
         a, b = (str(x) for x in rng.choice(ids, size=2, replace=False))
         if (a, b) in seen:

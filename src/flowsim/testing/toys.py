@@ -7,7 +7,7 @@ other (or, in :func:`quota_route`, deterministically), so every outcome below is
 or hypergeometric count whose variance is known exactly; a test can then require
 ``|mean - E| < z * sqrt(Var / R)`` over ``R`` replicates with a stated false-failure rate.
 
-Step rules used in the formulas (see :mod:`flowsim.engine`): in step ``s`` the origin's
+Step rules used in the formulas (see :mod:`flowsim.core.engine`): in step ``s`` the origin's
 departures cross their route and arrive at the end of the step; people present in a
 country face its hazards at the *start* of a step, before that step's arrivals. So somebody
 who arrives in step ``s`` first faces the onward hazard in step ``s + 1``, and a person who

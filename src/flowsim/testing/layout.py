@@ -1,7 +1,10 @@
-"""The package's import graph, read from its source with :mod:`ast` (nothing is imported).
+"""The package's layout: its stages in pipeline order, and its import graph read from source.
 
-``tests/test_architecture.py`` checks the layout against it, and ``docs/architecture.md``
-draws it (``python docs/make_architecture.py``).
+:data:`STAGES` is the one statement of the layout: every folder (or top-level module) of
+``flowsim`` is a stage with a rank, and a module may import only modules of its own stage or
+of stages of a lower rank. :func:`imports` reads the import graph with :mod:`ast` (nothing is
+imported). ``tests/test_architecture.py`` checks the package against both, and
+``docs/make_architecture.py`` draws them in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,43 @@ import ast
 import dataclasses
 from pathlib import Path
 
-__all__ = ["Import", "imports", "modules"]
+__all__ = ["ALIASES", "OUTPUT_LIBRARIES", "STAGES", "Import", "imports", "modules", "stage_of"]
+
+#: The stages in pipeline order (rank, then what the stage is for). A module may import
+#: modules of its own stage and of stages of a lower rank; stages of the same rank
+#: (calibration and comparison; reports and testing) do not import each other.
+STAGES: dict[str, tuple[int, str]] = {
+    "_version": (0, "the version"),
+    "errors": (0, "problems in the input, shared by every stage"),
+    "_deprecated": (0, "aliases for names that moved"),
+    "scenario": (1, "the declarative layer"),
+    "core": (2, "compiled arrays and the engine"),
+    "results": (3, "labelled results and their files"),
+    "ensemble": (4, "many replicates, on many processes"),
+    "calibration": (5, "parameters fitted to published figures"),
+    "comparison": (5, "paired policy comparisons"),
+    "plots": (6, "figures"),
+    "reports": (7, "output directories"),
+    "testing": (7, "toys, strategies, the layout"),
+    "": (8, "the public API"),
+    "cli": (9, "the command line"),
+    "__main__": (10, "python -m flowsim"),
+}
+
+#: Modules kept for one release where names used to be: aliases that warn and hold no code.
+ALIASES = frozenset({
+    "compile", "engine", "sampling", "sketch", "simulate", "streaming", "output",
+    "plots_compare", "plots_calibration", "calibration.abc", "calibration.report",
+})
+
+#: Third-party libraries of output (files, figures, tables, terminals) that the scenario
+#: layer and the core never import: they hand plain values to the stages that write and draw.
+OUTPUT_LIBRARIES = frozenset({"matplotlib", "netCDF4", "xarray", "typer", "rich", "pandas"})
+
+
+def stage_of(module: str) -> str:
+    """The stage of a dotted module name: ``flowsim.core.engine`` -> ``core``."""
+    return module.removeprefix("flowsim").removeprefix(".").split(".")[0]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,297 @@
+"""The machinery every ABC sampler shares: a run, its batches of candidates, a generation.
+
+Every sampler evaluates candidate parameter vectors in **batches**: every round stacks the
+candidates (each repeated ``replicates_per_particle`` times) into one parameter matrix and
+makes **one** :func:`flowsim.simulate` call, which spreads the blocks of replicates
+(:data:`~flowsim.calibration.settings.DEFAULT_CALIBRATION_BLOCK` each) over the worker
+processes. Only the engine variables the targets need are recorded, and each block is
+reduced to its target observables where it ran (``simulate(..., reduce=)`` with
+:func:`_observe`), so a batch costs the sampler a few numbers per candidate and its size is
+not limited by memory. One process pool (:func:`flowsim.simulate.local_pool`, or the
+caller's ``pool`` or Dask ``client``) is kept for the whole calibration instead of one per
+round.
+
+* :class:`_Run`: what one calibration shares (model, prior, targets, streams, workers, the
+  count of simulations), built from a :class:`~flowsim.calibration.settings.RunSettings`;
+* :class:`_Population`: one generation's accepted particles;
+* :func:`_generation`: fill a population from a proposal (:func:`_from_prior`,
+  :func:`_from_kernel`) at a tolerance; :func:`_next_epsilon`, the next tolerance;
+* :func:`_info` and :func:`_posterior`: a population's diagnostics, and the
+  :class:`~flowsim.calibration.posterior.Posterior` it becomes.
+
+Randomness: the seed's ``SeedSequence`` has two children, one for the sampler's own draws
+(prior draws, ancestors, perturbations) and one for the simulations; round ``r`` of the run
+uses their ``r``-th children (:mod:`flowsim.calibration.streams`). The number of candidates
+in each round depends only on earlier results, so a calibration is reproducible bit for bit
+for a seed whatever the number of workers.
+
+Used within :mod:`flowsim.calibration` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import math
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, Self
+
+import numpy as np
+
+from flowsim._version import __version__
+from flowsim.calibration.distance import ObservationPlan, TargetSet
+from flowsim.calibration.kernels import _Kernel
+from flowsim.calibration.posterior import (
+    GenerationInfo,
+    Posterior,
+    effective_sample_size,
+    weighted_quantile,
+)
+from flowsim.calibration.priors import JointPrior
+from flowsim.calibration.settings import RunSettings
+from flowsim.calibration.streams import _child, _rng
+from flowsim.core.compile import CompiledModel, compile_scenario
+from flowsim.ensemble.blocks import seed_sequence
+from flowsim.ensemble.simulation import simulate
+from flowsim.ensemble.workers import local_pool
+from flowsim.scenario.model import Scenario, Target
+
+_BYTES = 8  # a float64 parameter or observable
+
+
+@dataclasses.dataclass
+class _Population:
+    """One generation's accepted particles, and what it took to find them."""
+
+    theta: np.ndarray  # (n, p)
+    weights: np.ndarray  # (n,) normalised
+    rep_dist: np.ndarray  # (n, k) per-replicate distances
+    obs: np.ndarray  # (n, k, M)
+    epsilon: float
+    proposed: int
+    accepted: int
+    simulations: int
+    rounds: int
+
+
+def _observe(results: Any, plan: ObservationPlan) -> np.ndarray:
+    """The observation matrix ``(replicates, M)`` of one block's results.
+
+    The reduction that calibration hands to :func:`flowsim.simulate` (``reduce=``), bound
+    with :func:`functools.partial` so that it pickles: it runs where the block ran, and only
+    these few numbers per replicate travel back to the sampler.
+    """
+    ds = results.dataset
+    return plan({v: ds[v].values for v in plan.record})
+
+
+class _Run:
+    """What one calibration shares: model, prior, targets, streams, workers and the budget.
+
+    Use it as a context manager: a local process pool (``workers > 1``, no ``client`` and no
+    ``pool`` given) is started on entry and kept for every round of the calibration, and
+    shut down on exit.
+    """
+
+    def __init__(self, scenario: Scenario, targets: Sequence[Target] | None,
+                 settings: RunSettings) -> None:
+        if isinstance(scenario, str | os.PathLike):
+            from flowsim.scenario import load_scenario
+
+            scenario = load_scenario(scenario)
+        if not isinstance(scenario, Scenario):
+            raise TypeError("calibration needs a Scenario (its targets, groups and priors), "
+                            f"not {type(scenario).__name__}")
+        self.block_size = settings.block_size
+        self.scenario = scenario
+        self.model: CompiledModel = compile_scenario(scenario)
+        self.prior = JointPrior.from_scenario(scenario, settings.parameters)
+        self.targets = TargetSet.build(scenario.targets if targets is None else targets,
+                                       scenario, settings.norm)
+        self.record = self.targets.record
+        self.reduce = functools.partial(_observe,
+                                        plan=self.targets.plan(self.model, scenario))
+        workers = settings.workers
+        self.workers = (os.cpu_count() or 1) if workers is None or workers <= 0 else workers
+        self.client = settings.client
+        self.pool = settings.pool
+        self._own_pool: Any = None
+        self.k = settings.replicates_per_particle
+        # What a batch holds here: each candidate's parameter row and observables (the
+        # engine's arrays stay in the workers, one block at a time).
+        per_sim = (len(self.model.param_names) + len(self.targets.columns)) * _BYTES
+        self.max_sims = max(self.k, int(settings.batch_memory // per_sim))
+        self.root = seed_sequence(settings.seed)
+        self._own = _child(self.root, 0)
+        self._sim = _child(self.root, 1)
+        self.round = 0
+        self.simulations = 0
+
+    def __enter__(self) -> Self:
+        if self.pool is None and self.client is None and self.workers > 1:
+            self._own_pool = self.pool = local_pool(self.workers)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self._own_pool is not None:
+            self._own_pool.shutdown(wait=exc_type is None, cancel_futures=True)
+            self._own_pool = self.pool = None
+
+    def next_round(self) -> tuple[np.random.Generator, np.random.SeedSequence]:
+        r = self.round
+        self.round += 1
+        return _rng(_child(self._own, r)), _child(self._sim, r)
+
+    def evaluate(self, theta: np.ndarray, ss: np.random.SeedSequence
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Simulate each row of ``theta`` ``k`` times in one call.
+
+        The blocks run in the kept pool (or on the Dask client, or here) and return only
+        their observables (:func:`_observe`). Returns observables ``(m, k, M)`` and
+        distances ``(m, k)``.
+        """
+        m = theta.shape[0]
+        rows = np.repeat(self.prior.full(theta), self.k, axis=0)
+        obs = simulate(self.model, replicates=m * self.k, seed=ss, workers=self.workers,
+                       params=rows, record=self.record, client=self.client, pool=self.pool,
+                       reduce=self.reduce, block_size=self.block_size)
+        obs = np.asarray(obs, dtype=float).reshape(m, self.k, -1)
+        self.simulations += m * self.k
+        return obs, self.targets.distance(obs)
+
+    def attrs(self, method: str) -> dict[str, Any]:
+        return {
+            "method": method,
+            "scenario_name": self.model.name,
+            "scenario_hash": self.model.scenario_hash,
+            "flowsim_version": __version__,
+            "seed_entropy": str(self.root.entropy),
+            "seed_spawn_key": ",".join(map(str, self.root.spawn_key)),
+            "norm": self.targets.norm,
+            "replicates_per_particle": self.k,
+            "block_size": self.block_size,
+            "targets": ",".join(t.id for t in self.targets.targets),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+
+
+Proposal = Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]
+
+
+def _from_prior(run: _Run) -> Proposal:
+    def propose(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
+        return run.prior.sample(m, rng), np.zeros(m)
+
+    return propose
+
+
+def _from_kernel(run: _Run, prev: _Population) -> Proposal:
+    prior = run.prior
+    kernel = _Kernel(prior.to_unconstrained(prev.theta), prev.weights)
+
+    def propose(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
+        zs, ths, lps = [], [], []
+        got, tries = 0, 0
+        while got < m:
+            z = kernel.propose(rng, m - got)
+            th = prior.from_unconstrained(z)
+            lp = prior.logpdf(th)
+            ok = np.isfinite(lp)
+            zs.append(z[ok])
+            ths.append(th[ok])
+            lps.append(lp[ok])
+            got += int(ok.sum())
+            tries += 1
+            if tries > 1000:
+                raise RuntimeError("the perturbation kernel keeps leaving the prior's support")
+        z, th, lp = np.concatenate(zs), np.concatenate(ths), np.concatenate(lps)
+        return th, lp + prior.log_jacobian(z) - kernel.logpdf(z)
+
+    return propose
+
+
+def _generation(run: _Run, n: int, propose: Proposal, epsilon: float | None, alpha: float,
+                rate_guess: float, budget: int) -> _Population | None:
+    """Fill one population of ``n`` accepted particles; ``None`` if the budget runs out.
+
+    With ``epsilon=None`` the tolerance is the ``alpha`` quantile of the first round's
+    distances (that round then holds ``ceil(n / alpha)`` candidates).
+    """
+    k = run.k
+    thetas, logws, dists, obss = [], [], [], []
+    n_acc = proposed = accepted = sims = rounds = 0
+    while n_acc < n:
+        left = budget - run.simulations
+        if left < k:
+            return None
+        if epsilon is None:
+            m = math.ceil(n / alpha)
+        else:
+            rate = accepted / proposed if accepted > 0 else rate_guess
+            m = math.ceil(1.1 * (n - n_acc) / max(rate, 1e-6)) + 8
+        m = max(1, min(m, run.max_sims // k, left // k))
+        rng, ss = run.next_round()
+        theta, logq = propose(rng, m)
+        obs, d = run.evaluate(theta, ss)
+        sims += m * k
+        proposed += m
+        rounds += 1
+        if epsilon is None:
+            epsilon = float(np.quantile(d.ravel(), alpha, method="inverted_cdf"))
+        within = (d <= epsilon) & np.isfinite(d)
+        frac = within.mean(axis=1)
+        ok = np.flatnonzero(frac > 0)
+        accepted += ok.size
+        take = ok[:n - n_acc]
+        thetas.append(theta[take])
+        logws.append(logq[take] + np.log(frac[take]))
+        dists.append(d[take])
+        obss.append(obs[take])
+        n_acc += take.size
+    logw = np.concatenate(logws)
+    w = np.exp(logw - logw.max())
+    return _Population(np.concatenate(thetas), w / w.sum(), np.concatenate(dists),
+                       np.concatenate(obss), float(epsilon), proposed, accepted, sims, rounds)
+
+
+def _info(pop: _Population, generation: int, total: int, wall: float) -> GenerationInfo:
+    dist = np.median(pop.rep_dist, axis=1)
+    q = weighted_quantile(dist, pop.weights, [0.1, 0.5, 0.9])
+    return GenerationInfo(generation, pop.epsilon, pop.proposed, pop.accepted,
+                          pop.accepted / pop.proposed if pop.proposed else 0.0,
+                          effective_sample_size(pop.weights), pop.simulations, total,
+                          pop.rounds, wall, float(q[0]), float(q[1]), float(q[2]))
+
+
+def _next_epsilon(pop: _Population, alpha: float) -> float:
+    """Weighted ``alpha`` quantile of the accepted replicate distances."""
+    within = (pop.rep_dist <= pop.epsilon) & np.isfinite(pop.rep_dist)
+    count = within.sum(axis=1, keepdims=True)
+    w = np.where(within, pop.weights[:, None] / np.maximum(count, 1), 0.0)
+    return float(weighted_quantile(pop.rep_dist[within], w[within], alpha))
+
+
+def _posterior(run: _Run, pop: _Population, gens: list[GenerationInfo], method: str,
+               extra: dict[str, Any]) -> Posterior:
+    ts = run.targets
+    attrs = run.attrs(method)
+    attrs.update(extra)
+    return Posterior(
+        param_names=run.prior.names,
+        particles=pop.theta,
+        weights=pop.weights,
+        distances=np.median(pop.rep_dist, axis=1),
+        target_columns=ts.columns,
+        target_ids=tuple(ts.targets[i].id for i in ts.column_target),
+        target_low=ts.low.copy(),
+        target_high=ts.high.copy(),
+        observables=pop.obs.mean(axis=1),
+        generations=tuple(gens),
+        scenario_parameters=run.prior.param_names,
+        fixed_values=run.prior.defaults.copy(),
+        priors=tuple(p.describe() for p in run.prior.priors),
+        attrs=attrs,
+    )
+

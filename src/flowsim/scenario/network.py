@@ -1,0 +1,157 @@
+"""The migration graph: countries (with their asylum systems) and the routes between them.
+
+Hazards are probabilities per week, durations means in days, capacities people per step and
+utilities on the logit scale (see :mod:`flowsim.scenario.model`); any numeric field may name a
+parameter instead.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from flowsim.scenario.values import (
+    PER_WEEK,
+    Count,
+    CountryId,
+    Documents,
+    Mode,
+    Name,
+    Names,
+    NonNegative,
+    Positive,
+    Probability,
+    Real,
+    Regime,
+    Role,
+    ValueKind,
+    _Model,
+    _per_cohort,
+)
+
+__all__ = ["Asylum", "Country", "Route", "route_key"]
+
+
+class Asylum(_Model):
+    """The asylum system of a country, as it treats people from the origin.
+
+    Present people claim asylum with ``claim_hazard`` per week; a claim is decided after a
+    geometric waiting time with mean ``processing_days``, at most ``capacity`` decisions per
+    step (``None``: no limit); decisions are positive with ``recognition_rate``. Rejected
+    claimants return home with probability ``rejected_return`` and otherwise move on.
+    """
+
+    claim_hazard: Probability = Field(
+        0.0, description="Chance that a person present claims asylum.",
+        examples=[0.002], json_schema_extra={"unit": PER_WEEK})
+    processing_days: Positive = Field(
+        180.0, description="Mean time to a decision: each step a pending claim is decided with "
+        "probability 1 − exp(−days / processing_days).",
+        examples=[180], json_schema_extra={"unit": "days"})
+    recognition_rate: Probability = Field(
+        0.5, description="Share of decisions that grant protection.",
+        examples=[0.3], json_schema_extra={"unit": "probability"})
+    capacity: Count | None = Field(
+        None, description="Most decisions per step (all cohorts together); omit or `null` for no "
+        "limit. Claims above it stay pending.",
+        examples=[500], json_schema_extra={"unit": "people per step"})
+    rejected_return: Probability = Field(
+        0.5, description="Chance that a rejected claimant returns to the origin; the others move "
+        "on (choose a route out).", examples=[0.5], json_schema_extra={"unit": "probability"})
+
+
+class Country(_Model):
+    """A country (a node of the migration graph)."""
+
+    id: CountryId = Field(description="ISO 3166 alpha-3 code.", examples=["GEO"])
+    name: str = Field(description="Name for people (tables, figures).", examples=["Georgia"])
+    roles: tuple[Role, ...] = Field(
+        ("destination",), description="`origin` (exactly one country), `transit`, `destination`; a "
+        "country may hold several. Only `origin` changes what the model does.",
+        examples=[["transit", "destination"]])
+    groups: Names = Field(
+        (), description="Groups this country belongs to (in addition to `groups:`).",
+        examples=[["post_soviet"]])
+    attractiveness: _per_cohort(ValueKind.real) = Field(
+        default_factory=lambda: {"default": 0.0},
+        description="Utility of the country as a destination in the route choice; one value, or "
+        "one per cohort with a `default`.",
+        examples=[{"default": 1.0, "activists": 1.5}], json_schema_extra={"unit": "logit scale"})
+    onward_hazard: Probability = Field(
+        0.0, description="Chance that a person present here moves on (then chooses a route out of "
+        "this country).", examples=[0.01], json_schema_extra={"unit": PER_WEEK})
+    return_hazard: Probability = Field(
+        0.0, description="Chance that a person present here returns to the origin (for good).",
+        examples=[0.005], json_schema_extra={"unit": PER_WEEK})
+    settle_hazard: Probability = Field(
+        0.0, description="Chance that a person present here obtains a permit or protection and "
+        "stays for good (settled people neither move on nor return).",
+        examples=[0.003], json_schema_extra={"unit": PER_WEEK})
+    asylum: Asylum | None = Field(
+        None, description="The asylum system, where people from the origin can claim asylum (omit "
+        "it where they cannot).",
+        examples=[{"claim_hazard": 0.002, "processing_days": 180, "recognition_rate": 0.3}])
+
+    @model_validator(mode="after")
+    def _roles_unique(self) -> Country:
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError("roles are listed more than once")
+        return self
+
+
+class Route(_Model):
+    """A directed route from one country to another.
+
+    ``regime`` decides how people pass: ``visa_free``, ``visa_on_arrival`` and ``e_visa``
+    routes are crossed in the step they are chosen; ``visa_required`` and
+    ``humanitarian_only`` routes put applicants in a queue decided after a geometric delay
+    with mean ``delay_days`` and granted with ``issuance``; ``closed`` routes carry nobody.
+    ``humanitarian_only`` routes are open only to cohorts eligible for ``humanitarian``
+    programmes. ``capacity`` caps crossings per step (excess waits at the source).
+    """
+
+    id: Name | None = Field(
+        None, description="Identifier for selectors and overlays; default `FROM_TO_mode`. Needed "
+        "when two routes share `from`, `to` and `mode`.", examples=["RUS_DEU_humanitarian"])
+    from_: CountryId = Field(
+        alias="from", description="Country the route leaves from.", examples=["RUS"])
+    to: CountryId = Field(
+        description="Country the route leads to (never the origin: returns are hazards).",
+        examples=["GEO"])
+    mode: Mode = Field(
+        "land", description="`land`, `air` or `sea` (for selectors; no effect of its own).",
+        examples=["air"])
+    regime: Regime = Field(
+        "visa_free", description="Entry regime: `visa_free`, `visa_on_arrival`, `e_visa` (crossed "
+        "in the step chosen), `visa_required`, `humanitarian_only` (applicants queue for a "
+        "decision), `closed` (carries nobody).", examples=["visa_required"])
+    issuance: Probability = Field(
+        1.0, description="Share of visa decisions that grant the visa (queued regimes only).",
+        examples=[0.6], json_schema_extra={"unit": "probability"})
+    delay_days: NonNegative = Field(
+        0.0, description="Mean time to a visa decision: each step an application is decided with "
+        "probability 1 − exp(−days / delay_days); 0: in the step of application.",
+        examples=[30], json_schema_extra={"unit": "days"})
+    capacity: Count | None = Field(
+        None, description="Most crossings per step (all cohorts together, visa holders included); "
+        "omit or `null` for no limit.",
+        examples=[5000], json_schema_extra={"unit": "people per step"})
+    cost: Real = Field(
+        0.0, description="Disutility of the route (distance, price, danger), subtracted from the "
+        "destination's attractiveness.", examples=[0.8], json_schema_extra={"unit": "logit scale"})
+    documents: Documents = Field(
+        "international", description="`internal`: the origin's internal passport is enough; "
+        "`international`: only holders of an international passport can use the route.",
+        examples=["internal"])
+    requires: Names = Field(
+        (), description="Eligibility flags a cohort must all hold to use the route.",
+        examples=[["israel_return"]])
+
+    @property
+    def key(self) -> str:
+        """The route's identifier: ``id`` if given, else ``FROM_TO_mode``."""
+        return self.id if self.id is not None else route_key(self.from_, self.to, self.mode)
+
+
+def route_key(origin: str, destination: str, mode: str) -> str:
+    """The default identifier of a route."""
+    return f"{origin}_{destination}_{mode}"
