@@ -57,9 +57,10 @@ def run_replicate(model: CompiledModel, params: np.ndarray, rng: np.random.Gener
 
     never = [int(x) for x in population]
     returned = [0] * K
-    present = [[0] * K for _ in range(C)]
-    pending = [[0] * K for _ in range(C)]
-    settled = [[0] * K for _ in range(C)]
+    # people abroad at the start (initial stocks), by country and cohort
+    present, pending, settled = (
+        [[int(x) for x in row] for row in np.broadcast_to(f.values(P), (1, C, K))[0]]
+        for f in (m.initial_present, m.initial_pending, m.initial_settled))
     waiting = [[0] * K for _ in range(R)]
     departures = np.zeros((T, K), dtype=np.int64)
     stock = np.zeros((T, C, K), dtype=np.int64)

@@ -40,6 +40,9 @@ The step rules it follows are those of the :mod:`flowsim.engine` docstring:
    go back to the source country, the others with a grant stay in the queue;
 7. those who cross arrive in the destination's present (and first face its hazards in the
    next step).
+
+People in a country's initial stock start in its present, pending or settled compartment
+and follow the same rules from the first step.
 """
 
 from __future__ import annotations
@@ -103,6 +106,13 @@ class ReferenceSimulator:
         self.hum = m.humanitarian_eligible.tolist()
         self.has_asylum = m.has_asylum.tolist()
         self.population = [round(x) for x in _scalar_field(m.population, p)]
+        # people abroad at the start: [(compartment, country, cohort, count)]
+        self.initial = [(state, c, k, round(n))
+                        for state, f in ((PRESENT, m.initial_present),
+                                         (PENDING, m.initial_pending),
+                                         (SETTLED, m.initial_settled))
+                        for c, row in enumerate(_scalar_field(f, p))
+                        for k, n in enumerate(row) if round(n) > 0]
         self.hazard = _scalar_field(m.baseline_hazard, p)
         self.passport = _scalar_field(m.passport_share, p)
         self.deterrence = float(m.deterrence.values(p[None])[0])
@@ -247,6 +257,7 @@ class ReferenceSimulator:
         T = len(self.steps)
         # one record per person: [cohort, compartment, where (country or route)]
         people = [[k, NEVER, o] for k in range(K) for _ in range(self.population[k])]
+        people += [[k, state, c] for state, c, k, n in self.initial for _ in range(n)]
         rec = {v: np.zeros((T, R if v == "flow" else C, K), dtype=np.int64) for v in OUTCOMES}
         rec["departures"] = np.zeros((T, K), dtype=np.int64)
         first_day = 0

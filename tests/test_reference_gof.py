@@ -170,7 +170,40 @@ SHOCK = {
     "parameters": {"deterrence": 0.6},
 }
 
-SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK}
+# the mechanisms of the model's second edition: people abroad when the calendar starts
+ABROAD = {
+    "name": "people abroad at the start",
+    "calendar": _calendar(12),
+    "countries": [
+        {"id": "RUS", "name": "Origin", "roles": ["origin"]},
+        {"id": "ARM", "name": "A", "roles": ["transit", "destination"], "onward_hazard": 0.1,
+         "return_hazard": 0.05, "attractiveness": 0.5,
+         "initial": {"men": {"present": 30}, "rest": {"present": 10, "settled": 5}}},
+        {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.0,
+         "return_hazard": 0.02,
+         "asylum": {"claim_hazard": 0.1, "processing_days": 28, "recognition_rate": 0.5,
+                    "rejected_return": 0.5, "capacity": 6},
+         "initial": {"men": {"pending": 20, "settled": 10}}},
+        {"id": "SRB", "name": "S", "roles": ["transit"], "onward_hazard": 0.2,
+         "initial": {"rest": {"present": "srb_rest"}}},
+    ],
+    "routes": [
+        {"from": "RUS", "to": "ARM", "documents": "internal"},
+        {"from": "RUS", "to": "SRB", "mode": "air"},
+        {"from": "ARM", "to": "DEU", "mode": "air", "regime": "visa_required",
+         "delay_days": 14, "issuance": 0.5},
+        {"from": "SRB", "to": "DEU"},
+        {"from": "ARM", "to": "SRB", "mode": "air"},
+    ],
+    "cohorts": [
+        {"name": "men", "population": 50, "baseline_hazard": 0.05,
+         "international_passport": 0.6},
+        {"name": "rest", "population": 30, "baseline_hazard": 0.03},
+    ],
+    "parameters": {"srb_rest": 12},
+}
+
+SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD}
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -296,7 +329,7 @@ def test_reference_conserves_people(key: str) -> None:
     model = _model(key)
     ref = reference_sample(key)
     total = ref["stock"].sum(axis=2)  # (n, T, K)
-    pop = np.round(model.population.values(model.param_defaults[None])[0])
+    pop = np.round(model.people(model.param_defaults[None])[0])
     assert (total == pop).all()
 
 
@@ -329,3 +362,11 @@ def test_binned_chi2_edge_cases() -> None:
     assert dof >= 5 and p > ALPHA
     _, _, p = binned_chi2(rng.binomial(30, 0.5, 3000), rng.binomial(30, 0.55, 1500))
     assert p < 1e-6
+
+
+def test_power_against_a_wrong_initial_stock() -> None:
+    """The engine with 16 instead of 12 people in one initial stock is told apart."""
+    model = _model("abroad")
+    result = compare(model, engine_sample("abroad", srb_rest=16), reference_sample("abroad"))
+    assert result.rejected, f"4 more people abroad at the start went unnoticed: " \
+        f"{result.describe()}"

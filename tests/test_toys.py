@@ -3,8 +3,8 @@
 Every comparison is ``|mean - E| < 5 * sd / sqrt(R)`` with the *exact* standard deviation
 ``sd`` of one replicate (binomial or hypergeometric, from :mod:`flowsim.testing.toys`) and
 ``R`` replicates. Under normality of the ensemble mean (``R`` = 4000) one comparison fails
-by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 340 comparisons,
-so a correct engine fails it with probability below ``2e-4`` (Bonferroni). The seeds are
+by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 470 comparisons,
+so a correct engine fails it with probability below ``3e-4`` (Bonferroni). The seeds are
 fixed, so the outcome is reproducible. Outcomes whose exact variance is 0 must match
 exactly, in every replicate.
 """
@@ -17,7 +17,7 @@ from scipy import stats
 
 import flowsim
 from flowsim.scenario import validate_data
-from flowsim.testing.toys import Toy, linear_chain, quota_route, two_country_swap
+from flowsim.testing.toys import Toy, diaspora, linear_chain, quota_route, two_country_swap
 
 R = 4000
 Z = 5.0
@@ -67,6 +67,10 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
     two_country_swap(N=400, a=0.9, b=0.7, steps=10),  # oscillating: 1 - a - b < 0
     quota_route(N1=300, N2=700, capacity=130, steps=10),
     quota_route(N1=50, N2=25, capacity=100, steps=3),  # quota never binds
+    diaspora(present=3000, pending=800, settled=500, r=0.05, processing_days=60,
+             recognition=0.4, steps=15),
+    diaspora(present=0, pending=2000, settled=0, r=0.2, processing_days=7,  # fast decisions
+             recognition=0.9, steps=6),
 ], ids=lambda t: t.scenario.name)
 def test_toy_means_match_exact_expectations(toy: Toy) -> None:
     _, problems = validate_data(toy.scenario.to_data())
@@ -84,6 +88,11 @@ def test_toy_variances_are_binomial() -> None:
     swap = two_country_swap(N=1000, a=0.3, b=0.1, steps=12)
     res = flowsim.simulate(swap.scenario, replicates=R, seed=8)
     _assert_variance(swap, res, "A", 1000, swap.mean["A"] / 1000)
+    # people abroad at the start: the settled are binomial in the 800 initial claimants
+    abroad = diaspora(present=3000, pending=800, settled=500, r=0.05, processing_days=60,
+                      recognition=0.4, steps=15)
+    res = flowsim.simulate(abroad.scenario, replicates=R, seed=9)
+    _assert_variance(abroad, res, "settled", 800, (abroad.mean["settled"] - 500) / 800)
 
 
 def test_quota_is_exact_in_every_replicate() -> None:

@@ -144,6 +144,10 @@ class CompiledModel:
     recognition_rate: Field  # (E, C, K)
     rejected_return: Field  # (E, C, K)
     asylum_capacity: Field  # (E, C) decisions per step (inf: none)
+    # people of the origin abroad when the calendar starts (all zero: nobody)
+    initial_present: Field  # (C, K) people
+    initial_pending: Field  # (C, K)
+    initial_settled: Field  # (C, K)
     # cohorts and behaviour
     population: Field  # (K,)
     baseline_hazard: Field  # (K,) weekly probability
@@ -171,6 +175,21 @@ class CompiledModel:
     @property
     def n_cohorts(self) -> int:
         return len(self.cohort_names)
+
+    @property
+    def has_initial(self) -> bool:
+        """Whether anybody is abroad when the calendar starts (initial stocks)."""
+        return any(not (f.is_constant and not f.const.any())
+                   for f in (self.initial_present, self.initial_pending, self.initial_settled))
+
+    def people(self, params: np.ndarray) -> np.ndarray:
+        """Everybody followed, per cohort: the population in the origin and the initial stocks
+        abroad, ``(1|B, K)``."""
+        total = self.population.values(params)
+        if self.has_initial:
+            for f in (self.initial_present, self.initial_pending, self.initial_settled):
+                total = total + f.values(params).sum(axis=-2)
+        return total
 
     def default_params(self, replicates: int) -> np.ndarray:
         """The declared parameter values, one row per replicate."""
@@ -312,6 +331,13 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
             cb["processing_days"].set((i, slice(None)), 1.0)
             asylum_cap.set(i, 0)
 
+    # people of the origin already abroad (by cohort name)
+    initial = {f: _Builder((C, K), slots, integer=True) for f in ("present", "pending", "settled")}
+    for i, c in enumerate(s.countries):
+        for name, stock in c.initial.items():
+            for f, b in initial.items():
+                b.set((i, kidx[name]), getattr(stock, f))
+
     # -- apply policies, epoch by epoch ---------------------------------------------------
     per_epoch: dict[str, list[Any]] = {k: [] for k in (
         "regime", "issuance", "delay", "cost", "capacity", "asylum_cap", *country_fields)}
@@ -452,6 +478,9 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         recognition_rate=_stack(per_epoch["recognition_rate"]),
         rejected_return=_stack(per_epoch["rejected_return"]),
         asylum_capacity=_stack(per_epoch["asylum_cap"]),
+        initial_present=initial["present"].field(),
+        initial_pending=initial["pending"].field(),
+        initial_settled=initial["settled"].field(),
         population=population.field(),
         baseline_hazard=hazard.field(),
         passport_share=passport.field(),

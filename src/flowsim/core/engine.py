@@ -423,6 +423,11 @@ def run_block(
     present = np.zeros((B, C, K), dtype=np.int64)
     pending = np.zeros((B, C, K), dtype=np.int64)
     settled = np.zeros((B, C, K), dtype=np.int64)
+    if m.has_initial:  # people of the origin already abroad when the calendar starts
+        for arr, f in ((present, m.initial_present), (pending, m.initial_pending),
+                       (settled, m.initial_settled)):
+            arr += np.broadcast_to(f.values(params), (B, C, K)).astype(np.int64)
+        population = np.broadcast_to(m.people(params), (B, K)).astype(np.int64)
 
     src, dst = m.route_src, m.route_dst
     from_origin = np.flatnonzero(src == o)

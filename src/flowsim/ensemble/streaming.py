@@ -241,8 +241,8 @@ def stream(
         raise ValueError(f"cannot keep {bad}; choose from {sorted(RECORDABLE)}")
     plan = plan_blocks(model, replicates, seed, params, (*STREAM_RECORD, *keep), block_size,
                        "exact")
-    # no count exceeds a few times the population (people may return and leave again)
-    top = 4.0 * max(float(np.max(np.sum(model.population.values(plan.params[a:a + 65536]),
+    # no count exceeds a few times the people followed (people may return and leave again)
+    top = 4.0 * max(float(np.max(np.sum(model.people(plan.params[a:a + 65536]),
                                         axis=-1))) for a in range(0, replicates, 65536))
     sketches = {"total": Sketch(total_accuracy, True, top),
                 "by_country": Sketch(accuracy, True, top)}

@@ -143,6 +143,27 @@ def _check_countries(ctx: _Context) -> Iterator[Found]:
                 yield (("countries", i, "groups", j), f"{g!r} is a country id, not a group name",
                        "error")
         yield from _per_cohort_keys(c.attractiveness, ("countries", i, "attractiveness"), ctx)
+        yield from _check_initial(ctx, i, c)
+
+
+def _check_initial(ctx: _Context, i: int, c: Any) -> Iterator[Found]:
+    """Initial stocks: abroad only, of known cohorts, pending claims only under asylum."""
+    if not c.initial:
+        return
+    path = ("countries", i, "initial")
+    if "origin" in c.roles:
+        yield (path, (f"{c.id} is the origin: its people at the start are the cohorts' "
+                      "`population`, not an initial stock"), "error")
+        return
+    known = ctx.known_cohorts()
+    for name, stock in c.initial.items():
+        if known and name not in known:
+            yield ((*path, name), f"unknown cohort {name!r}{did_you_mean(name, known)}",
+                   "error")
+        if c.asylum is None and stock.pending not in (0, 0.0):
+            yield ((*path, name, "pending"),
+                   (f"{c.id} has no `asylum` system, so nobody can have a claim pending "
+                    "there"), "error")
 
 
 def _per_cohort_keys(mapping: dict[str, Any], path: tuple[Any, ...],
@@ -171,16 +192,19 @@ def _check_groups(ctx: _Context) -> Iterator[Found]:
 
 def _check_cohorts(ctx: _Context) -> Iterator[Found]:
     yield from _duplicates(ctx.cohorts, "name", "cohorts", "cohort")
-    total = 0
-    for k in ctx.cohorts:
-        pop = k.population
-        if isinstance(pop, str):
-            par = ctx.parameters.get(pop)
-            pop = par.value if par is not None else 0
-        total += pop
-    if total >= 2**31:
+    def number(x: Any) -> float:
+        if isinstance(x, str):
+            par = ctx.parameters.get(x)
+            return par.value if par is not None else 0
+        return x
+
+    total = sum(number(k.population) for k in ctx.cohorts)
+    abroad = sum(number(v) for c in ctx.countries for stock in c.initial.values()
+                 for v in (stock.present, stock.pending, stock.settled))
+    if total + abroad >= 2**31:
+        also = f" and {abroad:,.0f} abroad at the start" if abroad else ""
         yield (("cohorts",),
-               (f"the cohorts hold {total:,} people in all; flowsim counts people "
+               (f"the cohorts hold {total:,} people in all{also}; flowsim counts people "
                 "in 32-bit integers, so the total must stay below 2,147,483,648"), "error")
 
 

@@ -28,6 +28,7 @@ from flowsim.scenario.model import (
     Cohort,
     Country,
     CountryChange,
+    InitialStock,
     Parameter,
     Policy,
     Prior,
@@ -78,6 +79,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "Calendar": Calendar,
     "Country": Country,
     "Asylum": Asylum,
+    "InitialStock": InitialStock,
     "Route": Route,
     "Cohort": Cohort,
     "Shock": Shock,
@@ -177,6 +179,8 @@ class FieldType:
             text = f"[{self.model}](#{self.model.lower()})"
         elif k == "models":
             text = f"list of [{self.model}](#{self.model.lower()})"
+        elif k == "cohort_models":
+            text = f"mapping of cohort name to [{self.model}](#{self.model.lower()})"
         elif k == "parameters":
             text = "mapping of name to [Parameter](#parameter) or number"
         elif k == "groups":
@@ -255,6 +259,8 @@ def _classify(tp: Any) -> FieldType:
         value = _classify(_args(inner)[1])
         if value.kind == "value":
             return FieldType("per_cohort", value_kind=value.value_kind)
+        if value.kind == "model":
+            return FieldType("cohort_models", model=value.model)
     if _as_tuple in meta:
         return FieldType("names")
     if _as_date in meta:

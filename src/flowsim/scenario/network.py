@@ -28,7 +28,7 @@ from flowsim.scenario.values import (
     _per_cohort,
 )
 
-__all__ = ["Asylum", "Country", "Route", "route_key"]
+__all__ = ["Asylum", "Country", "InitialStock", "Route", "route_key"]
 
 
 class Asylum(_Model):
@@ -57,6 +57,26 @@ class Asylum(_Model):
     rejected_return: Probability = Field(
         0.5, description="Chance that a rejected claimant returns to the origin; the others move "
         "on (choose a route out).", examples=[0.5], json_schema_extra={"unit": "probability"})
+
+
+class InitialStock(_Model):
+    """People of one cohort already in a country when the calendar starts.
+
+    They are people of the origin who left before the simulated period (a diaspora, earlier
+    refugees): counted in the country's stock from the first step, and free to move on,
+    return, claim asylum or settle like anyone who arrives during the run. They never
+    count as departures, which are crossings out of the origin during the period.
+    """
+
+    present: Count = Field(
+        0, description="People present (free to move) at the start.",
+        examples=[12000], json_schema_extra={"unit": "people"})
+    pending: Count = Field(
+        0, description="People with an asylum claim pending at the start (only where the country "
+        "has an `asylum` system).", examples=[300], json_schema_extra={"unit": "people"})
+    settled: Count = Field(
+        0, description="People holding a permit or protection at the start.",
+        examples=[40000], json_schema_extra={"unit": "people"})
 
 
 class Country(_Model):
@@ -90,6 +110,11 @@ class Country(_Model):
         None, description="The asylum system, where people from the origin can claim asylum (omit "
         "it where they cannot).",
         examples=[{"claim_hazard": 0.002, "processing_days": 180, "recognition_rate": 0.3}])
+    initial: dict[Name, InitialStock] = Field(
+        default_factory=dict, description="People of the origin already here when the calendar "
+        "starts, by cohort name (default: nobody). They count in the stock and move, return, "
+        "claim asylum or settle like later arrivals; they are not departures.",
+        examples=[{"men": {"present": 2000, "settled": 15000}, "women": {"settled": 12000}}])
 
     @model_validator(mode="after")
     def _roles_unique(self) -> Country:

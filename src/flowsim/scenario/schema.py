@@ -151,6 +151,9 @@ def _type_schema(ft: FieldType) -> dict[str, Any]:
         s = _ref(ft.model)
     elif k == "models":
         s = {"type": "array", "items": _ref(ft.model)}
+    elif k == "cohort_models":
+        s = {"type": "object", "propertyNames": {"pattern": _NAME},
+             "additionalProperties": _ref(ft.model)}
     elif k == "parameters":
         s = {"type": "object", "propertyNames": {"pattern": _NAME},
              "additionalProperties": {"anyOf": [{"type": "number"}, _ref("Parameter")]}}

@@ -59,6 +59,7 @@ _NONNEG = st.floats(0.0, 1e4)
 _POSITIVE = st.floats(0.01, 1e4)
 _REAL = st.floats(-50.0, 50.0)
 _COUNT = st.integers(0, 10**8)
+_STOCK = st.integers(0, 10**6)  # initial stocks: the total stays far below 2**31
 
 
 class _Params:
@@ -167,6 +168,13 @@ def scenario_data(draw: Any, min_countries: int = 2, max_countries: int = 6) -> 
                 if draw(st.booleans()):
                     asylum["capacity"] = draw(_COUNT)
                 c["asylum"] = asylum
+            if draw(st.integers(0, 3)) == 0:  # people of the origin here at the start
+                kinds = ("present", "settled", *(("pending",) if "asylum" in c else ()))
+                c["initial"] = {
+                    name: {f: draw(_STOCK) for f in draw(st.lists(st.sampled_from(kinds),
+                                                                  min_size=1, unique=True))}
+                    for name in draw(st.lists(st.sampled_from(cohort_names), min_size=1,
+                                              unique=True))}
         countries.append(c)
     # every group used by a country exists; top-level groups may hold countries and groups
     used_groups = sorted({g for c in countries for g in c.get("groups", ())})

@@ -2,7 +2,7 @@
 
 Each function returns a :class:`Toy`: a valid :class:`~flowsim.Scenario` built in Python, the
 exact expectation and variance of a few outcomes per step, and a function that reads the same
-outcomes from :class:`~flowsim.Results`. In all three toys people move independently of each
+outcomes from :class:`~flowsim.Results`. In every toy people move independently of each
 other (or, in :func:`quota_route`, deterministically), so every outcome below is a binomial
 or hypergeometric count whose variance is known exactly; a test can then require
 ``|mean - E| < z * sqrt(Var / R)`` over ``R`` replicates with a stated false-failure rate.
@@ -37,7 +37,7 @@ import numpy as np
 
 from flowsim.scenario.model import Scenario
 
-__all__ = ["Toy", "linear_chain", "quota_route", "two_country_swap"]
+__all__ = ["Toy", "diaspora", "linear_chain", "quota_route", "two_country_swap"]
 
 START = dt.date(2022, 1, 3)
 
@@ -302,4 +302,90 @@ def quota_route(N1: int, N2: int, capacity: int, steps: int) -> Toy:
         formula="total_t = min(N, c t) exactly; cohort-1 crossings in step 1 ~ "
                 "Hypergeometric(N1 of N, c draws): E = c N1/N, "
                 "Var = c (N1/N)(N2/N)(N-c)/(N-1)",
+    )
+
+
+def diaspora(present: int, pending: int, settled: int, r: float, processing_days: float,
+             recognition: float, steps: int) -> Toy:
+    """People of the origin already in ``AAA`` at the start (initial stocks), and nobody
+    leaving the origin (hazard 0).
+
+    ``AAA`` holds ``present`` people who return home with the weekly hazard ``r``,
+    ``pending`` asylum claimants decided with ``d = 1 - exp(-7 / processing_days)`` a week
+    and granted with ``recognition`` (the rejected all return, ``rejected_return = 1``), and
+    ``settled`` people, who stay. Each person is independent, so with ``a = (1 - r)**t``
+    (still present at the end of step ``t``), ``u = (1 - d)**t`` (still pending) and
+    ``b = u + (1 - u) recognition`` (a claimant still in ``AAA``, pending or settled):
+
+    * ``E[stock AAA_t] = settled + present a + pending b``,
+      ``Var = present a (1 - a) + pending b (1 - b)``;
+    * ``E[settled_t] = settled + pending (1 - u) recognition``, binomial in the claimants;
+    * ``E[origin_t] = N + present (1 - a) + pending (1 - b)`` (the returned), with the
+      stock's variance;
+    * ``E[returns_t] = present r (1 - r)**(t-1) + pending d (1 - d)**(t-1) (1 -
+      recognition)``, each person returning in step ``t`` at most once.
+
+    The origin's cohort is ``N = 1000`` people who never leave; ``departures`` are 0.
+    """
+    _check_probability(r=r, recognition=recognition)
+    if min(present, pending, settled) < 0:
+        raise ValueError("the initial stocks must not be negative")
+    N = 1000
+    scenario = Scenario.model_validate({
+        "name": f"diaspora present={present} pending={pending} settled={settled} r={r}",
+        "calendar": _calendar(steps),
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "return_hazard": r,
+             "asylum": {"claim_hazard": 0.0, "processing_days": processing_days,
+                        "recognition_rate": recognition, "rejected_return": 1.0},
+             "initial": {"all": {"present": present, "pending": pending,
+                                 "settled": settled}}},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": 0.0}],
+    })
+    t = np.arange(1, steps + 1, dtype=float)
+    d = -np.expm1(-7.0 / processing_days)
+    a, u = (1.0 - r) ** t, (1.0 - d) ** t
+    b = u + (1.0 - u) * recognition
+    c = (1.0 - u) * recognition
+    q_present = r * (1.0 - r) ** (t - 1)
+    q_claim = d * (1.0 - d) ** (t - 1) * (1.0 - recognition)
+    var_stock = present * a * (1 - a) + pending * b * (1 - b)
+    mean = {
+        "A": settled + present * a + pending * b,
+        "settled": settled + pending * c,
+        "origin": N + present * (1 - a) + pending * (1 - b),
+        "returns": present * q_present + pending * q_claim,
+        "departures": np.zeros_like(t),
+    }
+    variance = {
+        "A": var_stock,
+        "settled": pending * c * (1 - c),
+        "origin": var_stock,
+        "returns": present * q_present * (1 - q_present) + pending * q_claim * (1 - q_claim),
+        "departures": np.zeros_like(t),
+    }
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        ds = results.dataset
+        return {"A": _stock(results, "AAA"), "origin": _stock(results, "ORG"),
+                "settled": np.asarray(ds["settled"].sel(country="AAA").sum("cohort").values,
+                                      dtype=np.int64),
+                "returns": np.asarray(ds["returns"].sum(("country", "cohort")).values,
+                                      dtype=np.int64),
+                "departures": np.asarray(ds["departures"].sum("cohort").values,
+                                         dtype=np.int64)}
+
+    return Toy(
+        name="diaspora",
+        scenario=scenario,
+        steps=steps,
+        mean=mean,
+        variance=variance,
+        read=read,
+        formula="E[A_t] = S + P (1-r)^t + C b_t, b_t = u_t + (1 - u_t) rho, u_t = (1-d)^t; "
+                "E[settled_t] = S + C (1 - u_t) rho; E[origin_t] = N + P (1 - (1-r)^t) + "
+                "C (1 - b_t)",
     )
