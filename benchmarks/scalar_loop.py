@@ -3,7 +3,7 @@
 :func:`run_replicate` steps one replicate with plain Python loops over cohorts, countries
 and routes and a scalar numpy draw for each count, following :func:`flowsim.engine.run_block`
 rule for rule (the epoch quantities, which depend only on the parameters, come from the same
-:class:`flowsim.engine._Derived`). It is how the model reads without vectorization; the
+:class:`flowsim.epochs.BlockEpochs`). It is how the model reads without vectorization; the
 benchmark ``test_reference_points.py`` measures what the vectorized engine gains over it,
 and ``tests/test_scalar_loop.py`` checks that it is the same model (the same distribution of
 departures and stocks).
@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from flowsim.core.compile import CompiledModel
-from flowsim.core.engine import _Derived, shock_multiplier
+from flowsim.core.engine import shock_multiplier
+from flowsim.core.epochs import BlockEpochs
 
 __all__ = ["run_replicate"]
 
@@ -47,7 +48,7 @@ def run_replicate(model: CompiledModel, params: np.ndarray, rng: np.random.Gener
     m = model
     T, C, R, K, o = m.n_steps, m.n_countries, m.n_routes, m.n_cohorts, m.origin
     P = params[None, :]
-    derived = _Derived(m, P)
+    derived = BlockEpochs(m, P)
     population = np.broadcast_to(m.population.values(P), (1, K))[0]
     hazard = np.broadcast_to(m.baseline_hazard.values(P), (1, K))[0]
     src, dst = [int(s) for s in m.route_src], [int(d) for d in m.route_dst]
@@ -85,8 +86,20 @@ def run_replicate(model: CompiledModel, params: np.ndarray, rng: np.random.Gener
             never[k] -= x
             movers[o][k] = x
 
-        # present people: return, move on, claim asylum, settle (a chain of binomials)
+        # settled people: return or move on, where a scenario lets them (a chain of binomials)
         ret = [[0] * K for _ in range(C)]
+        if len(ep.settled_sites):
+            q_ret, q_on = (np.broadcast_to(q, (1, len(ep.settled_sites), K))[0]
+                           for q in ep.settled_q)
+            for j, c in enumerate(int(x) for x in ep.settled_sites):
+                for k in range(K):
+                    x = int(rng.binomial(settled[c][k], q_ret[j, k]))
+                    y = int(rng.binomial(settled[c][k] - x, q_on[j, k]))
+                    settled[c][k] -= x + y
+                    ret[c][k] += x
+                    movers[c][k] += y
+
+        # present people: return, move on, claim asylum, settle (a chain of binomials)
         for i in range(4):
             for c in range(C):
                 for k in range(K):
@@ -96,7 +109,7 @@ def run_replicate(model: CompiledModel, params: np.ndarray, rng: np.random.Gener
                     x = int(rng.binomial(present[c][k], q))
                     present[c][k] -= x
                     if i == 0:
-                        ret[c][k] = x
+                        ret[c][k] += x
                     elif i == 1:
                         movers[c][k] += x
                     elif i == 2:

@@ -16,8 +16,9 @@ The step rules it follows are those of the :mod:`flowsim.engine` docstring:
    half-life)`` over the shocks in force, and ``A`` the passport-mixture logit weight of the
    origin's routes open now over that of the routes open with no policy in force (1 when
    the latter is 0);
-2. present people in each other country return home, move on, claim asylum (where there is
-   an asylum system) or settle: weekly probabilities ``h_i`` become rates
+2. settled people in each other country return home or move on with their own hazards (the
+   same conversion as below), and present people return home, move on, claim asylum (where
+   there is an asylum system) or settle: weekly probabilities ``h_i`` become rates
    ``-log(1 - h_i)``, the step probability of any event is ``1 - exp(-sum(rates) days/7)``,
    split in proportion to the rates;
 3. pending claims (including those made in this step) are decided with probability
@@ -120,7 +121,7 @@ class ReferenceSimulator:
         self.regime = m.route_regime.tolist()  # [e][r][k]
         self.fields = {name: _scalar_field(getattr(m, name), p) for name in (
             "attractiveness", "onward_hazard", "return_hazard", "settle_hazard",
-            "claim_hazard", "processing_days", "recognition_rate", "rejected_return",
+            "settled_onward_hazard", "settled_return_hazard", "claim_hazard", "processing_days", "recognition_rate", "rejected_return",
             "asylum_capacity", "route_issuance", "route_delay", "route_cost",
             "route_capacity")}
         self.shocks = []
@@ -183,6 +184,7 @@ class ReferenceSimulator:
             ratio = now / base if base > 0 else 1.0
             access.append(ratio ** self.deterrence)
         events = {}  # (c, k) -> [p_return, p_onward, p_claim, p_settle]
+        settled_events = {}  # (c, k) -> [p_return, p_onward] of settled people
         for c in range(C):
             if c == self.origin:
                 continue
@@ -195,6 +197,12 @@ class ReferenceSimulator:
                 total = sum(rates)
                 p_any = 1 - math.exp(-total * scale)
                 events[c, k] = [p_any * x / total if total > 0 else 0.0 for x in rates]
+                h2 = [f["settled_return_hazard"][e][c][k], f["settled_onward_hazard"][e][c][k]]
+                rates2 = [-math.log(1 - min(x, 1 - 1e-15)) for x in h2]
+                total2 = sum(rates2)
+                p_any2 = 1 - math.exp(-total2 * scale)
+                settled_events[c, k] = [p_any2 * x / total2 if total2 > 0 else 0.0
+                                        for x in rates2]
         asylum = {}
         for c in range(C):
             if not self.has_asylum[c]:
@@ -226,6 +234,7 @@ class ReferenceSimulator:
         out = {
             "access": access,
             "events": events,
+            "settled_events": settled_events,
             "choice": {(c, k): self.choice(e, c, k) for c in range(C) for k in range(K)},
             "asylum": asylum,
             "queued": queued,
@@ -287,6 +296,15 @@ class ReferenceSimulator:
                 elif state == PRESENT:
                     self._events(rng, person, ep, rec["returns"][t],
                                  rec["asylum_applications"][t], movers)
+                elif state == SETTLED and c != o:
+                    # settled at the start of the step: return, move on, or stay
+                    u, (p_ret, p_on) = rng.random(), ep["settled_events"][c, k]
+                    if u < p_ret:
+                        person[1], person[2] = RETURNED, o
+                        rec["returns"][t][c, k] += 1
+                    elif u < p_ret + p_on:
+                        person[1] = PRESENT
+                        movers.append(person)
             # 3. asylum decisions (claims made in this step included)
             self._asylum(rng, people, ep, rec, t, movers)
             # 4. route choice

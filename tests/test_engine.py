@@ -425,16 +425,16 @@ def test_shared_parameters_are_computed_once_with_the_same_numbers(
     model = compile_scenario(REPRO_SCENARIO)
     params = model.default_params(9)
     shared = run_block(model, params, ExactSampler(np.random.default_rng(4)), record=ALL)
-    from flowsim.core import engine
+    from flowsim.core import engine, epochs
 
-    derived = engine._Derived
+    derived = epochs.BlockEpochs
     rows: list[int] = []
 
     def per_row(m: CompiledModel, p: np.ndarray) -> Any:
         rows.append(p.shape[0])
         return derived(m, params)
 
-    monkeypatch.setattr(engine, "_Derived", per_row)
+    monkeypatch.setattr(engine, "BlockEpochs", per_row)
     full = run_block(model, params, ExactSampler(np.random.default_rng(4)), record=ALL)
     assert rows == [1]  # the engine did ask for one row
     for name in ALL:

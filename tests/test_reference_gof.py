@@ -170,17 +170,20 @@ SHOCK = {
     "parameters": {"deterrence": 0.6},
 }
 
-# the mechanisms of the model's second edition: people abroad when the calendar starts
+# the mechanisms of the model's second edition: people abroad when the calendar starts, settled
+# people who move on or return
 ABROAD = {
     "name": "people abroad at the start",
     "calendar": _calendar(12),
     "countries": [
         {"id": "RUS", "name": "Origin", "roles": ["origin"]},
         {"id": "ARM", "name": "A", "roles": ["transit", "destination"], "onward_hazard": 0.1,
-         "return_hazard": 0.05, "attractiveness": 0.5,
-         "initial": {"men": {"present": 30}, "rest": {"present": 10, "settled": 5}}},
+         "return_hazard": 0.05, "attractiveness": 0.5, "settle_hazard": 0.05,
+         "settled_onward_hazard": "arm_settled_onward",
+         "initial": {"men": {"present": 30, "settled": 10},
+                     "rest": {"present": 10, "settled": 15}}},
         {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.0,
-         "return_hazard": 0.02,
+         "return_hazard": 0.02, "settled_return_hazard": 0.04,
          "asylum": {"claim_hazard": 0.1, "processing_days": 28, "recognition_rate": 0.5,
                     "rejected_return": 0.5, "capacity": 6},
          "initial": {"men": {"pending": 20, "settled": 10}}},
@@ -200,7 +203,7 @@ ABROAD = {
          "international_passport": 0.6},
         {"name": "rest", "population": 30, "baseline_hazard": 0.03},
     ],
-    "parameters": {"srb_rest": 12},
+    "parameters": {"srb_rest": 12, "arm_settled_onward": 0.1},
 }
 
 SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD}
@@ -369,4 +372,13 @@ def test_power_against_a_wrong_initial_stock() -> None:
     model = _model("abroad")
     result = compare(model, engine_sample("abroad", srb_rest=16), reference_sample("abroad"))
     assert result.rejected, f"4 more people abroad at the start went unnoticed: " \
+        f"{result.describe()}"
+
+
+def test_power_against_a_wrong_settled_hazard() -> None:
+    """The engine with ARM's settled onward hazard 0.1 -> 0.2 is told apart."""
+    model = _model("abroad")
+    result = compare(model, engine_sample("abroad", arm_settled_onward=0.2),
+                     reference_sample("abroad"))
+    assert result.rejected, f"a doubled settled onward hazard went unnoticed: " \
         f"{result.describe()}"

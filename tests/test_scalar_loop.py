@@ -6,7 +6,8 @@ cohorts prefer different destinations (Georgia for one, Armenia for the other), 
 mix-up of cohorts anywhere in a step shows. For each cohort's departures and its stock in
 each country at the end, a two-sample z-test compares the means and an F-test the
 variances; with Bonferroni over the 24 tests, the chance that the test fails although both
-are the same model is at most 0.001.
+are the same model is at most 0.001. A second variant adds people abroad at the start and
+settled people who move on or return (its own 0.001).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import scipy.stats as st
 
 from benchmarks.scalar_loop import run_replicate
@@ -37,8 +39,23 @@ def _cohorts_apart() -> dict[str, Any]:
     return data
 
 
-def test_scalar_loop_is_the_engines_model() -> None:
-    model = compile_scenario(validate_data(_cohorts_apart())[0])
+def _abroad(data: dict[str, Any]) -> dict[str, Any]:
+    """People abroad at the start, and settled people who move on or return."""
+    extra = {
+        "GEO": {"initial": {"men": {"present": 4000, "settled": 3000}},
+                "settled_onward_hazard": 0.05},
+        "DEU": {"initial": {"rest": {"pending": 2000, "settled": 1000}},
+                "settled_return_hazard": 0.03, "settled_onward_hazard": 0.02},
+    }
+    for country in data["countries"]:
+        country.update(extra.get(country["id"], {}))
+    return data
+
+
+@pytest.mark.parametrize("variant", ["base", "abroad"])
+def test_scalar_loop_is_the_engines_model(variant: str) -> None:
+    data = _cohorts_apart() if variant == "base" else _abroad(_cohorts_apart())
+    model = compile_scenario(validate_data(data)[0])
     params = model.default_params(N)
     engine = run_block(model, params, ExactSampler(np.random.default_rng(1)),
                        ("departures", "stock"))

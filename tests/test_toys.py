@@ -3,8 +3,8 @@
 Every comparison is ``|mean - E| < 5 * sd / sqrt(R)`` with the *exact* standard deviation
 ``sd`` of one replicate (binomial or hypergeometric, from :mod:`flowsim.testing.toys`) and
 ``R`` replicates. Under normality of the ensemble mean (``R`` = 4000) one comparison fails
-by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 470 comparisons,
-so a correct engine fails it with probability below ``3e-4`` (Bonferroni). The seeds are
+by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 550 comparisons,
+so a correct engine fails it with probability below ``4e-4`` (Bonferroni). The seeds are
 fixed, so the outcome is reproducible. Outcomes whose exact variance is 0 must match
 exactly, in every replicate.
 """
@@ -17,7 +17,14 @@ from scipy import stats
 
 import flowsim
 from flowsim.scenario import validate_data
-from flowsim.testing.toys import Toy, diaspora, linear_chain, quota_route, two_country_swap
+from flowsim.testing.toys import (
+    Toy,
+    diaspora,
+    linear_chain,
+    quota_route,
+    settled_mobility,
+    two_country_swap,
+)
 
 R = 4000
 Z = 5.0
@@ -71,6 +78,8 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
              recognition=0.4, steps=15),
     diaspora(present=0, pending=2000, settled=0, r=0.2, processing_days=7,  # fast decisions
              recognition=0.9, steps=6),
+    settled_mobility(S=2000, sr=0.03, so=0.08, steps=12),
+    settled_mobility(S=500, sr=0.0, so=0.3, steps=6),  # onward only: w = 0
 ], ids=lambda t: t.scenario.name)
 def test_toy_means_match_exact_expectations(toy: Toy) -> None:
     _, problems = validate_data(toy.scenario.to_data())

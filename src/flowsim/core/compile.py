@@ -138,6 +138,8 @@ class CompiledModel:
     onward_hazard: Field  # (E, C, K) weekly probability
     return_hazard: Field  # (E, C, K)
     settle_hazard: Field  # (E, C, K)
+    settled_onward_hazard: Field  # (E, C, K): settled people moving on
+    settled_return_hazard: Field  # (E, C, K): settled people returning to the origin
     has_asylum: np.ndarray  # (C,) bool
     claim_hazard: Field  # (E, C, K)
     processing_days: Field  # (E, C, K)
@@ -309,6 +311,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
                         dtype=bool).reshape(R, K)
 
     country_fields = ("attractiveness", "onward_hazard", "return_hazard", "settle_hazard",
+                      "settled_onward_hazard", "settled_return_hazard",
                       "claim_hazard", "processing_days", "recognition_rate", "rejected_return")
     cb = {f: _Builder((C, K), slots) for f in country_fields}
     asylum_cap = _Builder((C,), slots, integer=True)
@@ -320,6 +323,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         cb["onward_hazard"].set((i, slice(None)), c.onward_hazard)
         cb["return_hazard"].set((i, slice(None)), c.return_hazard)
         cb["settle_hazard"].set((i, slice(None)), c.settle_hazard)
+        cb["settled_onward_hazard"].set((i, slice(None)), c.settled_onward_hazard)
+        cb["settled_return_hazard"].set((i, slice(None)), c.settled_return_hazard)
         if c.asylum is not None:
             has_asylum[i] = True
             cb["claim_hazard"].set((i, slice(None)), c.asylum.claim_hazard)
@@ -368,7 +373,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
                 ch2 = p.country
                 for i in idx:
                     for fname in ("attractiveness", "onward_hazard", "return_hazard",
-                                  "settle_hazard"):
+                                  "settle_hazard", "settled_onward_hazard",
+                                  "settled_return_hazard"):
                         value = getattr(ch2, fname)
                         if value is not None:
                             ec[fname].set((i, ks), value)
@@ -472,6 +478,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         onward_hazard=_stack(per_epoch["onward_hazard"]),
         return_hazard=_stack(per_epoch["return_hazard"]),
         settle_hazard=_stack(per_epoch["settle_hazard"]),
+        settled_onward_hazard=_stack(per_epoch["settled_onward_hazard"]),
+        settled_return_hazard=_stack(per_epoch["settled_return_hazard"]),
         has_asylum=has_asylum,
         claim_hazard=_stack(per_epoch["claim_hazard"]),
         processing_days=_stack(per_epoch["processing_days"]),

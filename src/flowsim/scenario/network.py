@@ -103,9 +103,15 @@ class Country(_Model):
         0.0, description="Chance that a person present here returns to the origin (for good).",
         examples=[0.005], json_schema_extra={"unit": PER_WEEK})
     settle_hazard: Probability = Field(
-        0.0, description="Chance that a person present here obtains a permit or protection and "
-        "stays for good (settled people neither move on nor return).",
-        examples=[0.003], json_schema_extra={"unit": PER_WEEK})
+        0.0, description="Chance that a person present here obtains a permit or protection "
+        "(becomes settled).", examples=[0.003], json_schema_extra={"unit": PER_WEEK})
+    settled_onward_hazard: Probability = Field(
+        0.0, description="Chance that a settled person here moves on (then chooses a route out "
+        "of this country and arrives present, not settled, where it leads). Default 0: settled "
+        "people stay.", examples=[0.001], json_schema_extra={"unit": PER_WEEK})
+    settled_return_hazard: Probability = Field(
+        0.0, description="Chance that a settled person here returns to the origin. Default 0.",
+        examples=[0.002], json_schema_extra={"unit": PER_WEEK})
     asylum: Asylum | None = Field(
         None, description="The asylum system, where people from the origin can claim asylum (omit "
         "it where they cannot).",

@@ -114,6 +114,12 @@ class CountryChange(_Model):
     settle_hazard: Probability | None = Field(
         None, description="New settle hazard.",
         examples=[0.0], json_schema_extra={"unit": PER_WEEK})
+    settled_onward_hazard: Probability | None = Field(
+        None, description="New onward hazard of settled people.",
+        examples=[0.001], json_schema_extra={"unit": PER_WEEK})
+    settled_return_hazard: Probability | None = Field(
+        None, description="New return hazard of settled people.",
+        examples=[0.002], json_schema_extra={"unit": PER_WEEK})
     asylum: AsylumChange | None = Field(
         None, description="Changes to the asylum system (selected countries without one are left "
         "alone).", examples=[{"recognition_rate": 0.8}])

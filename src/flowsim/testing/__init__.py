@@ -7,10 +7,19 @@ dependencies of another:
   (needs ``hypothesis``);
 * :mod:`flowsim.testing.synthetic`: synthetic scenarios of any size, for benchmarks;
 * :mod:`flowsim.testing.toys`: toy scenarios with closed-form expectations and variances
-  (a linear chain, a two-country swap, a route with a quota, a diaspora already abroad),
+  (a linear chain, a two-country swap, a route with a quota, a diaspora already abroad,
+  settled people who return or move on),
   re-exported here since they need nothing beyond flowsim itself.
 """
 
-from flowsim.testing.toys import Toy, diaspora, linear_chain, quota_route, two_country_swap
+from flowsim.testing.toys import (
+    Toy,
+    diaspora,
+    linear_chain,
+    quota_route,
+    settled_mobility,
+    two_country_swap,
+)
 
-__all__ = ["Toy", "diaspora", "linear_chain", "quota_route", "two_country_swap"]
+__all__ = ["Toy", "diaspora", "linear_chain", "quota_route", "settled_mobility",
+           "two_country_swap"]

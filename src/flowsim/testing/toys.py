@@ -37,7 +37,8 @@ import numpy as np
 
 from flowsim.scenario.model import Scenario
 
-__all__ = ["Toy", "diaspora", "linear_chain", "quota_route", "two_country_swap"]
+__all__ = ["Toy", "diaspora", "linear_chain", "quota_route", "settled_mobility",
+           "two_country_swap"]
 
 START = dt.date(2022, 1, 3)
 
@@ -388,4 +389,59 @@ def diaspora(present: int, pending: int, settled: int, r: float, processing_days
         formula="E[A_t] = S + P (1-r)^t + C b_t, b_t = u_t + (1 - u_t) rho, u_t = (1-d)^t; "
                 "E[settled_t] = S + C (1 - u_t) rho; E[origin_t] = N + P (1 - (1-r)^t) + "
                 "C (1 - b_t)",
+    )
+
+
+def settled_mobility(S: int, sr: float, so: float, steps: int) -> Toy:
+    """``S`` settled people in ``AAA`` at the start, who return home with the weekly hazard
+    ``sr`` or move on to ``BBB`` (the only route out) with ``so``; nobody leaves the origin.
+
+    The two are competing risks: with rates ``-log(1 - sr)`` and ``-log(1 - so)`` a settled
+    person stays settled through a week with ``g = (1 - sr)(1 - so)`` and, leaving, returns
+    with the share ``w = log(1 - sr) / log(g)``. Each person is independent, so
+
+    * ``E[settled AAA_t] = S g**t`` (binomial);
+    * ``E[origin_t] = N + S (1 - g**t) w`` and ``E[B_t] = S (1 - g**t) (1 - w)`` (binomial);
+    * those who move on arrive in ``BBB`` *present*: ``settled BBB_t = 0`` in every replicate.
+
+    The origin's cohort is ``N = 1000`` people who never leave.
+    """
+    _check_probability(sr=sr, so=so)
+    N = 1000
+    scenario = Scenario.model_validate({
+        "name": f"settled mobility S={S} sr={sr} so={so}",
+        "calendar": _calendar(steps),
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "settled_return_hazard": sr,
+             "settled_onward_hazard": so, "initial": {"all": {"settled": S}}},
+            {"id": "BBB", "name": "B"},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA"}, {"from": "AAA", "to": "BBB"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": 0.0}],
+    })
+    t = np.arange(1, steps + 1, dtype=float)
+    g = (1.0 - sr) * (1.0 - so)
+    w = np.log1p(-sr) / np.log(g) if g < 1 else 0.0
+    stay = g ** t
+    probs = {"settled_A": stay, "returned": (1 - stay) * w, "B": (1 - stay) * (1 - w)}
+    mean = {k: S * p for k, p in probs.items()}
+    variance = {k: S * p * (1 - p) for k, p in probs.items()}
+    mean["settled_B"] = variance["settled_B"] = np.zeros_like(t)
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        settled = results.dataset["settled"].sum("cohort")
+        return {"settled_A": np.asarray(settled.sel(country="AAA").values, dtype=np.int64),
+                "settled_B": np.asarray(settled.sel(country="BBB").values, dtype=np.int64),
+                "returned": _stock(results, "ORG") - N, "B": _stock(results, "BBB")}
+
+    return Toy(
+        name="settled_mobility",
+        scenario=scenario,
+        steps=steps,
+        mean=mean,
+        variance=variance,
+        read=read,
+        formula="E[settled A_t] = S g^t, g = (1-sr)(1-so); E[returned_t] = S (1 - g^t) w, "
+                "w = log(1-sr)/log(g); E[B_t] = S (1 - g^t)(1 - w); settled B_t = 0",
     )

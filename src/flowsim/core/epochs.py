@@ -1,0 +1,275 @@
+"""What a block needs of each policy epoch: route choice, hazards, queues, capacities.
+
+A step's probabilities depend only on its epoch (the policies in force), its length in days
+and the block's parameters, so :class:`BlockEpochs` computes them once per (epoch, step
+length) and caches them as an :class:`Epoch`. The engine (:mod:`flowsim.core.engine`)
+only reads them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from flowsim.core.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
+from flowsim.core.sums import Grouper, route_sum
+
+__all__ = ["BlockEpochs", "Epoch", "clip01"]
+
+
+def clip01(x: np.ndarray) -> np.ndarray:
+    """Probabilities clipped into [0, 1] (floating-point noise only)."""
+    return np.clip(x, 0.0, 1.0)
+
+
+@dataclasses.dataclass
+class Epoch:
+    """Per-block quantities that are constant within an epoch (and a step length)."""
+
+    route_open: np.ndarray  # (1|B, R, K) bool
+    route_cond: np.ndarray  # (1|B, R, K) conditional probability in the chain
+    chain_cond: list[np.ndarray]  # route_cond at each chain position's routes (contiguous)
+    route_queued: np.ndarray  # (1, R, K) bool
+    access: np.ndarray  # (1|B, K) A ** deterrence for the origin
+    q_events: np.ndarray  # (1|B, C, K, 4) return, onward, claim, settle: chain probabilities
+    event_sites: list[np.ndarray | slice]  # per event, the countries where it can happen
+    event_q: list[np.ndarray]  # per event, q_events at those countries, (1|B, n, K)
+    event_index: list[np.ndarray]  # per event, those countries' indices (for keyed draws)
+    # settled people who return or move on: the countries where they can (often none), and
+    # the chain probabilities (return, onward) there, (1|B, n, K) each
+    settled_sites: np.ndarray
+    settled_q: list[np.ndarray]
+    p_decide_asylum: np.ndarray  # (1|B, C, K)
+    recognition: np.ndarray
+    rejected_return: np.ndarray
+    asylum_cap: np.ndarray  # (1|B, C)
+    # the same four at the countries with an asylum system only, gathered once an epoch
+    p_decide_asylum_a: np.ndarray  # (1|B, A, K)
+    recognition_a: np.ndarray
+    rejected_return_a: np.ndarray
+    asylum_cap_a: np.ndarray  # (1|B, A)
+    p_decide_visa: np.ndarray  # (1|B, R, K)
+    issuance: np.ndarray
+    # the same three at the queue routes only, (1|B, Q, K), gathered once an epoch
+    queued_q: np.ndarray
+    p_decide_visa_q: np.ndarray
+    issuance_q: np.ndarray
+    capacity: np.ndarray  # (1|B, R)
+    capped: np.ndarray  # indices of routes with a finite capacity
+    capped_queue: np.ndarray  # which of those routes queue (indices into ``capped``)
+    queue_of_capped: np.ndarray  # and where they are among the queue routes
+    capped_by_src: Grouper  # sums over those routes by source country
+
+
+class BlockEpochs:
+    """Builds and caches epoch quantities for one block's parameters."""
+
+    def __init__(self, model: CompiledModel, params: np.ndarray) -> None:
+        self.m = model
+        self.params = params
+        R, C = model.n_routes, model.n_countries
+        self.incidence = np.zeros((R, C))
+        self.incidence[np.arange(R), model.route_src] = 1.0
+        # before[r', r] = 1 when r' comes before r in the chain out of the same country
+        same = model.route_src[:, None] == model.route_src[None, :]
+        self.before = (same & (model.route_position[:, None] < model.route_position[None, :]))
+        self.before = self.before.astype(float)
+        self.internal = model.route_internal[None, :, None]
+        self.passport = model.passport_share.values(params)  # (1|B, K)
+        self.regime_cost = model.regime_cost.values(params)  # (1|B, 6)
+        self.deterrence = model.deterrence.values(params)  # (1|B,)
+        self.chain = _chain(model)
+        # routes that queue applicants in some epoch: the only ones that can hold anybody
+        self.queue_routes = np.flatnonzero(np.isin(model.route_regime, QUEUED).any(axis=(0, 2)))
+        self.asylum_countries = np.flatnonzero(model.has_asylum)
+        self.cache: dict[tuple[int, int], Epoch] = {}
+        self._base_weight: np.ndarray | None = None
+
+    def weights(self, e: int) -> tuple[np.ndarray, np.ndarray]:
+        """Logit weights of each route for each cohort in epoch ``e``, and the open mask."""
+        m = self.m
+        regime = m.route_regime[e].astype(np.int64)  # (R, K)
+        hum = m.humanitarian_eligible[None, :]
+        open_ = (regime != CLOSED) & m.route_eligible & ((regime != HUMANITARIAN) | hum)
+        attract = m.attractiveness.at(e).values(self.params)  # (1|B, C, K)
+        cost = m.route_cost.at(e).values(self.params)  # (1|B, R, K)
+        rcost = self.regime_cost[:, regime]  # (1|B, R, K)
+        utility = attract[:, m.route_dst, :] - cost - rcost
+        # utilities are O(1) on the logit scale; clipping only guards exp against overflow
+        weight = np.exp(np.clip(utility, -50.0, 50.0)) * open_[None]
+        return weight, open_
+
+    def mixture(self, weight: np.ndarray) -> np.ndarray:
+        """Route probabilities for a mover: international-passport mixture of two logits."""
+        tot_all = route_sum(weight, self.incidence)
+        w_int = weight * self.internal
+        tot_int = route_sum(w_int, self.incidence)
+        src = self.m.route_src
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q_all = np.where(tot_all[:, src, :] > 0, weight / tot_all[:, src, :], 0.0)
+            q_int = np.where(tot_int[:, src, :] > 0, w_int / tot_int[:, src, :], 0.0)
+        pi = self.passport[:, None, :]
+        return pi * q_all + (1.0 - pi) * q_int
+
+    def access(self, weight: np.ndarray) -> np.ndarray:
+        """Mixture-weighted choice weight out of the origin, per cohort (B|1, K)."""
+        o = self.m.route_src == self.m.origin
+        w = weight[:, o, :]
+        internal = self.m.route_internal[o][None, :, None]
+        pi = self.passport
+        return pi * w.sum(axis=1) + (1.0 - pi) * (w * internal).sum(axis=1)
+
+    def epoch(self, e: int, days: int) -> Epoch:
+        key = (e, days)
+        if key in self.cache:
+            return self.cache[key]
+        m, params = self.m, self.params
+        weight, open_ = self.weights(e)
+        if self._base_weight is None:
+            self._base_weight = self.access(self.weights(0)[0])
+        q = self.mixture(weight)
+        cum_before = route_sum(q, self.before)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cond = np.where(1.0 - cum_before > 1e-12, q / (1.0 - cum_before), 0.0)
+        cond = clip01(np.where(open_[None], cond, 0.0))
+        base = self._base_weight
+        now = self.access(weight)
+        # With no open route to compare against (base 0: every route out of the origin is
+        # closed to the cohort with no policy in force), closures cannot deter: ratio 1.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(base > 0, now / base, 1.0)
+        access = ratio ** self.deterrence.reshape(-1, 1)
+
+        scale = days / 7.0
+        # competing risks at each country: weekly probabilities -> rates -> step probabilities
+        hz = [getattr(m, f).at(e).values(params) for f in
+              ("return_hazard", "onward_hazard", "claim_hazard", "settle_hazard")]
+        hz[2] = hz[2] * m.has_asylum[None, :, None]
+        shape = np.broadcast_shapes(*(h.shape for h in hz))
+        rates = np.stack([np.broadcast_to(-np.log1p(-np.minimum(h, 1 - 1e-15)), shape)
+                          for h in hz], axis=-1)
+        rates[:, m.origin] = 0.0
+        total = rates.sum(axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_any = -np.expm1(-total * scale)
+            share = np.where(total > 0, rates / total, 0.0)
+        q_ev = p_any * share  # unconditional event probabilities
+        before_ev = np.cumsum(q_ev, axis=-1) - q_ev
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q_chain = clip01(np.where(1 - before_ev > 1e-12, q_ev / (1 - before_ev), 0.0))
+
+        settled_sites, settled_q = self._settled_events(e, scale)
+
+        # where an event can happen in most countries, draw over all of them (the others
+        # have probability 0, drawn at almost no cost) rather than gather and scatter a subset
+        event_sites = []
+        for i in range(4):
+            where = np.flatnonzero((q_chain[..., i] > 0).any(axis=(0, 2)))
+            event_sites.append(slice(None) if where.size >= 0.75 * m.n_countries else where)
+
+        proc = m.processing_days.at(e).values(params)
+        p_dec_a = clip01(-np.expm1(-days / np.maximum(proc, 1e-9)))
+        delay = m.route_delay.at(e).values(params)
+        with np.errstate(divide="ignore"):
+            p_dec_v = clip01(np.where(delay > 0, -np.expm1(-days / np.maximum(delay, 1e-300)), 1.0))
+        issuance = clip01(m.route_issuance.at(e).values(params))
+        # Applications already waiting on a route that stops queueing: on a route now shut
+        # to their cohort (closed, or humanitarian_only for a cohort not eligible) they are
+        # refused at once; on an open one they may cross now.
+        regime = m.route_regime[e]
+        queued = np.isin(regime, QUEUED)[None]
+        shut = ~open_[None]
+        p_dec_v = np.where(queued & ~shut, p_dec_v, 1.0)
+        issuance = np.where(queued & ~shut, issuance, np.where(shut, 0.0, 1.0))
+        capacity = m.route_capacity.at(e).values(params)  # (1|B, R)
+        capped = np.flatnonzero(np.isfinite(capacity).any(axis=0))
+        recognition = clip01(m.recognition_rate.at(e).values(params))
+        rejected_return = clip01(m.rejected_return.at(e).values(params))
+        asylum_cap = m.asylum_capacity.at(e).values(params)
+        qr, ac = self.queue_routes, self.asylum_countries
+        capped_queue = np.flatnonzero(np.isin(capped, qr))
+        ep = Epoch(
+            route_open=open_[None],
+            route_cond=cond,
+            chain_cond=[np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
+            route_queued=queued,
+            access=access,
+            q_events=q_chain,
+            event_sites=event_sites,
+            event_q=[np.ascontiguousarray(q_chain[..., i][:, w])
+                     for i, w in enumerate(event_sites)],
+            event_index=[np.arange(m.n_countries) if isinstance(w, slice) else w
+                         for w in event_sites],
+            settled_sites=settled_sites,
+            settled_q=settled_q,
+            p_decide_asylum=p_dec_a,
+            recognition=recognition,
+            rejected_return=rejected_return,
+            asylum_cap=asylum_cap,
+            p_decide_asylum_a=np.ascontiguousarray(p_dec_a[:, ac]),
+            recognition_a=np.ascontiguousarray(recognition[:, ac]),
+            rejected_return_a=np.ascontiguousarray(rejected_return[:, ac]),
+            asylum_cap_a=np.ascontiguousarray(asylum_cap[:, ac]),
+            p_decide_visa=p_dec_v,
+            issuance=issuance,
+            queued_q=np.ascontiguousarray(queued[:, qr]),
+            p_decide_visa_q=np.ascontiguousarray(p_dec_v[:, qr]),
+            issuance_q=np.ascontiguousarray(issuance[:, qr]),
+            capacity=capacity,
+            capped=capped,
+            capped_queue=capped_queue,
+            queue_of_capped=np.searchsorted(qr, capped[capped_queue]),
+            capped_by_src=Grouper(m.route_src[capped], m.n_countries),
+        )
+        self.cache[key] = ep
+        return ep
+
+
+    def _settled_events(self, e: int, scale: float) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Where settled people return or move on in epoch ``e``, and the chain probabilities
+        of the two competing risks there (the same conversion as for present people)."""
+        m = self.m
+        hz = [getattr(m, f).at(e).values(self.params)
+              for f in ("settled_return_hazard", "settled_onward_hazard")]
+        shape = np.broadcast_shapes(*(h.shape for h in hz))
+        rates = np.stack([np.broadcast_to(-np.log1p(-np.minimum(h, 1 - 1e-15)), shape)
+                          for h in hz], axis=-1)
+        rates[:, m.origin] = 0.0
+        total = rates.sum(axis=-1, keepdims=True)
+        sites = np.flatnonzero((total[..., 0] > 0).any(axis=(0, 2)))
+        if not sites.size:
+            return sites, []
+        rates, total = rates[:, sites], total[:, sites]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = -np.expm1(-total * scale) * np.where(total > 0, rates / total, 0.0)
+            onward = np.where(1 - q[..., 0] > 1e-12, q[..., 1] / (1 - q[..., 0]), 0.0)
+        return sites, [np.ascontiguousarray(clip01(q[..., 0])), np.ascontiguousarray(clip01(onward))]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Link:
+    """One position of the route chain: its routes and their source countries.
+
+    ``route_at`` and ``source_at`` index axis 1 of (B, R, K) and (B, C, K) arrays: a slice
+    where the position holds a single route (a view, no copy; most positions hold only a
+    route out of the origin), else the index array.
+    """
+
+    routes: np.ndarray
+    route_at: slice | np.ndarray
+    source_at: slice | np.ndarray
+
+
+def _chain(model: CompiledModel) -> list[_Link]:
+    """The route chain's positions in order (see :class:`_Link`)."""
+    links = []
+    for j in range(int(model.route_position.max(initial=-1)) + 1):
+        routes = np.flatnonzero(model.route_position == j)
+        sources = model.route_src[routes]
+        if routes.size == 1:
+            r, c = int(routes[0]), int(sources[0])
+            links.append(_Link(routes, slice(r, r + 1), slice(c, c + 1)))
+        else:
+            links.append(_Link(routes, routes, sources))
+    return links
