@@ -15,7 +15,9 @@ The step rules it follows are those of the :mod:`flowsim.engine` docstring:
    the mean over the step's days of the product of ``1 + (m - 1) 0.5 ** (days since /
    half-life)`` over the shocks in force, and ``A`` the passport-mixture logit weight of the
    origin's routes open now over that of the routes open with no policy in force (1 when
-   the latter is 0);
+   the latter is 0); with ``deterrence_abroad`` every other country's onward hazards (of
+   present and settled people) are multiplied by ``A_c ** deterrence``, ``A_c`` the same
+   ratio for the routes out of that country;
 2. settled people in each other country return home or move on with their own hazards (the
    same conversion as below), and present people return home, move on, claim asylum (where
    there is an asylum system) or settle: weekly probabilities ``h_i`` become rates
@@ -117,6 +119,7 @@ class ReferenceSimulator:
         self.hazard = _scalar_field(m.baseline_hazard, p)
         self.passport = _scalar_field(m.passport_share, p)
         self.deterrence = float(m.deterrence.values(p[None])[0])
+        self.deterrence_abroad = bool(m.deterrence_abroad)
         self.regime_cost = _scalar_field(m.regime_cost, p)
         self.regime = m.route_regime.tolist()  # [e][r][k]
         self.fields = {name: _scalar_field(getattr(m, name), p) for name in (
@@ -166,7 +169,11 @@ class ReferenceSimulator:
         return out
 
     def origin_weight(self, e: int, k: int) -> float:
-        rs = self.routes_from[self.origin]
+        return self.country_weight(e, self.origin, k)
+
+    def country_weight(self, e: int, c: int, k: int) -> float:
+        """The passport-mixture choice weight of the routes open out of ``c``."""
+        rs = self.routes_from[c]
         pi = self.passport[k]
         return (pi * sum(self.weight(e, r, k) for r in rs)
                 + (1 - pi) * sum(self.weight(e, r, k) for r in rs if self.internal[r]))
@@ -189,15 +196,20 @@ class ReferenceSimulator:
             if c == self.origin:
                 continue
             for k in range(K):
+                damp = 1.0  # deterrence abroad: moves on damped by the routes closed out of c
+                if self.deterrence_abroad:
+                    base, now = self.country_weight(0, c, k), self.country_weight(e, c, k)
+                    damp = (now / base if base > 0 else 1.0) ** self.deterrence
                 h = [f["return_hazard"][e][c][k],
-                     min(1.0, f["onward_hazard"][e][c][k] * self.onward_factor),
+                     min(1.0, f["onward_hazard"][e][c][k] * self.onward_factor * damp),
                      f["claim_hazard"][e][c][k] if self.has_asylum[c] else 0.0,
                      f["settle_hazard"][e][c][k]]
                 rates = [-math.log(1 - min(x, 1 - 1e-15)) for x in h]
                 total = sum(rates)
                 p_any = 1 - math.exp(-total * scale)
                 events[c, k] = [p_any * x / total if total > 0 else 0.0 for x in rates]
-                h2 = [f["settled_return_hazard"][e][c][k], f["settled_onward_hazard"][e][c][k]]
+                h2 = [f["settled_return_hazard"][e][c][k],
+                      min(1.0, f["settled_onward_hazard"][e][c][k] * damp)]
                 rates2 = [-math.log(1 - min(x, 1 - 1e-15)) for x in h2]
                 total2 = sum(rates2)
                 p_any2 = 1 - math.exp(-total2 * scale)

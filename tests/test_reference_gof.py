@@ -171,7 +171,7 @@ SHOCK = {
 }
 
 # the mechanisms of the model's second edition: people abroad when the calendar starts, settled
-# people who move on or return
+# people who move on or return, deterrence abroad
 ABROAD = {
     "name": "people abroad at the start",
     "calendar": _calendar(12),
@@ -203,7 +203,13 @@ ABROAD = {
          "international_passport": 0.6},
         {"name": "rest", "population": 30, "baseline_hazard": 0.03},
     ],
-    "parameters": {"srb_rest": 12, "arm_settled_onward": 0.1},
+    # closing ARM -> SRB for six weeks damps moves on from Armenia (deterrence abroad)
+    "policies": [
+        {"name": "arm_srb_closes", "start": dt.date(2022, 1, 24), "end": dt.date(2022, 3, 6),
+         "select": {"from": ["ARM"], "to": ["SRB"]}, "route": {"regime": "closed"}},
+    ],
+    "behaviour": {"deterrence": "deterrence", "deterrence_abroad": True},
+    "parameters": {"srb_rest": 12, "arm_settled_onward": 0.1, "deterrence": 0.8},
 }
 
 SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD}
@@ -381,4 +387,14 @@ def test_power_against_a_wrong_settled_hazard() -> None:
     result = compare(model, engine_sample("abroad", arm_settled_onward=0.2),
                      reference_sample("abroad"))
     assert result.rejected, f"a doubled settled onward hazard went unnoticed: " \
+        f"{result.describe()}"
+
+
+def test_power_against_a_wrong_deterrence_abroad() -> None:
+    """The engine with deterrence 0.2 instead of 0.8, where it acts only abroad (the closure
+    is of a route out of Armenia), is told apart from the reference."""
+    model = _model("abroad")
+    result = compare(model, engine_sample("abroad", deterrence=0.2),
+                     reference_sample("abroad"))
+    assert result.rejected, f"deterrence abroad 0.2 instead of 0.8 went unnoticed: " \
         f"{result.describe()}"

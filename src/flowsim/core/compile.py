@@ -156,6 +156,7 @@ class CompiledModel:
     passport_share: Field  # (K,)
     shocks: tuple[ShockSpec, ...]
     deterrence: Field  # ()
+    deterrence_abroad: bool  # damp onward hazards by the routes open out of each country
     regime_cost: Field  # (6,)
 
     @property
@@ -494,5 +495,6 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         passport_share=passport.field(),
         shocks=tuple(shocks),
         deterrence=det.field(),
+        deterrence_abroad=s.behaviour.deterrence_abroad,
         regime_cost=rc.field(),
     )

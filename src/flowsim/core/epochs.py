@@ -120,6 +120,22 @@ class BlockEpochs:
         pi = self.passport
         return pi * w.sum(axis=1) + (1.0 - pi) * (w * internal).sum(axis=1)
 
+    def access_abroad(self, weight: np.ndarray) -> np.ndarray:
+        """Mixture-weighted choice weight out of every country, per cohort (B|1, C, K)."""
+        return (self.passport[:, None, :] * route_sum(weight, self.incidence)
+                + (1.0 - self.passport[:, None, :])
+                * route_sum(weight * self.internal, self.incidence))
+
+    def onward_damping(self, e: int) -> np.ndarray:
+        """``A_c ** deterrence`` for every country and cohort in epoch ``e`` (B|1, C, K):
+        the choice weight of the routes open out of ``c`` now, relative to the routes open
+        with no policy in force (1 where none were)."""
+        base = self.access_abroad(self.weights(0)[0])
+        now = self.access_abroad(self.weights(e)[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(base > 0, now / base, 1.0)
+        return ratio ** self.deterrence.reshape(-1, 1, 1)
+
     def epoch(self, e: int, days: int) -> Epoch:
         key = (e, days)
         if key in self.cache:
@@ -146,6 +162,8 @@ class BlockEpochs:
         hz = [getattr(m, f).at(e).values(params) for f in
               ("return_hazard", "onward_hazard", "claim_hazard", "settle_hazard")]
         hz[2] = hz[2] * m.has_asylum[None, :, None]
+        if m.deterrence_abroad:  # moves on are damped by the routes closed out of a country
+            hz[1] = np.minimum(hz[1] * self.onward_damping(e), 1.0)
         shape = np.broadcast_shapes(*(h.shape for h in hz))
         rates = np.stack([np.broadcast_to(-np.log1p(-np.minimum(h, 1 - 1e-15)), shape)
                           for h in hz], axis=-1)
@@ -232,6 +250,8 @@ class BlockEpochs:
         m = self.m
         hz = [getattr(m, f).at(e).values(self.params)
               for f in ("settled_return_hazard", "settled_onward_hazard")]
+        if m.deterrence_abroad and (hz[1] > 0).any():
+            hz[1] = np.minimum(hz[1] * self.onward_damping(e), 1.0)
         shape = np.broadcast_shapes(*(h.shape for h in hz))
         rates = np.stack([np.broadcast_to(-np.log1p(-np.minimum(h, 1 - 1e-15)), shape)
                           for h in hz], axis=-1)

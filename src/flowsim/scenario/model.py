@@ -162,8 +162,11 @@ class Behaviour(_Model):
     the cohort now, relative to those open to it with no policy in force (0: closures only
     divert people to other routes; 1: departures fall in proportion to the lost choice
     weight; a route opened by a policy raises ``A`` above 1). A cohort with no route out
-    when no policy is in force has ``A = 1``. ``regime_cost`` is the
-    disutility of each entry regime added to a route's own cost.
+    when no policy is in force has ``A = 1``. With ``deterrence_abroad``, the same rule damps
+    moves on from every other country: its onward hazards (of present and settled people)
+    are multiplied by ``A_c ** deterrence``, ``A_c`` the choice weight of the routes out of
+    that country. ``regime_cost`` is the disutility of each entry regime added to a route's
+    own cost.
     """
 
     deterrence: Probability = Field(
@@ -171,6 +174,11 @@ class Behaviour(_Model):
         "** deterrence`, `A` the choice weight of the routes open to the cohort now relative to "
         "the routes open with no policy in force (0: closures only divert).",
         examples=[0.5], json_schema_extra={"unit": "exponent between 0 and 1"})
+    deterrence_abroad: bool = Field(
+        False, description="Apply `deterrence` to moves from every country, not only departures "
+        "from the origin: a country's onward hazards are multiplied by `A_c ** deterrence`, "
+        "`A_c` the choice weight of the routes open out of it now relative to those open with "
+        "no policy in force (default false: closures abroad only divert).", examples=[True])
     regime_cost: dict[Regime, Real] = Field(
         default_factory=lambda: {
             "visa_free": 0.0,

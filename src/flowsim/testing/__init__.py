@@ -8,12 +8,13 @@ dependencies of another:
 * :mod:`flowsim.testing.synthetic`: synthetic scenarios of any size, for benchmarks;
 * :mod:`flowsim.testing.toys`: toy scenarios with closed-form expectations and variances
   (a linear chain, a two-country swap, a route with a quota, a diaspora already abroad,
-  settled people who return or move on),
+  settled people who return or move on, a closure abroad that deters moves on),
   re-exported here since they need nothing beyond flowsim itself.
 """
 
 from flowsim.testing.toys import (
     Toy,
+    deterred_chain,
     diaspora,
     linear_chain,
     quota_route,
@@ -21,5 +22,5 @@ from flowsim.testing.toys import (
     two_country_swap,
 )
 
-__all__ = ["Toy", "diaspora", "linear_chain", "quota_route", "settled_mobility",
-           "two_country_swap"]
+__all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "quota_route",
+           "settled_mobility", "two_country_swap"]

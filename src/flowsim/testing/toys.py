@@ -37,8 +37,8 @@ import numpy as np
 
 from flowsim.scenario.model import Scenario
 
-__all__ = ["Toy", "diaspora", "linear_chain", "quota_route", "settled_mobility",
-           "two_country_swap"]
+__all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "quota_route",
+           "settled_mobility", "two_country_swap"]
 
 START = dt.date(2022, 1, 3)
 
@@ -444,4 +444,52 @@ def settled_mobility(S: int, sr: float, so: float, steps: int) -> Toy:
         read=read,
         formula="E[settled A_t] = S g^t, g = (1-sr)(1-so); E[returned_t] = S (1 - g^t) w, "
                 "w = log(1-sr)/log(g); E[B_t] = S (1 - g^t)(1 - w); settled B_t = 0",
+    )
+
+
+def deterred_chain(N: int, h: float, q: float, a: float, d: float, steps: int) -> Toy:
+    """:func:`linear_chain` with a second route out of ``AAA``, to ``CCC``, closed by a
+    policy all along, and ``deterrence_abroad`` on with the exponent ``d``.
+
+    ``CCC`` has attractiveness ``a`` (``BBB`` 0), so with no policy in force the routes out
+    of ``AAA`` weigh ``1 + exp(a)``; closed, ``A = 1 / (1 + exp(a))``. The onward hazard of
+    ``AAA`` is damped to ``q' = q A**d`` and everybody who moves on goes to ``BBB``: the
+    expectations and variances are those of ``linear_chain(N, h, q', steps)``, and ``CCC``
+    stays empty in every replicate. The origin's only route is open, so departures are not
+    deterred.
+    """
+    _check_probability(h=h, q=q, d=d)
+    damped = q * (1.0 / (1.0 + np.exp(a))) ** d
+    chain = linear_chain(N, h, float(damped), steps)
+    cal = _calendar(steps)
+    scenario = Scenario.model_validate({
+        "name": f"deterred chain N={N} h={h} q={q} a={a} d={d}",
+        "calendar": cal,
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "roles": ["transit"], "onward_hazard": q},
+            {"id": "BBB", "name": "B"},
+            {"id": "CCC", "name": "C", "attractiveness": a},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA"}, {"from": "AAA", "to": "BBB"},
+                   {"from": "AAA", "to": "CCC"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+        "policies": [{"name": "ccc_closed", "start": cal["start"],
+                      "select": {"from": ["AAA"], "to": ["CCC"]},
+                      "route": {"regime": "closed"}}],
+        "behaviour": {"deterrence": d, "deterrence_abroad": True},
+    })
+    zero = np.zeros(steps)
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {**chain.read(results), "C": _stock(results, "CCC")}
+
+    return Toy(
+        name="deterred_chain",
+        scenario=scenario,
+        steps=steps,
+        mean={**chain.mean, "C": zero},
+        variance={**chain.variance, "C": zero},
+        read=read,
+        formula=f"linear_chain with q' = q (1 / (1 + e^a))^d = {damped:.6g}; C_t = 0",
     )
