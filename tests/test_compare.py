@@ -409,7 +409,10 @@ def test_the_figures_of_a_comparison(toy) -> None:
     from matplotlib.figure import Figure
 
     from flowsim.plots.comparison import key_outcomes, paired_differences, where_people_ended
+    from flowsim.scenario.model import Report
 
+    # the baseline's report names the West in words (the figures use its labels)
+    toy = toy.model_copy(update={"report": Report(labels={"west": "the West"})})
     cf = toy.with_policies(remove=["finland_closes"]).model_copy(update={"name": "open"})
     same = toy.model_copy(update={"name": "same"})  # no spread at all: no violin, no error
     c = compare(toy, [cf, same], replicates=8, seed=1)
@@ -429,4 +432,4 @@ def test_the_figures_of_a_comparison(toy) -> None:
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["toy", "open", "same"]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "West" in labels and "returned" in labels
+    assert "the West" in labels and "returned" in labels

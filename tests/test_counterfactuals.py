@@ -231,7 +231,7 @@ def test_the_effects_go_the_expected_way(baseline, counterfactuals) -> None:
     positive = {
         "eu-humanitarian-visas": ["in eu at END", "abroad at END: men_conscription"],
         "visa-facilitation-kept": ["in west at END", "in eu at END", "abroad at END"],
-        "asylum-like-belarusians": ["asylum grants", "settled in the west at END"],
+        "asylum-like-belarusians": ["asylum grants", "settled in west at END"],
         "us-visas-and-parole": ["in west at END", "asylum applications"],
     }
     negative = {

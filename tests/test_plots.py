@@ -128,9 +128,12 @@ def test_destinations_sorted_coloured_by_group_with_intervals(results: Results) 
     np.testing.assert_allclose([bar.get_width() for bar in bars], stock.sel(country=ids))
     from matplotlib.colors import to_rgba
 
-    assert colours["GEO"] == to_rgba(plots.GROUP_STYLE["post_soviet"][1])
+    # colours and names of the groups come from the scenario's report (defaults: every
+    # declared group in order, its name with spaces)
+    styles = plots.group_styles(results.scenario)
+    assert colours["GEO"] == to_rgba(styles["post_soviet"][1])
     legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
-    assert "West" in legend and "post-Soviet" in legend
+    assert "west" in legend and "post soviet" in legend
     assert "25 December 2022" in ax.get_title(loc="left")
 
 

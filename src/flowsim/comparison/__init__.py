@@ -5,6 +5,14 @@
 """
 
 from flowsim.comparison.effects import RECORD, Comparison, compare
-from flowsim.comparison.outcomes import GROUP_BLOCS, outcomes
+from flowsim.comparison.outcomes import outcomes
 
-__all__ = ["GROUP_BLOCS", "RECORD", "Comparison", "compare", "outcomes"]
+__all__ = ["RECORD", "Comparison", "compare", "outcomes"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "GROUP_BLOCS":
+        raise AttributeError(
+            "flowsim.comparison.GROUP_BLOCS was removed: the blocs a comparison reports are "
+            "the scenario's own (`report.blocs`; flowsim.scenario.report.report_blocs)")
+    raise AttributeError(f"module 'flowsim.comparison' has no attribute {name!r}")

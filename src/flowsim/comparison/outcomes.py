@@ -2,26 +2,20 @@
 
 :func:`outcomes` turns a :class:`~flowsim.Results` into one number per replicate and outcome
 (abroad, in each bloc of countries, returns, asylum claims and grants, ... at given dates);
-:data:`GROUP_BLOCS` names the blocs by the scenario's country groups.
+the blocs are the scenario's own (its ``report:``, :mod:`flowsim.scenario.report`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from flowsim.results.dataset import Results
-
-# Comparison blocs: the West / EU vs post-Soviet and neutral states vs Kremlin-aligned states.
-GROUP_BLOCS: dict[str, tuple[str, ...]] = {
-    "west": ("west",),
-    "eu": ("eu",),
-    "post_soviet_and_neutral": ("post_soviet", "neutral"),
-    "kremlin_aligned": ("kremlin_aligned",),
-}
+from flowsim.scenario.report import report_blocs, report_settled_in
 
 
 def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.DataArray:
@@ -29,10 +23,11 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.Dat
 
     * ``abroad at D``: people who left and are abroad at each date ``D`` (default: the end of
       each year in the horizon and the horizon's end);
-    * ``in <bloc> at END``: people in each comparison bloc of :data:`GROUP_BLOCS` whose
-      groups the scenario defines (the West, the EU, post-Soviet and neutral states,
-      Kremlin-aligned states);
-    * ``settled in the west at END`` where ``west`` is defined (permits and protection);
+    * ``in <bloc> at END``: people in each bloc of the scenario's report
+      (:func:`flowsim.scenario.report.report_blocs`: ``report.blocs``, by default one bloc
+      per declared group) that holds a country;
+    * ``settled in <bloc> at END`` for the blocs of ``report.settled_in`` (permits and
+      protection; by default every bloc);
     * ``departures``, ``returns to the origin``, ``asylum applications`` and ``asylum grants``
       over the whole horizon;
     * ``abroad at END: <cohort>`` for every cohort.
@@ -50,13 +45,15 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.Dat
     rows: dict[str, xr.DataArray] = {}
     for d in dates:
         rows[f"abroad at {d}"] = results.abroad(d)
-    groups = results.scenario.group_members() if results.scenario is not None else {}
-    for bloc, names in GROUP_BLOCS.items():
-        present = [g for g in names if groups.get(g)]
-        if present:
-            rows[f"in {bloc} at {last}"] = results.stock(present, last)
-    if "west" in groups and groups["west"] and "settled" in ds:
-        rows[f"settled in the west at {last}"] = results.stock("west", last, variable="settled")
+    scenario = results.scenario
+    blocs = _present_blocs(scenario)
+    for bloc, names in blocs.items():
+        rows[f"in {bloc} at {last}"] = results.stock(names, last)
+    if "settled" in ds and scenario is not None:
+        for bloc in report_settled_in(scenario):
+            if bloc in blocs:
+                rows[f"settled in {bloc} at {last}"] = results.stock(blocs[bloc], last,
+                                                                     variable="settled")
     rows["departures"] = results.departures()
     if "returns" in ds:
         rows["returns to the origin"] = results.returned(last)
@@ -70,3 +67,17 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.Dat
     data = np.stack([np.asarray(rows[n].values, dtype=float) for n in names])
     return xr.DataArray(data, dims=("outcome", "replicate"),
                         coords={"outcome": names, "replicate": ds["replicate"].values})
+
+
+def _present_blocs(scenario: Any) -> dict[str, list[str]]:
+    """The report's blocs with their groups or countries that exist and hold a country."""
+    if scenario is None:
+        return {}
+    groups = scenario.group_members()
+    ids = {c.id for c in scenario.countries}
+    out = {}
+    for bloc, names in report_blocs(scenario).items():
+        present = [g for g in names if groups.get(g) or g in ids]
+        if present:
+            out[bloc] = present
+    return out

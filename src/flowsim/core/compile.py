@@ -200,8 +200,15 @@ class CompiledModel:
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """A short, stable hash of a scenario's content (not of its file or formatting)."""
-    text = json.dumps(scenario.to_data(json=True), sort_keys=True, separators=(",", ":"))
+    """A short, stable hash of a scenario's content (not of its file or formatting).
+
+    The ``report:`` section is left out: it chooses what summaries show, not what is
+    simulated, so a posterior calibrated on a scenario still matches it when only its report
+    changes.
+    """
+    data = scenario.to_data(json=True)
+    data.pop("report", None)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

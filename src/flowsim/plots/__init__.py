@@ -7,6 +7,14 @@
 """
 
 from flowsim.plots.run import destinations, fan_chart
-from flowsim.plots.style import GROUP_STYLE
+from flowsim.plots.style import group_styles
 
-__all__ = ["GROUP_STYLE", "destinations", "fan_chart"]
+__all__ = ["destinations", "fan_chart", "group_styles"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "GROUP_STYLE":
+        raise AttributeError(
+            "flowsim.plots.GROUP_STYLE was removed: groups and their colours come from the "
+            "scenario's report (flowsim.plots.group_styles(scenario))")
+    raise AttributeError(f"module 'flowsim.plots' has no attribute {name!r}")

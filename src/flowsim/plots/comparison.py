@@ -6,9 +6,9 @@ Agg canvas (nothing here touches ``matplotlib.pyplot``).
 * :func:`paired_differences`: the distribution over replicates of the paired difference
   ``counterfactual - baseline``, one panel per key outcome, one violin per counterfactual,
   with the median, the 90% interval and the zero line.
-* :func:`where_people_ended`: where the people who left are at the end, by bloc (the West,
-  post-Soviet and neutral states, Kremlin-aligned states, back in the origin), one stacked
-  bar per scenario, medians with 90% intervals.
+* :func:`where_people_ended`: where the people who left are at the end, by bloc (the blocs
+  of the baseline's ``report:``, back in the origin), one stacked bar per scenario, medians
+  with 90% intervals.
 
 With parameters fixed the intervals show the randomness of who moves only; with parameters
 drawn from a posterior they show the uncertainty about the parameters too.
@@ -25,30 +25,15 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from flowsim._version import __version__
-from flowsim.plots.style import GROUP_STYLE, new_figure, thousands
+from flowsim.plots.style import PALETTE, new_figure, thousands
+from flowsim.scenario.report import label as label_of
+from flowsim.scenario.report import report_blocs
 
-__all__ = ["BLOC_STYLE", "KEY_OUTCOMES", "key_outcomes", "paired_differences",
-           "where_people_ended"]
+__all__ = ["KEY_BLOCS", "key_outcomes", "paired_differences", "where_people_ended"]
 
-#: Outcome names (as :func:`flowsim.comparison.outcomes` writes them, without the date) drawn
-#: by :func:`paired_differences` when none are given, in this order, where present.
-KEY_OUTCOMES: tuple[str, ...] = (
-    "abroad at END",
-    "in west at END",
-    "in post_soviet_and_neutral at END",
-    "in kremlin_aligned at END",
-    "returns to the origin",
-    "asylum grants",
-)
-
-#: The segments of :func:`where_people_ended`: outcome (``END`` stands for the last date),
-#: label, colour (Okabe–Ito, as :data:`flowsim.plots.GROUP_STYLE`).
-BLOC_STYLE: tuple[tuple[str, str, str], ...] = (
-    ("in west at END", "West", GROUP_STYLE["west"][1]),
-    ("in post_soviet_and_neutral at END", "post-Soviet & neutral", GROUP_STYLE["post_soviet"][1]),
-    ("in kremlin_aligned at END", "Kremlin-aligned", GROUP_STYLE["kremlin_aligned"][1]),
-    ("returns to the origin", "returned", "#8C8C8C"),
-)
+#: How many blocs :func:`key_outcomes` draws at most (the report's first ones).
+KEY_BLOCS = 3
+RETURNED_COLOUR = "#8C8C8C"
 ELSEWHERE_COLOUR = "#CFCFCF"
 SCENARIO_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
                     "#F0E442", "#000000")
@@ -62,21 +47,38 @@ def _end_label(comparison: Any) -> str:
     return str(ds["time"].values[-1].astype("datetime64[D]"))
 
 
-def key_outcomes(comparison: Any) -> list[str]:
-    """The outcomes of :data:`KEY_OUTCOMES` that the comparison holds, with their dates."""
+def _scenario(comparison: Any) -> Any:
+    """The baseline's scenario (whose report names the blocs), if the results carry it."""
+    return comparison.results[comparison.baseline].scenario
+
+
+def _blocs(comparison: Any) -> list[str]:
+    """The report's blocs that the comparison holds outcomes for, in the report's order."""
+    scenario = _scenario(comparison)
+    if scenario is None:
+        return []
     end = _end_label(comparison)
     have = {str(o) for o in comparison.values["outcome"].values}
-    names = [k.replace("END", end) for k in KEY_OUTCOMES]
+    return [b for b in report_blocs(scenario) if f"in {b} at {end}" in have]
+
+
+def key_outcomes(comparison: Any) -> list[str]:
+    """The outcomes drawn by default: abroad at the end, in the report's first
+    :data:`KEY_BLOCS` blocs, returns and asylum grants, those the comparison holds."""
+    end = _end_label(comparison)
+    have = {str(o) for o in comparison.values["outcome"].values}
+    names = [f"abroad at {end}", *(f"in {b} at {end}" for b in _blocs(comparison)[:KEY_BLOCS]),
+             "returns to the origin", "asylum grants"]
     return [n for n in names if n in have]
 
 
-def _label(outcome: str) -> str:
-    """A readable panel title for an outcome name."""
-    return (outcome.replace("post_soviet_and_neutral", "post-Soviet & neutral states")
-            .replace("kremlin_aligned", "Kremlin-aligned states")
-            .replace("in west", "in the West").replace("in eu", "in the EU")
-            .replace(" at ", " on ", 1) if outcome.startswith("in ") else
-            outcome.replace(" at ", " on ", 1))
+def _label(outcome: str, scenario: Any = None) -> str:
+    """A readable panel title for an outcome name (blocs in the report's words)."""
+    if outcome.startswith(("in ", "settled in ")) and scenario is not None:
+        head, _, rest = outcome.partition("in ")
+        bloc, sep, tail = rest.partition(" at ")
+        outcome = f"{head}in {label_of(scenario, bloc)}{sep}{tail}"
+    return outcome.replace(" at ", " on ", 1)
 
 
 def _source_note(comparison: Any, extra: str = "") -> str:
@@ -150,7 +152,7 @@ def paired_differences(comparison: Any, outcomes: Sequence[str] | None = None, *
         ax.axvline(0, color="0.25", lw=0.9, zorder=2)
         ax.set_yticks(y, cfs if k % columns == 0 else [""] * len(cfs), fontsize=8.5)
         ax.set_ylim(-0.6, len(cfs) - 0.4)
-        ax.set_title(_label(out), loc="left", fontsize=9.5)
+        ax.set_title(_label(out, _scenario(comparison)), loc="left", fontsize=9.5)
         ax.xaxis.set_major_formatter(_signed)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         ax.tick_params(axis="x", labelsize=8)
@@ -169,9 +171,9 @@ def where_people_ended(comparison: Any, *, figsize: tuple[float, float] | None =
                        ) -> Figure:
     """Where those who left are at the end, by bloc, under each scenario side by side.
 
-    One stacked bar per scenario (the baseline first): the people abroad in the West, in
-    post-Soviet and neutral states, in Kremlin-aligned states, elsewhere abroad (when the
-    scenario's groups leave countries out), and those who went back to the origin. Each
+    One stacked bar per scenario (the baseline first): the people abroad in each bloc of the
+    baseline's report (:func:`flowsim.scenario.report.report_blocs`), elsewhere abroad (when
+    the blocs leave countries out), and those who went back to the origin. Each
     segment is the median over replicates; its whisker spans the segment's own 90% interval,
     drawn from the top of the segments below it.
 
@@ -186,11 +188,15 @@ def where_people_ended(comparison: Any, *, figsize: tuple[float, float] | None =
     """
     end = _end_label(comparison)
     have = {str(o) for o in comparison.values["outcome"].values}
-    segments = [(o.replace("END", end), label, colour) for o, label, colour in BLOC_STYLE
-                if o.replace("END", end) in have]
+    scenario = _scenario(comparison)
+    segments = [(f"in {b} at {end}", label_of(scenario, b),
+                 PALETTE[i] if i < len(PALETTE) else ELSEWHERE_COLOUR)
+                for i, b in enumerate(_blocs(comparison))]
     if not segments:
-        raise ValueError("the comparison holds none of the bloc outcomes (its scenarios define "
-                         "none of the groups west, post_soviet, neutral, kremlin_aligned)")
+        raise ValueError("the comparison holds none of the bloc outcomes (its baseline's "
+                         "report names no bloc of countries: give `report.blocs` or groups)")
+    if "returns to the origin" in have:
+        segments.append(("returns to the origin", "returned", RETURNED_COLOUR))
     values = comparison.values
     scenarios = [str(s) for s in values["scenario"].values]
     abroad = values.sel(outcome=f"abroad at {end}")

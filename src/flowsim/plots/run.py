@@ -29,11 +29,11 @@ from matplotlib.ticker import MaxNLocator
 from flowsim.plots.style import (
     ABROAD_COLOUR,
     FAN_COLOUR,
-    GROUP_STYLE,
     OTHER_STYLE,
     TARGET_COLOUR,
     date_axis,
     day,
+    group_styles,
     new_figure,
     source_note,
     thousands,
@@ -300,11 +300,12 @@ def _draw_target(ax: Any, t: Any, x: np.datetime64, offset: float, colour: str,
 
 
 def _group_of(results: Any) -> dict[str, str]:
-    """Each country's display group (first of :data:`GROUP_STYLE` that holds it)."""
+    """Each country's display group: the first of the report's groups that holds it."""
     groups = results.scenario.group_members() if results.scenario is not None else {}
+    styles = group_styles(results.scenario)
     out: dict[str, str] = {}
     for c in (str(c) for c in results.dataset["country"].values):
-        out[c] = next((g for g in GROUP_STYLE if c in groups.get(g, ())), "other")
+        out[c] = next((g for g in styles if c in groups.get(g, ())), "other")
     return out
 
 
@@ -362,13 +363,14 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
     names = ([str(n) for n in q["country_name"].values] if "country_name" in q.coords
              else ids)
     group = _group_of(results)
+    styles = group_styles(results.scenario)
 
     n = len(order)
     fig = new_figure(figsize or (7.5, 1.6 + 0.32 * n))
     ax = fig.add_subplot()
     y = np.arange(n)[::-1]
     lo, mid, hi = q.values[0][order], med[order], q.values[2][order]
-    colours = [GROUP_STYLE.get(group[ids[i]], OTHER_STYLE)[1] for i in order]
+    colours = [styles.get(group[ids[i]], OTHER_STYLE)[1] for i in order]
     ax.barh(y, mid, color=colours, height=0.7, zorder=2)
     ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="none", ecolor="0.15", elinewidth=1,
                 capsize=2.5, zorder=3)
@@ -386,11 +388,11 @@ def destinations(results: Any, at: dt.date | str | None = None, top: int = 12,
     ax.spines[["top", "right"]].set_visible(False)
 
     handles = []
-    for g in [*GROUP_STYLE, "other"]:
+    for g in [*styles, "other"]:
         members = [c for c in ids if group[c] == g]
         if not members or not any(group[ids[i]] == g for i in order) and g == "other":
             continue
-        label, colour = GROUP_STYLE.get(g, OTHER_STYLE)
+        label, colour = styles.get(g, OTHER_STYLE)
         if streamed:  # group shares are kept at the end of the run only
             share = _streamed_share(results, g) if step == ds.sizes["time"] - 1 else None
         else:

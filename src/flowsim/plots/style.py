@@ -18,18 +18,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, FuncFormatter
 
 from flowsim._version import __version__
+from flowsim.scenario.report import label, report_groups
 
-__all__ = ["ABROAD_COLOUR", "FAN_COLOUR", "GROUP_STYLE", "OTHER_STYLE", "TARGET_COLOUR",
-           "MonthFormatter", "date_axis", "day", "new_figure", "source_note", "thousands"]
+__all__ = ["ABROAD_COLOUR", "FAN_COLOUR", "OTHER_STYLE", "PALETTE", "TARGET_COLOUR",
+           "MonthFormatter", "date_axis", "day", "group_styles", "new_figure", "source_note",
+           "thousands"]
 
-#: Colours of the country groups in :func:`destinations`, first match wins (Okabe–Ito
-#: palette, safe for colour-blind readers and in greyscale print).
-GROUP_STYLE: dict[str, tuple[str, str]] = {
-    "west": ("West", "#0072B2"),
-    "post_soviet": ("post-Soviet", "#E69F00"),
-    "neutral": ("neutral", "#009E73"),
-    "kremlin_aligned": ("Kremlin-aligned", "#D55E00"),
-}
+#: The colours of groups and blocs, in the order the scenario's report names them (the
+#: Okabe–Ito palette: safe for colour-blind readers and in greyscale print).
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
+                            "#F0E442")
 OTHER_STYLE = ("other", "#9A9A9A")
 FAN_COLOUR = "#1F4E79"
 ABROAD_COLOUR = "#6A3D9A"
@@ -90,3 +88,13 @@ def date_axis(axis: Any, lo: np.datetime64, hi: np.datetime64) -> None:
                 if months <= limit)
     axis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, step)))
     axis.set_major_formatter(MonthFormatter())
+
+
+def group_styles(scenario: Any) -> dict[str, tuple[str, str]]:
+    """The report's groups (:func:`flowsim.scenario.report.report_groups`) with their names
+    in words and colours, in order: ``{group: (label, colour)}``. Groups past the palette's
+    length share the colour of "other"."""
+    if scenario is None:
+        return {}
+    return {g: (label(scenario, g), PALETTE[i] if i < len(PALETTE) else OTHER_STYLE[1])
+            for i, g in enumerate(report_groups(scenario))}

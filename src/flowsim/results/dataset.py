@@ -16,6 +16,7 @@ import xarray as xr
 from flowsim._version import __version__
 from flowsim.core.compile import CompiledModel
 from flowsim.core.engine import RECORDABLE
+from flowsim.scenario.report import report_dates, report_groups, report_windows
 
 __all__ = ["VARIABLES", "Results"]
 
@@ -236,12 +237,12 @@ class Results:
         """The headline numbers of every replicate, before any summary over replicates.
 
         Rows (dimension ``row``, labelled by the coordinates ``quantity`` and ``when``):
-        cumulative departures at key dates; departures in the six weeks after each shock
-        (for the cohorts it hits); abroad at the end; returns; the stock at the end in every
-        country but the origin (``kind == "destination"``; :func:`summary_table` keeps the
-        largest); asylum applications and grants; the share of those abroad in each of the
-        groups ``west``, ``eu``, ``post_soviet``, ``neutral`` and ``kremlin_aligned`` that
-        the scenario defines. Rows depend on the scenario and the recorded variables only,
+        cumulative departures at the report's dates; departures in its windows (by default
+        the six weeks after each shock, for the cohorts it hits); abroad at the end; returns;
+        the stock at the end in every country but the origin (``kind == "destination"``;
+        :func:`summary_table` keeps the largest); asylum applications and grants; the share
+        of those abroad in each of the report's groups (by default every group the scenario
+        declares). See :class:`flowsim.scenario.report.Report`. Rows depend on the scenario and the recorded variables only,
         never on the draws, so that blocks of one run give the same rows.
 
         Returns
@@ -254,23 +255,13 @@ class Results:
         ends = ds["time"].values.astype("datetime64[D]").astype(object)
         first, last = ds["step_start"].values[0].astype("datetime64[D]").astype(object), ends[-1]
         if "departures" in ds:
-            dates = [first + dt.timedelta(days=90)]
-            dates += [dt.date(y, 12, 31) for y in range(first.year, last.year + 1)]
-            dates.append(last)
-            for d in sorted({d for d in dates if first <= d <= last}):
+            for d in report_dates(self.scenario, first, last):
                 rows.append(("cumulative departures", f"by {d}", "headline",
                              self.departures(None, d)))
             if self.scenario is not None:
-                # one row per (date, cohorts): shocks on the same day share it
-                by_key: dict[tuple[Any, Any], list[str]] = {}
-                for sh in self.scenario.shocks:
-                    if sh.date <= last:
-                        by_key.setdefault((sh.date, sh.cohorts), []).append(sh.name)
-                for (date, cohorts), names in by_key.items():
-                    end = min(date + dt.timedelta(weeks=6), last)
-                    rows.append((f"departures after {' and '.join(names)}" + (
-                        f" ({', '.join(cohorts)})" if cohorts else ""),
-                        f"{date} to {end}", "headline", self.departures(date, end, cohorts)))
+                for name, start, end, cohorts in report_windows(self.scenario, last):
+                    rows.append((name, f"{start} to {end}", "headline",
+                                 self.departures(start, end, cohorts)))
         if "stock" in ds:
             abroad = self.abroad(last)
             rows.append(("abroad (left and not returned)", f"at {last}", "headline", abroad))
@@ -283,7 +274,7 @@ class Results:
                 if c != origin:
                     rows.append((f"in {c}", f"at {last}", "destination", end_stock.sel(country=c)))
             groups = self.scenario.group_members() if self.scenario is not None else {}
-            for g in ("west", "eu", "post_soviet", "neutral", "kremlin_aligned"):
+            for g in report_groups(self.scenario) if self.scenario is not None else ():
                 if groups.get(g):
                     share = self.stock(g, last) / abroad.where(abroad > 0)
                     rows.append((f"share abroad in {g}", f"at {last}", "headline",

@@ -35,7 +35,7 @@ def check_scenario(s: Any) -> list[Found]:
     found: list[Found] = []
     for check in (_check_calendar, _check_countries, _check_groups, _check_cohorts,
                   _check_routes, _check_graph, _check_shocks, _check_policies,
-                  _check_targets, _check_parameters):
+                  _check_targets, _check_report, _check_parameters):
         found.extend(check(ctx))
     return found
 
@@ -405,6 +405,44 @@ def _check_targets(ctx: _Context) -> Iterator[Found]:
 # --------------------------------------------------------------------------------------------
 # parameters
 # --------------------------------------------------------------------------------------------
+
+
+def _check_report(ctx: _Context) -> Iterator[Found]:
+    """The report names known groups, countries, blocs and cohorts, and dates in the horizon."""
+    rep = getattr(ctx.s, "report", None)
+    if rep is None:
+        return
+    groups = sorted(ctx.groups) + ctx.also_groups
+    if rep.groups is not None and ctx.countries:
+        yield from _unknown_names(rep.groups, groups, ("report", "groups"), "group")
+    places = ctx.places()
+    for name, members in (rep.blocs or {}).items():
+        yield from _unknown_names(members, places, ("report", "blocs", name),
+                                  "group or country")
+    if rep.settled_in is not None:
+        blocs = list(rep.blocs) if rep.blocs is not None else \
+            list(rep.groups) if rep.groups is not None else groups
+        yield from _unknown_names(rep.settled_in, blocs, ("report", "settled_in"), "bloc")
+    for j, d in enumerate(rep.dates or ()):
+        if not ctx.in_horizon(d):
+            yield (("report", "dates", j), f"{d} is outside the calendar ({ctx.horizon()})",
+                   "error")
+    for j, w in enumerate(rep.windows or ()):
+        path = ("report", "windows", j)
+        if w.end < w.start:
+            yield ((*path, "end"), f"the window ends ({w.end}) before it starts ({w.start})",
+                   "error")
+        if not ctx.in_horizon(w.start):
+            yield ((*path, "start"), f"{w.start} is outside the calendar ({ctx.horizon()})",
+                   "error")
+        yield from _unknown_names(w.cohorts, ctx.known_cohorts(), (*path, "cohorts"),
+                                  "cohort")
+    named = set(groups) | set(rep.blocs or ()) | set(ctx.country_ids)
+    for key in rep.labels:
+        if named and key not in named:
+            yield (("report", "labels", key),
+                   f"no group or bloc is called {key!r}{did_you_mean(key, sorted(named))}",
+                   "error")
 
 
 def _tag_kind(annotation: Any) -> ValueKind | None:

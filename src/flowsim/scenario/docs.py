@@ -32,12 +32,14 @@ from flowsim.scenario.model import (
     Parameter,
     Policy,
     Prior,
+    Report,
     Route,
     RouteChange,
     Scenario,
     Selector,
     Shock,
     Target,
+    Window,
 )
 from flowsim.scenario.parameters import _ParameterModel
 from flowsim.scenario.values import (
@@ -91,6 +93,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "Parameter": Parameter,
     "Prior": Prior,
     "Behaviour": Behaviour,
+    "Report": Report,
+    "Window": Window,
     "Target": Target,
 }
 
@@ -183,8 +187,12 @@ class FieldType:
             text = f"mapping of cohort name to [{self.model}](#{self.model.lower()})"
         elif k == "parameters":
             text = "mapping of name to [Parameter](#parameter) or number"
-        elif k == "groups":
+        elif k in ("groups", "name_lists"):
             text = "mapping of name to list of names"
+        elif k == "texts":
+            text = "mapping of name to text"
+        elif k == "dates":
+            text = "list of dates"
         elif k == "regime_costs":
             text = "mapping of regime to number or parameter"
         elif k == "enum":
@@ -261,6 +269,10 @@ def _classify(tp: Any) -> FieldType:
             return FieldType("per_cohort", value_kind=value.value_kind)
         if value.kind == "model":
             return FieldType("cohort_models", model=value.model)
+        if value.kind == "names":
+            return FieldType("name_lists")
+        if value.kind == "text":
+            return FieldType("texts")
     if _as_tuple in meta:
         return FieldType("names")
     if _as_date in meta:
@@ -288,6 +300,8 @@ def _classify(tp: Any) -> FieldType:
             return FieldType("models", model=item.model)
         if item.kind == "enum":
             return FieldType("enums", options=item.options)
+        if item.kind == "date":
+            return FieldType("dates")
         raise TypeError(f"cannot classify the tuple {tp!r}")  # pragma: no cover
     if isinstance(inner, type) and issubclass(inner, BaseModel):
         name = "Parameter" if issubclass(inner, _ParameterModel) else inner.__name__

@@ -48,6 +48,7 @@ from flowsim.scenario.network import Asylum, Country, InitialStock, Route, route
 from flowsim.scenario.parameters import Parameter, ParameterEntry, Prior
 from flowsim.scenario.people import Cohort, Shock
 from flowsim.scenario.policies import AsylumChange, CountryChange, Policy, RouteChange, Selector
+from flowsim.scenario.report import Report, Window
 from flowsim.scenario.targets import AT_DATE, NEEDS_PLACE, OBSERVABLES, Observable, Target
 from flowsim.scenario.values import (
     COUNTRY_PATTERN,
@@ -122,6 +123,7 @@ __all__ = [
     "Probability",
     "Real",
     "Regime",
+    "Report",
     "Role",
     "Route",
     "RouteChange",
@@ -131,6 +133,7 @@ __all__ = [
     "Step",
     "Target",
     "ValueKind",
+    "Window",
     "describe_kind",
     "kind_accepts",
     "route_key",
@@ -248,6 +251,11 @@ class Scenario(_Model):
     behaviour: Behaviour = Field(
         default_factory=Behaviour, description="Settings of the choice model shared by all "
         "countries.", examples=[{"deterrence": 0.5}])
+    report: Report = Field(
+        default_factory=Report, description="What the summary and the comparisons report: "
+        "headline dates, windows, groups and blocs of countries, and their names in words "
+        "(defaults derived from the scenario).",
+        examples=[{"groups": ["west", "post_soviet"], "labels": {"west": "the West"}}])
     targets: tuple[Target, ...] = Field(
         (), description="Published figures the model should reproduce (for calibration and plots): "
         "a list, or the path of a file holding one.", examples=["russia-2022-targets.yaml"])

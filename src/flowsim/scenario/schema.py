@@ -157,9 +157,14 @@ def _type_schema(ft: FieldType) -> dict[str, Any]:
     elif k == "parameters":
         s = {"type": "object", "propertyNames": {"pattern": _NAME},
              "additionalProperties": {"anyOf": [{"type": "number"}, _ref("Parameter")]}}
-    elif k == "groups":
+    elif k in ("groups", "name_lists"):
         s = {"type": "object", "propertyNames": {"pattern": _NAME},
              "additionalProperties": _ref("Names")}
+    elif k == "texts":
+        s = {"type": "object", "propertyNames": {"pattern": _NAME},
+             "additionalProperties": {"type": "string"}}
+    elif k == "dates":
+        s = {"type": "array", "items": _ref("Date")}
     elif k == "regime_costs":
         s = {"type": "object", "propertyNames": {"enum": list(REGIMES)},
              "additionalProperties": _ref("Real")}
