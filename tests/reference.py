@@ -120,6 +120,7 @@ class ReferenceSimulator:
         self.passport = _scalar_field(m.passport_share, p)
         self.deterrence = float(m.deterrence.values(p[None])[0])
         self.deterrence_abroad = bool(m.deterrence_abroad)
+        self.base_epoch = [int(b) for b in m.base_epoch]
         self.regime_cost = _scalar_field(m.regime_cost, p)
         self.regime = m.route_regime.tolist()  # [e][r][k]
         self.fields = {name: _scalar_field(getattr(m, name), p) for name in (
@@ -187,7 +188,7 @@ class ReferenceSimulator:
         scale = days / 7
         access = []
         for k in range(K):
-            base, now = self.origin_weight(0, k), self.origin_weight(e, k)
+            base, now = self.origin_weight(self.base_epoch[e], k), self.origin_weight(e, k)
             ratio = now / base if base > 0 else 1.0
             access.append(ratio ** self.deterrence)
         events = {}  # (c, k) -> [p_return, p_onward, p_claim, p_settle]
@@ -198,7 +199,8 @@ class ReferenceSimulator:
             for k in range(K):
                 damp = 1.0  # deterrence abroad: moves on damped by the routes closed out of c
                 if self.deterrence_abroad:
-                    base, now = self.country_weight(0, c, k), self.country_weight(e, c, k)
+                    base = self.country_weight(self.base_epoch[e], c, k)
+                    now = self.country_weight(e, c, k)
                     damp = (now / base if base > 0 else 1.0) ** self.deterrence
                 h = [f["return_hazard"][e][c][k],
                      min(1.0, f["onward_hazard"][e][c][k] * self.onward_factor * damp),

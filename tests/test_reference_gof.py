@@ -171,7 +171,7 @@ SHOCK = {
 }
 
 # the mechanisms of the model's second edition: people abroad when the calendar starts, settled
-# people who move on or return, deterrence abroad
+# people who move on or return, deterrence abroad, schedules
 ABROAD = {
     "name": "people abroad at the start",
     "calendar": _calendar(12),
@@ -207,6 +207,18 @@ ABROAD = {
     "policies": [
         {"name": "arm_srb_closes", "start": dt.date(2022, 1, 24), "end": dt.date(2022, 3, 6),
          "select": {"from": ["ARM"], "to": ["SRB"]}, "route": {"regime": "closed"}},
+    ],
+    # behaviour over time: Germany grows more attractive to men (a linear schedule) and
+    # returns from Armenia fall in steps (neither is a policy: deterrence compares with the
+    # same schedule values)
+    "schedules": [
+        {"name": "deu_draws_men", "field": "attractiveness", "countries": ["DEU"],
+         "cohorts": ["men"], "interpolate": "linear",
+         "points": [{"date": dt.date(2022, 1, 3), "value": 0.0},
+                    {"date": dt.date(2022, 3, 1), "value": 1.5}]},
+        {"name": "fewer_return", "field": "return_hazard", "countries": ["ARM"],
+         "points": [{"date": dt.date(2022, 1, 3), "value": 1.0},
+                    {"date": dt.date(2022, 2, 14), "value": 0.3}]},
     ],
     "behaviour": {"deterrence": "deterrence", "deterrence_abroad": True},
     "parameters": {"srb_rest": 12, "arm_settled_onward": 0.1, "deterrence": 0.8},

@@ -3,7 +3,7 @@
 Every comparison is ``|mean - E| < 5 * sd / sqrt(R)`` with the *exact* standard deviation
 ``sd`` of one replicate (binomial or hypergeometric, from :mod:`flowsim.testing.toys`) and
 ``R`` replicates. Under normality of the ensemble mean (``R`` = 4000) one comparison fails
-by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 630 comparisons,
+by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 670 comparisons,
 so a correct engine fails it with probability below ``4e-4`` (Bonferroni). The seeds are
 fixed, so the outcome is reproducible. Outcomes whose exact variance is 0 must match
 exactly, in every replicate.
@@ -23,6 +23,7 @@ from flowsim.testing.toys import (
     diaspora,
     linear_chain,
     quota_route,
+    scheduled_chain,
     settled_mobility,
     two_country_swap,
 )
@@ -83,6 +84,7 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
     settled_mobility(S=500, sr=0.0, so=0.3, steps=6),  # onward only: w = 0
     deterred_chain(N=1000, h=0.2, q=0.4, a=1.0, d=0.7, steps=10),
     deterred_chain(N=1000, h=0.2, q=0.4, a=1.0, d=0.0, steps=6),  # d = 0: no damping
+    scheduled_chain(N=1000, h=0.2, q=0.5, fade_days=50, steps=12),
 ], ids=lambda t: t.scenario.name)
 def test_toy_means_match_exact_expectations(toy: Toy) -> None:
     _, problems = validate_data(toy.scenario.to_data())

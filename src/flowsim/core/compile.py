@@ -26,6 +26,7 @@ import numpy as np
 
 from flowsim.scenario.calendar import step_edges
 from flowsim.scenario.model import REGIMES, Scenario
+from flowsim.scenario.schedules import SCHEDULE_FIELDS
 from flowsim.scenario.select import selected_routes
 
 __all__ = ["CompiledModel", "Field", "ShockSpec", "compile_scenario", "scenario_hash"]
@@ -53,6 +54,10 @@ class Field:
     const: np.ndarray
     slot: np.ndarray
     integer: bool = False
+    #: a factor and an addition applied after the parameters are filled in (schedules);
+    #: ``None`` where nothing is scheduled
+    scale: np.ndarray | None = None
+    shift: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -78,11 +83,17 @@ class Field:
         else:
             taken = params[:, np.where(self.slot >= 0, self.slot, 0)]
             out = np.where(self.slot >= 0, taken, self.const)
+        if self.scale is not None:
+            out = out * self.scale
+        if self.shift is not None:
+            out = out + self.shift
         return np.round(out) if self.integer else out
 
     def at(self, index: Any) -> Field:
         """The sub-field ``self[index]`` (e.g. one epoch)."""
-        return Field(self.const[index], self.slot[index], self.integer)
+        return Field(self.const[index], self.slot[index], self.integer,
+                     None if self.scale is None else self.scale[index],
+                     None if self.shift is None else self.shift[index])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +136,9 @@ class CompiledModel:
     step_days: np.ndarray  # (T,) int
     epoch_of_step: np.ndarray  # (T,) int
     epoch_policies: tuple[tuple[str, ...], ...]  # (E,) names in force
+    # (E,) the epoch with no policy in force and the same schedule values: what deterrence
+    # compares with (0 for every epoch when the scenario has no schedules)
+    base_epoch: np.ndarray
     # routes, per epoch and cohort
     route_regime: np.ndarray  # (E, R, K) int8 regime code
     route_eligible: np.ndarray  # (R, K) bool: cohort holds the flags the route requires
@@ -236,7 +250,24 @@ class _Builder:
     def copy(self) -> _Builder:
         b = _Builder((), self.slots, self.integer)
         b.const, b.slot = self.const.copy(), self.slot.copy()
+        b.scale = None if self.scale is None else self.scale.copy()
+        b.shift = None if self.shift is None else self.shift.copy()
         return b
+
+    scale: np.ndarray | None = None
+    shift: np.ndarray | None = None
+
+    def multiply(self, index: Any, factor: float) -> None:
+        """Multiply the entries at ``index`` by ``factor`` (after parameters are filled)."""
+        if self.scale is None:
+            self.scale = np.ones(self.const.shape)
+        self.scale[index] *= factor
+
+    def add(self, index: Any, value: float) -> None:
+        """Add ``value`` to the entries at ``index`` (after parameters are filled)."""
+        if self.shift is None:
+            self.shift = np.zeros(self.const.shape)
+        self.shift[index] += value
 
     def field(self) -> Field:
         const, slot = self.const.copy(), self.slot.copy()
@@ -250,7 +281,16 @@ def _stack(builders: list[_Builder]) -> Field:
     slot = np.stack([b.slot for b in builders])
     const.setflags(write=False)
     slot.setflags(write=False)
-    return Field(const, slot, builders[0].integer)
+    scale = shift = None
+    if any(b.scale is not None for b in builders):
+        scale = np.stack([np.ones(b.const.shape) if b.scale is None else b.scale
+                          for b in builders])
+        scale.setflags(write=False)
+    if any(b.shift is not None for b in builders):
+        shift = np.stack([np.zeros(b.const.shape) if b.shift is None else b.shift
+                          for b in builders])
+        shift.setflags(write=False)
+    return Field(const, slot, builders[0].integer, scale, shift)
 
 
 def compile_scenario(scenario: Scenario) -> CompiledModel:
@@ -293,14 +333,23 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         return out
 
     # -- epochs: distinct sets of policies in force ---------------------------------------
-    active_sets: list[tuple[int, ...]] = [()]
+    # An epoch is a set of policies in force and the values of the schedules; epoch 0 has
+    # neither. Each epoch's base (for deterrence) has no policy and the same schedule values.
+    neutral = tuple(_neutral(sc) for sc in s.schedules)
+    keys: list[tuple[tuple[int, ...], tuple[float, ...]]] = [((), neutral)]
     epoch_of_step = np.zeros(len(mids), dtype=np.int64)
     for t, mid in enumerate(mids):
         active = tuple(i for i, p in enumerate(s.policies)
                        if p.start <= mid and (p.end is None or mid <= p.end))
-        if active not in active_sets:
-            active_sets.append(active)
-        epoch_of_step[t] = active_sets.index(active)
+        key = (active, tuple(_schedule_value(sc, mid) for sc in s.schedules))
+        if key not in keys:
+            keys.append(key)
+        epoch_of_step[t] = keys.index(key)
+    for key in list(keys):
+        if ((), key[1]) not in keys:
+            keys.append(((), key[1]))
+    base_epoch = np.array([keys.index(((), values)) for _, values in keys], dtype=np.int64)
+    active_sets = [k[0] for k in keys]
 
     # -- base (no policy) tensors ---------------------------------------------------------
     regime = np.zeros((R, K), dtype=np.int8)
@@ -354,7 +403,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     # -- apply policies, epoch by epoch ---------------------------------------------------
     per_epoch: dict[str, list[Any]] = {k: [] for k in (
         "regime", "issuance", "delay", "cost", "capacity", "asylum_cap", *country_fields)}
-    for active in active_sets:
+    for active, values in keys:
         e_regime = regime.copy()
         e = {"issuance": issuance.copy(), "delay": delay.copy(), "cost": cost.copy(),
              "capacity": capacity.copy(), "asylum_cap": asylum_cap.copy()}
@@ -395,6 +444,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
                                 ec[fname].set((i, ks), value)
                         if a.capacity is not None:
                             e["asylum_cap"].set(i, a.capacity)
+        for sc, v in zip(s.schedules, values, strict=True):
+            _apply_schedule(sc, v, ec[sc.field], countries, expand, cohorts)
         per_epoch["regime"].append(e_regime)
         for f in ("issuance", "delay", "cost", "capacity", "asylum_cap"):
             per_epoch[f].append(e[f])
@@ -448,7 +499,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     for r in range(R):
         position[r] = seen.get(int(route_src[r]), 0)
         seen[int(route_src[r])] = position[r] + 1
-    for a in (route_src, route_dst, position, has_asylum, step_days, epoch_of_step):
+    for a in (route_src, route_dst, position, has_asylum, step_days, epoch_of_step,
+              base_epoch):
         a.setflags(write=False)
     defaults = np.array([p.value for p in s.parameters.values()], dtype=float)
     defaults.setflags(write=False)
@@ -475,6 +527,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         step_days=step_days,
         epoch_of_step=epoch_of_step,
         epoch_policies=tuple(tuple(s.policies[i].name for i in a) for a in active_sets),
+        base_epoch=base_epoch,
         route_regime=route_regime,
         route_eligible=eligible,
         humanitarian_eligible=humanitarian,
@@ -505,3 +558,39 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         deterrence_abroad=s.behaviour.deterrence_abroad,
         regime_cost=rc.field(),
     )
+
+
+def _neutral(schedule: Any) -> float:
+    """The value that leaves a field unchanged: factor 1, addition 0."""
+    return 0.0 if SCHEDULE_FIELDS[schedule.field] == "shift" else 1.0
+
+
+def _schedule_value(schedule: Any, day: dt.date) -> float:
+    """A schedule's value on ``day``: the first value before the first point, the last after
+    the last; in between the last point's value (step) or the linear interpolation."""
+    points = schedule.points
+    if day <= points[0].date:
+        return float(points[0].value)
+    for a, b in itertools.pairwise(points):
+        if day < b.date:
+            if schedule.interpolate == "step":
+                return float(a.value)
+            w = (day - a.date).days / (b.date - a.date).days
+            return float(a.value + w * (b.value - a.value))
+    return float(points[-1].value)
+
+
+def _apply_schedule(schedule: Any, value: float, builder: _Builder, countries: list[str],
+                    expand: Any, cohorts: list[str]) -> None:
+    """Put one schedule's value for an epoch on its field's entries (countries x cohorts)."""
+    if value == _neutral(schedule):
+        return
+    chosen = expand(schedule.countries)
+    idx = [i for i, c in enumerate(countries) if (chosen is None or c in chosen)]
+    ks = [k for k, name in enumerate(cohorts)
+          if schedule.cohorts is None or name in schedule.cohorts]
+    index = np.ix_(idx, ks)
+    if SCHEDULE_FIELDS[schedule.field] == "shift":
+        builder.add(index, value)
+    else:
+        builder.multiply(index, value)

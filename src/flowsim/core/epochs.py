@@ -84,7 +84,7 @@ class BlockEpochs:
         self.queue_routes = np.flatnonzero(np.isin(model.route_regime, QUEUED).any(axis=(0, 2)))
         self.asylum_countries = np.flatnonzero(model.has_asylum)
         self.cache: dict[tuple[int, int], Epoch] = {}
-        self._base_weight: np.ndarray | None = None
+        self._base_weight: dict[int, np.ndarray] = {}  # by base epoch
 
     def weights(self, e: int) -> tuple[np.ndarray, np.ndarray]:
         """Logit weights of each route for each cohort in epoch ``e``, and the open mask."""
@@ -130,7 +130,7 @@ class BlockEpochs:
         """``A_c ** deterrence`` for every country and cohort in epoch ``e`` (B|1, C, K):
         the choice weight of the routes open out of ``c`` now, relative to the routes open
         with no policy in force (1 where none were)."""
-        base = self.access_abroad(self.weights(0)[0])
+        base = self.access_abroad(self.weights(int(self.m.base_epoch[e]))[0])
         now = self.access_abroad(self.weights(e)[0])
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(base > 0, now / base, 1.0)
@@ -142,14 +142,15 @@ class BlockEpochs:
             return self.cache[key]
         m, params = self.m, self.params
         weight, open_ = self.weights(e)
-        if self._base_weight is None:
-            self._base_weight = self.access(self.weights(0)[0])
+        b = int(m.base_epoch[e])  # no policy in force, the same schedule values
+        if b not in self._base_weight:
+            self._base_weight[b] = self.access(self.weights(b)[0])
         q = self.mixture(weight)
         cum_before = route_sum(q, self.before)
         with np.errstate(invalid="ignore", divide="ignore"):
             cond = np.where(1.0 - cum_before > 1e-12, q / (1.0 - cum_before), 0.0)
         cond = clip01(np.where(open_[None], cond, 0.0))
-        base = self._base_weight
+        base = self._base_weight[b]
         now = self.access(weight)
         # With no open route to compare against (base 0: every route out of the origin is
         # closed to the cohort with no policy in force), closures cannot deter: ratio 1.

@@ -35,7 +35,7 @@ def check_scenario(s: Any) -> list[Found]:
     found: list[Found] = []
     for check in (_check_calendar, _check_countries, _check_groups, _check_cohorts,
                   _check_routes, _check_graph, _check_shocks, _check_policies,
-                  _check_targets, _check_report, _check_parameters):
+                  _check_schedules, _check_targets, _check_report, _check_parameters):
         found.extend(check(ctx))
     return found
 
@@ -405,6 +405,26 @@ def _check_targets(ctx: _Context) -> Iterator[Found]:
 # --------------------------------------------------------------------------------------------
 # parameters
 # --------------------------------------------------------------------------------------------
+
+
+def _check_schedules(ctx: _Context) -> Iterator[Found]:
+    """Schedules: unique names, known places and cohorts, points in date order, and factors
+    that cannot make a hazard negative."""
+    schedules = tuple(getattr(ctx.s, "schedules", ()) or ())
+    yield from _duplicates(schedules, "name", "schedules", "schedule")
+    for i, sc in enumerate(schedules):
+        path = ("schedules", i)
+        yield from _unknown_names(sc.countries, ctx.places(), (*path, "countries"),
+                                  "country or group")
+        yield from _unknown_names(sc.cohorts, ctx.known_cohorts(), (*path, "cohorts"), "cohort")
+        for j, pt in enumerate(sc.points):
+            if j and pt.date <= sc.points[j - 1].date:
+                yield ((*path, "points", j, "date"),
+                       (f"{pt.date} is not after the point before it "
+                        f"({sc.points[j - 1].date}): points are in date order"), "error")
+            if sc.field != "attractiveness" and pt.value < 0:
+                yield ((*path, "points", j, "value"),
+                       f"a factor on {sc.field} cannot be negative, got {pt.value:g}", "error")
 
 
 def _check_report(ctx: _Context) -> Iterator[Found]:

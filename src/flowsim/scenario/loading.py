@@ -13,7 +13,7 @@ Overlays
 --------
 A file with ``extends: PATH`` (relative to the file) starts from the scenario in ``PATH``.
 Its list sections (``countries``, ``routes``, ``cohorts``, ``shocks``, ``policies``,
-``targets``) must be edits by name, applied in this order::
+``schedules``, ``targets``) must be edits by name, applied in this order::
 
     policies:
       remove: [name, ...]          # must exist
@@ -52,6 +52,7 @@ KEYED_SECTIONS: dict[str, str] = {
     "cohorts": "name",
     "shocks": "name",
     "policies": "name",
+    "schedules": "name",
     "targets": "id",
 }
 ITEM_MODELS: dict[str, type[BaseModel]] = {
@@ -60,6 +61,7 @@ ITEM_MODELS: dict[str, type[BaseModel]] = {
     "cohorts": m.Cohort,
     "shocks": m.Shock,
     "policies": m.Policy,
+    "schedules": m.Schedule,
     "targets": m.Target,
 }
 TOP_KEYS = tuple(m.Scenario.model_fields) + ("extends",)
@@ -298,7 +300,7 @@ def _item_name(section: str, item: Any) -> str | None:
 
 
 _SINGULAR = {"countries": "country", "routes": "route", "cohorts": "cohort", "shocks": "shock",
-             "policies": "policy", "targets": "target"}
+             "policies": "policy", "schedules": "schedule", "targets": "target"}
 
 
 def _edit_list(base: Any, edits: Any, section: str, child: LocatedDict,

@@ -49,6 +49,7 @@ from flowsim.scenario.parameters import Parameter, ParameterEntry, Prior
 from flowsim.scenario.people import Cohort, Shock
 from flowsim.scenario.policies import AsylumChange, CountryChange, Policy, RouteChange, Selector
 from flowsim.scenario.report import Report, Window
+from flowsim.scenario.schedules import Schedule, SchedulePoint
 from flowsim.scenario.targets import AT_DATE, NEEDS_PLACE, OBSERVABLES, Observable, Target
 from flowsim.scenario.values import (
     COUNTRY_PATTERN,
@@ -128,6 +129,8 @@ __all__ = [
     "Route",
     "RouteChange",
     "Scenario",
+    "Schedule",
+    "SchedulePoint",
     "Selector",
     "Shock",
     "Step",
@@ -251,6 +254,13 @@ class Scenario(_Model):
     behaviour: Behaviour = Field(
         default_factory=Behaviour, description="Settings of the choice model shared by all "
         "countries.", examples=[{"deterrence": 0.5}])
+    schedules: tuple[Schedule, ...] = Field(
+        (), description="Behaviour that changes over time whatever the policies: dated paths of "
+        "hazards and attractiveness, kept apart from policies so that a counterfactual keeps "
+        "them.", examples=[[{"name": "turn_north", "field": "attractiveness",
+                             "countries": ["USA"], "interpolate": "linear",
+                             "points": [{"date": "2021-01-01", "value": 0},
+                                        {"date": "2023-06-30", "value": 1.5}]}]])
     report: Report = Field(
         default_factory=Report, description="What the summary and the comparisons report: "
         "headline dates, windows, groups and blocs of countries, and their names in words "

@@ -8,7 +8,8 @@ dependencies of another:
 * :mod:`flowsim.testing.synthetic`: synthetic scenarios of any size, for benchmarks;
 * :mod:`flowsim.testing.toys`: toy scenarios with closed-form expectations and variances
   (a linear chain, a two-country swap, a route with a quota, a diaspora already abroad,
-  settled people who return or move on, a closure abroad that deters moves on),
+  settled people who return or move on, a closure abroad that deters moves on, a hazard
+  that fades by a schedule),
   re-exported here since they need nothing beyond flowsim itself.
 """
 
@@ -18,9 +19,10 @@ from flowsim.testing.toys import (
     diaspora,
     linear_chain,
     quota_route,
+    scheduled_chain,
     settled_mobility,
     two_country_swap,
 )
 
 __all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "quota_route",
-           "settled_mobility", "two_country_swap"]
+           "scheduled_chain", "settled_mobility", "two_country_swap"]

@@ -38,7 +38,7 @@ import numpy as np
 from flowsim.scenario.model import Scenario
 
 __all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "quota_route",
-           "settled_mobility", "two_country_swap"]
+           "scheduled_chain", "settled_mobility", "two_country_swap"]
 
 START = dt.date(2022, 1, 3)
 
@@ -492,4 +492,59 @@ def deterred_chain(N: int, h: float, q: float, a: float, d: float, steps: int) -
         variance={**chain.variance, "C": zero},
         read=read,
         formula=f"linear_chain with q' = q (1 / (1 + e^a))^d = {damped:.6g}; C_t = 0",
+    )
+
+
+def scheduled_chain(N: int, h: float, q: float, fade_days: int, steps: int) -> Toy:
+    """:func:`linear_chain` whose onward hazard from ``AAA`` fades linearly to 0 by a
+    schedule (behaviour, not policy): a factor 1 on the first day, 0 after ``fade_days``.
+
+    A step takes the schedule's value on its middle day (day ``7(t - 1) + 3`` of step
+    ``t``): ``q_t = q max(0, 1 - (7(t - 1) + 3) / fade_days)``. People are independent, so
+    with ``p_O(t) = (1 - h)**t``, ``p_A(t) = p_A(t - 1)(1 - q_t) + h p_O(t - 1)`` (those in
+    ``AAA`` at the start of step ``t`` face ``q_t``; arrivals face it from the next step)
+    and ``p_B = 1 - p_O - p_A``, every stock ``X`` is binomial: ``E = N p_X``,
+    ``Var = N p_X (1 - p_X)``.
+    """
+    _check_probability(h=h, q=q)
+    if fade_days < 1:
+        raise ValueError(f"fade_days must be at least 1, got {fade_days}")
+    cal = _calendar(steps)
+    scenario = Scenario.model_validate({
+        "name": f"scheduled chain N={N} h={h} q={q} fade={fade_days}",
+        "calendar": cal,
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "roles": ["transit"], "onward_hazard": q},
+            {"id": "BBB", "name": "B", "roles": ["destination"]},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA"}, {"from": "AAA", "to": "BBB"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+        "schedules": [{"name": "fade", "field": "onward_hazard", "countries": ["AAA"],
+                       "interpolate": "linear",
+                       "points": [{"date": cal["start"], "value": 1.0},
+                                  {"date": cal["start"] + dt.timedelta(days=fade_days),
+                                   "value": 0.0}]}],
+    })
+    p_o = np.empty(steps)
+    p_a = np.empty(steps)
+    o, a = 1.0, 0.0
+    for t in range(1, steps + 1):
+        q_t = q * max(0.0, 1.0 - (7 * (t - 1) + 3) / fade_days)
+        o, a = o * (1.0 - h), a * (1.0 - q_t) + h * o
+        p_o[t - 1], p_a[t - 1] = o, a
+    probs = {"never": p_o, "A": p_a, "B": 1.0 - p_o - p_a}
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"never": _stock(results, "ORG"), "A": _stock(results, "AAA"),
+                "B": _stock(results, "BBB")}
+
+    return Toy(
+        name="scheduled_chain",
+        scenario=scenario,
+        steps=steps,
+        mean={k: N * p for k, p in probs.items()},
+        variance={k: N * p * (1.0 - p) for k, p in probs.items()},
+        read=read,
+        formula="p_A(t) = p_A(t-1)(1 - q_t) + h (1-h)^(t-1), q_t = q max(0, 1 - (7(t-1)+3)/D)",
     )
