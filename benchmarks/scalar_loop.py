@@ -74,6 +74,10 @@ def run_replicate(model: CompiledModel, params: np.ndarray, rng: np.random.Gener
         access = ep.access[0]
         q_ev = ep.q_events[0]
         movers = [[0] * K for _ in range(C)]
+        # the people in each country at the start of the step (for network effects)
+        here = [sum(present[c]) + sum(pending[c]) + sum(settled[c]) for c in range(C)]
+        for r in range(R):
+            here[src[r]] += sum(waiting[r])
 
         # departures from the origin
         for k in range(K):
@@ -135,9 +139,11 @@ def run_replicate(model: CompiledModel, params: np.ndarray, rng: np.random.Gener
 
         # route choice: routes out of each country in their chain order
         flow = [[0] * K for _ in range(R)]
+        cond = ep.route_cond[0] if not m.has_network else \
+            derived.cond_with_network(ep, np.array([here], dtype=float))[0]
         for r in routes_by_position:
             for k in range(K):
-                x = int(rng.binomial(movers[src[r]][k], ep.route_cond[0, r, k]))
+                x = int(rng.binomial(movers[src[r]][k], cond[r, k]))
                 flow[r][k] = x
                 movers[src[r]][k] -= x
         for k in range(K):  # movers without a usable route stay

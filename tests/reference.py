@@ -45,7 +45,10 @@ The step rules it follows are those of the :mod:`flowsim.engine` docstring:
    next step).
 
 People in a country's initial stock start in its present, pending or settled compartment
-and follow the same rules from the first step.
+and follow the same rules from the first step. With network effects, a country's utility in
+the route choice is raised by ``weight × log(1 + stock / scale)``, ``stock`` the people of
+the origin there (present, pending, settled, or waiting on a route out of it) at the start of
+the step.
 """
 
 from __future__ import annotations
@@ -120,6 +123,9 @@ class ReferenceSimulator:
         self.passport = _scalar_field(m.passport_share, p)
         self.deterrence = float(m.deterrence.values(p[None])[0])
         self.deterrence_abroad = bool(m.deterrence_abroad)
+        self.network = [(float(w), float(sc)) for w, sc in zip(
+            _scalar_field(m.network_weight, p), _scalar_field(m.network_scale, p), strict=True)]
+        self.has_network = any(w != 0 for w, _ in self.network)
         self.base_epoch = [int(b) for b in m.base_epoch]
         self.regime_cost = _scalar_field(m.regime_cost, p)
         self.regime = m.route_regime.tolist()  # [e][r][k]
@@ -151,10 +157,15 @@ class ReferenceSimulator:
              - self.regime_cost[self.regime[e][r][k]])
         return math.exp(u)
 
-    def choice(self, e: int, c: int, k: int) -> list[tuple[int, float]]:
-        """``(route, probability)`` for a mover in ``c``; the rest of the mass is "stay"."""
+    def choice(self, e: int, c: int, k: int,
+               boost: list[float] | None = None) -> list[tuple[int, float]]:
+        """``(route, probability)`` for a mover in ``c``; the rest of the mass is "stay".
+
+        ``boost`` adds a network term to each destination's utility.
+        """
         rs = self.routes_from[c]
-        w = {r: self.weight(e, r, k) for r in rs}
+        w = {r: self.weight(e, r, k) * (math.exp(boost[self.dst[r]]) if boost else 1.0)
+             for r in rs}
         tot_all = sum(w.values())
         tot_int = sum(w[r] for r in rs if self.internal[r])
         pi = self.passport[k]
@@ -294,6 +305,16 @@ class ReferenceSimulator:
         for t, (e, days) in enumerate(self.steps):
             ep = self.epoch(e, days)
             movers: list[list[Any]] = []
+            boost = None
+            if self.has_network:  # the people in each country at the start of the step
+                here = [0] * C
+                for _, state, where in people:
+                    if state in (PRESENT, PENDING, SETTLED):
+                        here[where] += 1
+                    elif state == WAITING:
+                        here[src[where]] += 1
+                boost = [min(50.0, w * math.log1p(here[c] / sc))
+                         for c, (w, sc) in enumerate(self.network)]
             # 1. departures
             p_dep = []
             for k in range(K):
@@ -321,12 +342,13 @@ class ReferenceSimulator:
                         movers.append(person)
             # 3. asylum decisions (claims made in this step included)
             self._asylum(rng, people, ep, rec, t, movers)
-            # 4. route choice
+            # 4. route choice (with network effects: from the stocks at the step's start)
             immediate: list[list[Any]] = [[] for _ in range(R)]
             for person in movers:
                 k, _, c = person
                 u, acc, chosen = rng.random(), 0.0, None
-                for r, pr in ep["choice"][c, k]:
+                options = self.choice(e, c, k, boost) if boost else ep["choice"][c, k]
+                for r, pr in options:
                     acc += pr
                     if u < acc:
                         chosen = r

@@ -171,7 +171,7 @@ SHOCK = {
 }
 
 # the mechanisms of the model's second edition: people abroad when the calendar starts, settled
-# people who move on or return, deterrence abroad, schedules
+# people who move on or return, deterrence abroad, schedules, a network effect
 ABROAD = {
     "name": "people abroad at the start",
     "calendar": _calendar(12),
@@ -184,6 +184,7 @@ ABROAD = {
                      "rest": {"present": 10, "settled": 15}}},
         {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.0,
          "return_hazard": 0.02, "settled_return_hazard": 0.04,
+         "network": {"weight": "deu_network", "scale": 20},
          "asylum": {"claim_hazard": 0.1, "processing_days": 28, "recognition_rate": 0.5,
                     "rejected_return": 0.5, "capacity": 6},
          "initial": {"men": {"pending": 20, "settled": 10}}},
@@ -221,7 +222,8 @@ ABROAD = {
                     {"date": dt.date(2022, 2, 14), "value": 0.3}]},
     ],
     "behaviour": {"deterrence": "deterrence", "deterrence_abroad": True},
-    "parameters": {"srb_rest": 12, "arm_settled_onward": 0.1, "deterrence": 0.8},
+    "parameters": {"srb_rest": 12, "arm_settled_onward": 0.1, "deterrence": 0.8,
+                   "deu_network": 0.7},
 }
 
 SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD}
@@ -410,3 +412,11 @@ def test_power_against_a_wrong_deterrence_abroad() -> None:
                      reference_sample("abroad"))
     assert result.rejected, f"deterrence abroad 0.2 instead of 0.8 went unnoticed: " \
         f"{result.describe()}"
+
+
+def test_power_against_a_missing_network_effect() -> None:
+    """The engine without Germany's network effect (weight 0 instead of 0.7) is told apart."""
+    model = _model("abroad")
+    result = compare(model, engine_sample("abroad", deu_network=0.0),
+                     reference_sample("abroad"))
+    assert result.rejected, f"a missing network effect went unnoticed: {result.describe()}"

@@ -6,8 +6,8 @@ cohorts prefer different destinations (Georgia for one, Armenia for the other), 
 mix-up of cohorts anywhere in a step shows. For each cohort's departures and its stock in
 each country at the end, a two-sample z-test compares the means and an F-test the
 variances; with Bonferroni over the 24 tests, the chance that the test fails although both
-are the same model is at most 0.001. A second variant adds people abroad at the start and
-settled people who move on or return (its own 0.001).
+are the same model is at most 0.001. A second variant adds people abroad at the start,
+settled people who move on or return, and a network effect (its own 0.001).
 """
 
 from __future__ import annotations
@@ -40,12 +40,13 @@ def _cohorts_apart() -> dict[str, Any]:
 
 
 def _abroad(data: dict[str, Any]) -> dict[str, Any]:
-    """People abroad at the start, and settled people who move on or return."""
+    """People abroad at the start, settled people who move on or return, a network effect."""
     extra = {
         "GEO": {"initial": {"men": {"present": 4000, "settled": 3000}},
                 "settled_onward_hazard": 0.05},
         "DEU": {"initial": {"rest": {"pending": 2000, "settled": 1000}},
-                "settled_return_hazard": 0.03, "settled_onward_hazard": 0.02},
+                "settled_return_hazard": 0.03, "settled_onward_hazard": 0.02,
+                "network": {"weight": 0.6, "scale": 2000}},
     }
     for country in data["countries"]:
         country.update(extra.get(country["id"], {}))

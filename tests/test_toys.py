@@ -22,6 +22,7 @@ from flowsim.testing.toys import (
     deterred_chain,
     diaspora,
     linear_chain,
+    network_choice,
     quota_route,
     scheduled_chain,
     settled_mobility,
@@ -85,6 +86,8 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
     deterred_chain(N=1000, h=0.2, q=0.4, a=1.0, d=0.7, steps=10),
     deterred_chain(N=1000, h=0.2, q=0.4, a=1.0, d=0.0, steps=6),  # d = 0: no damping
     scheduled_chain(N=1000, h=0.2, q=0.5, fade_days=50, steps=12),
+    network_choice(N=2000, S=5000, weight=0.8, scale=1000),
+    network_choice(N=2000, S=5000, weight=-0.5, scale=1000),  # a diaspora that repels
 ], ids=lambda t: t.scenario.name)
 def test_toy_means_match_exact_expectations(toy: Toy) -> None:
     _, problems = validate_data(toy.scenario.to_data())

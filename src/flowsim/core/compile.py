@@ -160,6 +160,9 @@ class CompiledModel:
     recognition_rate: Field  # (E, C, K)
     rejected_return: Field  # (E, C, K)
     asylum_capacity: Field  # (E, C) decisions per step (inf: none)
+    # network effects: attractiveness + weight * log(1 + stock / scale) (weight 0: none)
+    network_weight: Field  # (C,)
+    network_scale: Field  # (C,)
     # people of the origin abroad when the calendar starts (all zero: nobody)
     initial_present: Field  # (C, K) people
     initial_pending: Field  # (C, K)
@@ -192,6 +195,12 @@ class CompiledModel:
     @property
     def n_cohorts(self) -> int:
         return len(self.cohort_names)
+
+    @property
+    def has_network(self) -> bool:
+        """Whether some country's attractiveness depends on its stock (network effects)."""
+        f = self.network_weight
+        return not (f.is_constant and not f.const.any())
 
     @property
     def has_initial(self) -> bool:
@@ -393,6 +402,13 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
             cb["processing_days"].set((i, slice(None)), 1.0)
             asylum_cap.set(i, 0)
 
+    # network effects, per country
+    net_weight, net_scale = _Builder((C,), slots), _Builder((C,), slots, fill=1.0)
+    for i, c in enumerate(s.countries):
+        if c.network is not None:
+            net_weight.set(i, c.network.weight)
+            net_scale.set(i, c.network.scale)
+
     # people of the origin already abroad (by cohort name)
     initial = {f: _Builder((C, K), slots, integer=True) for f in ("present", "pending", "settled")}
     for i, c in enumerate(s.countries):
@@ -547,6 +563,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         recognition_rate=_stack(per_epoch["recognition_rate"]),
         rejected_return=_stack(per_epoch["rejected_return"]),
         asylum_capacity=_stack(per_epoch["asylum_cap"]),
+        network_weight=net_weight.field(),
+        network_scale=net_scale.field(),
         initial_present=initial["present"].field(),
         initial_pending=initial["pending"].field(),
         initial_settled=initial["settled"].field(),

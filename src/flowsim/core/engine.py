@@ -214,6 +214,11 @@ def run_block(
         sampler.start_step(t)
         days = int(m.step_days[t])
         ep = derived.epoch(int(m.epoch_of_step[t]), days)
+        # network effects see the people in each country at the start of the step
+        network_stock = None
+        if m.has_network:
+            network_stock = ((present + pending + settled).sum(axis=2)
+                             + by_src_q.sum(waiting).sum(axis=2))
 
         # 1. departures from the origin ------------------------------------------------
         mult = shock_multiplier(m, params, first_day, days)
@@ -275,7 +280,10 @@ def run_block(
         # 4. route choice: a chain of conditional binomials, one route position at a time
         flow = np.zeros((B, R, K), dtype=np.int64)
         left = movers
-        for link, cond in zip(derived.chain, ep.chain_cond):
+        chain_cond = ep.chain_cond
+        if network_stock is not None:  # attractiveness rises with last step's stocks
+            chain_cond = derived.chain_with_network(ep, network_stock)
+        for link, cond in zip(derived.chain, chain_cond, strict=True):
             x = sampler.binomial(left[:, link.source_at], cond, SITE_ROUTE, link.routes)
             flow[:, link.route_at] = x
             left[:, link.source_at] -= x

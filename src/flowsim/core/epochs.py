@@ -30,6 +30,7 @@ class Epoch:
     route_open: np.ndarray  # (1|B, R, K) bool
     route_cond: np.ndarray  # (1|B, R, K) conditional probability in the chain
     chain_cond: list[np.ndarray]  # route_cond at each chain position's routes (contiguous)
+    weight: np.ndarray  # (1|B, R, K) the routes' logit weights (for network effects)
     route_queued: np.ndarray  # (1, R, K) bool
     access: np.ndarray  # (1|B, K) A ** deterrence for the origin
     q_events: np.ndarray  # (1|B, C, K, 4) return, onward, claim, settle: chain probabilities
@@ -112,6 +113,30 @@ class BlockEpochs:
         pi = self.passport[:, None, :]
         return pi * q_all + (1.0 - pi) * q_int
 
+    def conditionals(self, weight: np.ndarray, open_: np.ndarray) -> np.ndarray:
+        """The route chain's conditional probabilities for logit weights ``weight``."""
+        q = self.mixture(weight)
+        cum_before = route_sum(q, self.before)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cond = np.where(1.0 - cum_before > 1e-12, q / (1.0 - cum_before), 0.0)
+        return clip01(np.where(open_[None], cond, 0.0))
+
+    def cond_with_network(self, ep: Epoch, stock: np.ndarray) -> np.ndarray:
+        """The route chain's conditional probabilities (B, R, K) when attractiveness rises
+        with ``stock`` (B, C), the people of the origin in each country at the start of the
+        step: ``+ weight × log(1 + stock / scale)`` on the logit scale."""
+        m = self.m
+        w = m.network_weight.values(self.params)  # (1|B, C)
+        scale = m.network_scale.values(self.params)
+        boost = np.minimum(w * np.log1p(stock / scale), 50.0)  # (B, C) logit scale
+        weight = ep.weight * np.exp(boost)[:, m.route_dst, None]
+        return self.conditionals(weight, ep.route_open[0])
+
+    def chain_with_network(self, ep: Epoch, stock: np.ndarray) -> list[np.ndarray]:
+        """:meth:`cond_with_network` at each chain position's routes."""
+        cond = self.cond_with_network(ep, stock)
+        return [np.ascontiguousarray(cond[:, c.routes]) for c in self.chain]
+
     def access(self, weight: np.ndarray) -> np.ndarray:
         """Mixture-weighted choice weight out of the origin, per cohort (B|1, K)."""
         o = self.m.route_src == self.m.origin
@@ -145,11 +170,7 @@ class BlockEpochs:
         b = int(m.base_epoch[e])  # no policy in force, the same schedule values
         if b not in self._base_weight:
             self._base_weight[b] = self.access(self.weights(b)[0])
-        q = self.mixture(weight)
-        cum_before = route_sum(q, self.before)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cond = np.where(1.0 - cum_before > 1e-12, q / (1.0 - cum_before), 0.0)
-        cond = clip01(np.where(open_[None], cond, 0.0))
+        cond = self.conditionals(weight, open_)
         base = self._base_weight[b]
         now = self.access(weight)
         # With no open route to compare against (base 0: every route out of the origin is
@@ -212,6 +233,7 @@ class BlockEpochs:
             route_open=open_[None],
             route_cond=cond,
             chain_cond=[np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
+            weight=weight,
             route_queued=queued,
             access=access,
             q_events=q_chain,

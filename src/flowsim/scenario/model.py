@@ -44,7 +44,7 @@ from pydantic import Field
 
 from flowsim.scenario import parameters as _parameters
 from flowsim.scenario import values as _values
-from flowsim.scenario.network import Asylum, Country, InitialStock, Route, route_key
+from flowsim.scenario.network import Asylum, Country, InitialStock, Network, Route, route_key
 from flowsim.scenario.parameters import Parameter, ParameterEntry, Prior
 from flowsim.scenario.people import Cohort, Shock
 from flowsim.scenario.policies import AsylumChange, CountryChange, Policy, RouteChange, Selector
@@ -114,6 +114,7 @@ __all__ = [
     "Mode",
     "Name",
     "Names",
+    "Network",
     "NonNegative",
     "Observable",
     "Parameter",

@@ -28,7 +28,7 @@ from flowsim.scenario.values import (
     _per_cohort,
 )
 
-__all__ = ["Asylum", "Country", "InitialStock", "Route", "route_key"]
+__all__ = ["Asylum", "Country", "InitialStock", "Network", "Route", "route_key"]
 
 
 class Asylum(_Model):
@@ -79,6 +79,22 @@ class InitialStock(_Model):
         examples=[40000], json_schema_extra={"unit": "people"})
 
 
+class Network(_Model):
+    """A country grows more attractive as people of the origin gather there (a diaspora).
+
+    In each step its attractiveness is raised by ``weight * log(1 + stock / scale)``, with
+    ``stock`` the people of the origin there at the start of the step (every cohort, in
+    that replicate).
+    """
+
+    weight: Real = Field(
+        description="The network effect: added utility per unit of `log(1 + stock / scale)`.",
+        examples=[0.5], json_schema_extra={"unit": "logit scale"})
+    scale: Positive = Field(
+        1000.0, description="The stock at which the effect reaches `weight × log 2`.",
+        examples=[10000], json_schema_extra={"unit": "people"})
+
+
 class Country(_Model):
     """A country (a node of the migration graph)."""
 
@@ -116,6 +132,10 @@ class Country(_Model):
         None, description="The asylum system, where people from the origin can claim asylum (omit "
         "it where they cannot).",
         examples=[{"claim_hazard": 0.002, "processing_days": 180, "recognition_rate": 0.3}])
+    network: Network | None = Field(
+        None, description="A network effect: the attractiveness rises with the people of the "
+        "origin already here, `weight × log(1 + stock / scale)` (default: none).",
+        examples=[{"weight": 0.5, "scale": 10000}])
     initial: dict[Name, InitialStock] = Field(
         default_factory=dict, description="People of the origin already here when the calendar "
         "starts, by cohort name (default: nobody). They count in the stock and move, return, "

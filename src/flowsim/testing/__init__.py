@@ -9,7 +9,7 @@ dependencies of another:
 * :mod:`flowsim.testing.toys`: toy scenarios with closed-form expectations and variances
   (a linear chain, a two-country swap, a route with a quota, a diaspora already abroad,
   settled people who return or move on, a closure abroad that deters moves on, a hazard
-  that fades by a schedule),
+  that fades by a schedule, a choice drawn by a diaspora),
   re-exported here since they need nothing beyond flowsim itself.
 """
 
@@ -18,11 +18,12 @@ from flowsim.testing.toys import (
     deterred_chain,
     diaspora,
     linear_chain,
+    network_choice,
     quota_route,
     scheduled_chain,
     settled_mobility,
     two_country_swap,
 )
 
-__all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "quota_route",
-           "scheduled_chain", "settled_mobility", "two_country_swap"]
+__all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "network_choice",
+           "quota_route", "scheduled_chain", "settled_mobility", "two_country_swap"]

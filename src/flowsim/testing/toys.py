@@ -37,8 +37,8 @@ import numpy as np
 
 from flowsim.scenario.model import Scenario
 
-__all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "quota_route",
-           "scheduled_chain", "settled_mobility", "two_country_swap"]
+__all__ = ["Toy", "deterred_chain", "diaspora", "linear_chain", "network_choice",
+           "quota_route", "scheduled_chain", "settled_mobility", "two_country_swap"]
 
 START = dt.date(2022, 1, 3)
 
@@ -547,4 +547,44 @@ def scheduled_chain(N: int, h: float, q: float, fade_days: int, steps: int) -> T
         variance={k: N * p * (1.0 - p) for k, p in probs.items()},
         read=read,
         formula="p_A(t) = p_A(t-1)(1 - q_t) + h (1-h)^(t-1), q_t = q max(0, 1 - (7(t-1)+3)/D)",
+    )
+
+
+def network_choice(N: int, S: int, weight: float, scale: float) -> Toy:
+    """Everybody leaves in the one step (hazard 1) for ``AAA`` or ``BBB``, equally attractive
+    but for ``AAA``'s network effect: ``S`` people of the origin are settled there at the
+    start, which adds ``weight × log(1 + S / scale)`` to its utility.
+
+    The choice sees the stock at the start of the step, ``S`` in every replicate, so each
+    person picks ``AAA`` with ``p = g / (g + 1)``, ``g = (1 + S / scale)**weight``:
+    ``arrivals in AAA ~ Binomial(N, p)`` and the stock of ``AAA`` is ``S`` more.
+    """
+    if min(N, S) < 0 or scale <= 0:
+        raise ValueError("N and S must not be negative and scale must be positive")
+    scenario = Scenario.model_validate({
+        "name": f"network choice N={N} S={S} weight={weight} scale={scale}",
+        "calendar": _calendar(1),
+        "countries": [
+            {"id": "ORG", "name": "Origin", "roles": ["origin"]},
+            {"id": "AAA", "name": "A", "network": {"weight": weight, "scale": scale},
+             "initial": {"all": {"settled": S}}},
+            {"id": "BBB", "name": "B"},
+        ],
+        "routes": [{"from": "ORG", "to": "AAA"}, {"from": "ORG", "to": "BBB"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": 1.0}],
+    })
+    g = (1.0 + S / scale) ** weight
+    p = np.array([g / (g + 1.0)])
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"A": _stock(results, "AAA") - S, "B": _stock(results, "BBB")}
+
+    return Toy(
+        name="network_choice",
+        scenario=scenario,
+        steps=1,
+        mean={"A": N * p, "B": N * (1 - p)},
+        variance={"A": N * p * (1 - p), "B": N * p * (1 - p)},
+        read=read,
+        formula="arrivals in A ~ Bin(N, g / (g + 1)), g = (1 + S / scale)^weight",
     )
