@@ -8,6 +8,7 @@
 * :mod:`flowsim.core.samplers`: where randomness enters the engine: :class:`ExactSampler`
   (numpy's exact binomial and hypergeometric draws) and :class:`CoupledSampler` (keyed
   uniforms through monotone inverse CDFs, for paired comparisons);
+* :mod:`flowsim.core.fields`: numeric tensors of numbers and parameter references;
 * :mod:`flowsim.core.epochs`: what a block needs of each policy epoch, computed once;
 * :mod:`flowsim.core.sums`: sums over routes grouped by country.
 
