@@ -26,6 +26,7 @@ QUEUE = "#E5E0F0"    # waiting for a visa decision
 CHOICE = "#FFFFFF"   # route choice: a step, not a compartment
 EDGE = "#333333"
 BACK = "#8C2D04"     # people sent back where they were
+OPTIONAL = "#5A5A5A"  # transitions a scenario turns on (hazards 0 by default)
 
 # name: (centre x, centre y, label, colour), in data units of a 20 x 10.6 canvas
 BOXES = {
@@ -66,6 +67,10 @@ ARROWS = [
     ((16.3, 8.1), (11.7, 9.0), 0.05, "-", "rejected, returns (rejected_return)",
      (14.0, 9.15), "center"),
     ((16.3, 7.4), (8.6, 5.65), 0.18, "-", "rejected, moves on", (14.4, 7.6), "center"),
+    # optional transitions (hazards 0 by default)
+    ((16.3, 2.1), (9.0, 4.5), -0.08, "optional",
+     "moves on: settled_onward_hazard\n(returns: settled_return_hazard;\nboth 0 by default)",
+     (15.0, 1.15), "center"),
 ]
 
 
@@ -91,11 +96,12 @@ def draw() -> Figure:
                 fontweight="normal" if choice else "bold")
 
     for a, b, rad, style, label, at, align in ARROWS:
-        colour = BACK if style == "back" else EDGE
+        colour = {"back": BACK, "optional": OPTIONAL}.get(style, EDGE)
+        line = {"back": "--", "optional": ":"}.get(style, "-")
         ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=16,
                                      connectionstyle=f"arc3,rad={rad}", color=colour,
-                                     linewidth=1.3, linestyle="--" if style == "back" else "-",
-                                     zorder=2, shrinkA=0, shrinkB=0))
+                                     linewidth=1.3, linestyle=line, zorder=2, shrinkA=0,
+                                     shrinkB=0))
         ax.text(*at, label, ha=align, va="center", fontsize=8.8, color=colour, zorder=5,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
                       "edgecolor": "none", "alpha": 0.85})
@@ -110,6 +116,8 @@ def draw() -> Figure:
         ax.text(x + 0.7, -0.29, text, va="center", fontsize=9)
     ax.text(19.9, -0.29, "dashed: back where they were", ha="right", va="center",
             fontsize=9, color=BACK)
+    ax.text(19.9, -0.62, "dotted: off unless a scenario turns it on", ha="right",
+            va="center", fontsize=9, color=OPTIONAL)
     return fig
 
 
