@@ -132,3 +132,42 @@ def test_the_bundled_scenario_reports_what_it_always_did():
         "share abroad in neutral", "share abroad in kremlin_aligned"]
     assert list(report_blocs(s)) == ["west", "eu", "post_soviet_and_neutral",
                                      "kremlin_aligned"]
+
+
+def test_comparisons_report_effects_by_country_and_cohort_and_record_more():
+    s = _scenario()
+    cf = s.model_copy(update={"name": "same"})
+    c = flowsim.compare(s, [cf], replicates=5, seed=3, by=("country", "cohort"),
+                        record=("flow",))
+    names = [str(o) for o in c.values["outcome"].values]
+    end = "2016-06-26"
+    for cid in ("TUR", "LBN", "DEU", "SWE"):
+        assert f"in {cid} at {end}" in names
+    for k in ("all", "young"):
+        assert f"departures: {k}" in names and f"returns to the origin: {k}" in names
+    assert "flow" in c.results["report toy"].dataset
+    base = c.results["report toy"]
+    np.testing.assert_array_equal(
+        c.values.sel(scenario="report toy", outcome="departures: young").values,
+        base.departures(cohorts="young").values)
+    with pytest.raises(ValueError, match="cannot report effects by"):
+        flowsim.compare(s, [cf], replicates=2, seed=3, by=("region",))
+
+
+def test_the_compare_command_takes_by(tmp_path):
+    from cli_helpers import invoke
+
+    from flowsim.scenario.yamlio import dump_yaml
+
+    base = tmp_path / "base.yaml"
+    base.write_text(dump_yaml(copy.deepcopy(BASE)))
+    cf = tmp_path / "cf.yaml"
+    cf.write_text("extends: base.yaml\nname: other\n")
+    out = tmp_path / "out"
+    result = invoke("compare", str(base), str(cf), "-n", "4", "--by", "country", "--out",
+                    str(out), "--no-figures", "-q")
+    assert result.exit_code == 0, result.output
+    assert "in TUR at 2016-06-26" in (out / "effects.csv").read_text()
+    bad = invoke("compare", str(base), str(cf), "-n", "4", "--by", "region", "--out",
+                 str(tmp_path / "bad"))
+    assert bad.exit_code == 2 and "--by takes country or cohort" in bad.stderr

@@ -71,6 +71,10 @@ def compare(
         "numbers bit for bit, whatever --workers is.")] = DEFAULT_SEED,
     workers: Workers = DEFAULT_WORKERS,
     out: Annotated[Path | None, out_option(out_help("results/compare-<baseline name>"))] = None,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", metavar="country|cohort", help="Also report effects by country (the stock in "
+        "each) or by cohort (departures and returns of each); repeat for both.",
+        show_default=False)] = None,
     figures: Figures = True,
     quiet: Quiet = False,
 ) -> None:
@@ -88,6 +92,9 @@ def compare(
 
     t0 = time.perf_counter()
     err = err_console()
+    unknown = sorted(set(by or ()) - {"country", "cohort"})
+    if unknown:
+        _fail(Problem(f"--by takes country or cohort, not {', '.join(map(repr, unknown))}"))
     files = [baseline, *counterfactuals]
     scenarios, problems, warnings = [], [], []
     for f in files:
@@ -124,7 +131,8 @@ def compare(
         t1 = time.perf_counter()
         with _progress(err, names, quiet) as progress:
             comparison = run_compare(base, cfs, replicates=replicates, seed=seed,
-                                     posterior=post, workers=workers, progress=progress)
+                                     posterior=post, workers=workers, progress=progress,
+                                     by=tuple(by or ()))
         t_sim = time.perf_counter() - t1
         if not quiet:
             err.print(f"simulated {len(names)} scenarios in {t_sim:.1f} s", soft_wrap=True)

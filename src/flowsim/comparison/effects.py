@@ -169,6 +169,8 @@ def compare(
     workers: int = 1,
     client: Any = None,
     progress: Callable[[str, int, int], None] | None = None,
+    record: Sequence[str] = (),
+    by: Sequence[str] = (),
 ) -> Comparison:
     """Run a baseline and counterfactuals on the same draws and report paired effects.
 
@@ -194,11 +196,22 @@ def compare(
         As for :func:`flowsim.simulate`.
     progress : callable, optional
         ``progress(scenario_name, done, total)``.
+    record : sequence of str
+        Variables to record besides those the outcomes need (:data:`RECORD`), kept in
+        :attr:`Comparison.results` (e.g. ``("flow",)``).
+    by : sequence of {"country", "cohort"}
+        Also report effects by country (``in XXX at END`` for every country but the
+        origin) and by cohort (departures and returns of each cohort); see
+        :func:`flowsim.comparison.outcomes`.
 
     Returns
     -------
     Comparison
     """
+    bad = sorted(set(by) - {"country", "cohort"})
+    if bad:
+        raise ValueError(f"cannot report effects by {bad}; choose from ['cohort', 'country']")
+    recorded = tuple(dict.fromkeys((*RECORD, *record)))
     cfs = _named(counterfactuals)
     if baseline.name in cfs:
         raise ValueError(f"a counterfactual has the baseline's name {baseline.name!r}; "
@@ -242,11 +255,11 @@ def compare(
                 progress(_name, done, total)
 
         r = simulate(model, replicates=replicates, seed=sim_seed, workers=workers,
-                     params=_params_for(scenario, names, matrix, replicates), record=RECORD,
+                     params=_params_for(scenario, names, matrix, replicates), record=recorded,
                      sampling="coupled", client=client, progress=step)
         r = Results(r.dataset, scenario)
         results[name] = r
-        values.append(outcomes(r, dates))
+        values.append(outcomes(r, dates, by=by))
     common = [o for o in values[0]["outcome"].values
               if all(o in v["outcome"].values for v in values)]
     stacked = xr.concat([v.sel(outcome=common) for v in values], dim="scenario")

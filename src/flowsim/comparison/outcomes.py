@@ -18,7 +18,8 @@ from flowsim.results.dataset import Results
 from flowsim.scenario.report import report_blocs, report_settled_in
 
 
-def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.DataArray:
+def outcomes(results: Results, dates: Sequence[dt.date] | None = None,
+             by: Sequence[str] = ()) -> xr.DataArray:
     """The outcomes compared between scenarios, per replicate.
 
     * ``abroad at D``: people who left and are abroad at each date ``D`` (default: the end of
@@ -30,7 +31,10 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.Dat
       protection; by default every bloc);
     * ``departures``, ``returns to the origin``, ``asylum applications`` and ``asylum grants``
       over the whole horizon;
-    * ``abroad at END: <cohort>`` for every cohort.
+    * ``abroad at END: <cohort>`` for every cohort;
+    * with ``by`` holding ``"country"``: ``in <country id> at END`` for every country but the
+      origin; with ``"cohort"``: ``departures: <cohort>`` and ``returns to the origin:
+      <cohort>`` for every cohort.
 
     Returns
     -------
@@ -63,6 +67,15 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None) -> xr.Dat
             rows[label] = results.period_total(v, None, None, None)
     for k in ds["cohort"].values:
         rows[f"abroad at {last}: {k}"] = results.abroad(last, cohorts=str(k))
+    if "country" in by:
+        origin = ds.attrs["origin"]
+        for c in (str(c) for c in ds["country"].values if str(c) != origin):
+            rows[f"in {c} at {last}"] = results.stock(c, last)
+    if "cohort" in by:
+        for k in (str(k) for k in ds["cohort"].values):
+            rows[f"departures: {k}"] = results.departures(cohorts=k)
+            if "returns" in ds:
+                rows[f"returns to the origin: {k}"] = results.returned(last, cohorts=k)
     names = list(rows)
     data = np.stack([np.asarray(rows[n].values, dtype=float) for n in names])
     return xr.DataArray(data, dims=("outcome", "replicate"),
