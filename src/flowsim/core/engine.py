@@ -209,6 +209,7 @@ def run_block(
     by_dst = Grouper(dst, C)
     by_src_q, by_dst_q = Grouper(src[qr], C), Grouper(dst[qr], C)
     first_day = 0
+    network = m.has_network  # a property that reads the fields: once, not every step
 
     for t in range(T):
         sampler.start_step(t)
@@ -216,7 +217,7 @@ def run_block(
         ep = derived.epoch(int(m.epoch_of_step[t]), days)
         # network effects see the people in each country at the start of the step
         network_stock = None
-        if m.has_network:
+        if network:
             network_stock = ((present + pending + settled).sum(axis=2)
                              + by_src_q.sum(waiting).sum(axis=2))
 

@@ -151,12 +151,12 @@ class BlockEpochs:
                 + (1.0 - self.passport[:, None, :])
                 * route_sum(weight * self.internal, self.incidence))
 
-    def onward_damping(self, e: int) -> np.ndarray:
-        """``A_c ** deterrence`` for every country and cohort in epoch ``e`` (B|1, C, K):
-        the choice weight of the routes open out of ``c`` now, relative to the routes open
-        with no policy in force (1 where none were)."""
+    def onward_damping(self, e: int, weight: np.ndarray) -> np.ndarray:
+        """``A_c ** deterrence`` for every country and cohort in epoch ``e`` (B|1, C, K),
+        ``weight`` the epoch's route weights: the choice weight of the routes open out of
+        ``c`` now, relative to the routes open with no policy in force (1 where none were)."""
         base = self.access_abroad(self.weights(int(self.m.base_epoch[e]))[0])
-        now = self.access_abroad(self.weights(e)[0])
+        now = self.access_abroad(weight)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(base > 0, now / base, 1.0)
         return ratio ** self.deterrence.reshape(-1, 1, 1)
@@ -180,26 +180,15 @@ class BlockEpochs:
         access = ratio ** self.deterrence.reshape(-1, 1)
 
         scale = days / 7.0
-        # competing risks at each country: weekly probabilities -> rates -> step probabilities
+        # moves on are damped by the routes closed out of a country (deterrence abroad)
+        damping = self.onward_damping(e, weight) if m.deterrence_abroad else None
         hz = [getattr(m, f).at(e).values(params) for f in
               ("return_hazard", "onward_hazard", "claim_hazard", "settle_hazard")]
         hz[2] = hz[2] * m.has_asylum[None, :, None]
-        if m.deterrence_abroad:  # moves on are damped by the routes closed out of a country
-            hz[1] = np.minimum(hz[1] * self.onward_damping(e), 1.0)
-        shape = np.broadcast_shapes(*(h.shape for h in hz))
-        rates = np.stack([np.broadcast_to(-np.log1p(-np.minimum(h, 1 - 1e-15)), shape)
-                          for h in hz], axis=-1)
-        rates[:, m.origin] = 0.0
-        total = rates.sum(axis=-1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p_any = -np.expm1(-total * scale)
-            share = np.where(total > 0, rates / total, 0.0)
-        q_ev = p_any * share  # unconditional event probabilities
-        before_ev = np.cumsum(q_ev, axis=-1) - q_ev
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q_chain = clip01(np.where(1 - before_ev > 1e-12, q_ev / (1 - before_ev), 0.0))
-
-        settled_sites, settled_q = self._settled_events(e, scale)
+        if damping is not None:
+            hz[1] = np.minimum(hz[1] * damping, 1.0)
+        q_chain = _risk_chain(hz, m.origin, scale)
+        settled_sites, settled_q = self._settled_events(e, scale, damping)
 
         # where an event can happen in most countries, draw over all of them (the others
         # have probability 0, drawn at almost no cost) rather than gather and scatter a subset
@@ -267,27 +256,42 @@ class BlockEpochs:
         return ep
 
 
-    def _settled_events(self, e: int, scale: float) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Where settled people return or move on in epoch ``e``, and the chain probabilities
-        of the two competing risks there (the same conversion as for present people)."""
+    def _settled_events(self, e: int, scale: float, damping: np.ndarray | None
+                        ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Where settled people return or move on in epoch ``e`` (often nowhere), and the
+        chain probabilities (return, onward) there, converted as for present people."""
         m = self.m
         hz = [getattr(m, f).at(e).values(self.params)
               for f in ("settled_return_hazard", "settled_onward_hazard")]
-        if m.deterrence_abroad and (hz[1] > 0).any():
-            hz[1] = np.minimum(hz[1] * self.onward_damping(e), 1.0)
-        shape = np.broadcast_shapes(*(h.shape for h in hz))
-        rates = np.stack([np.broadcast_to(-np.log1p(-np.minimum(h, 1 - 1e-15)), shape)
-                          for h in hz], axis=-1)
-        rates[:, m.origin] = 0.0
-        total = rates.sum(axis=-1, keepdims=True)
-        sites = np.flatnonzero((total[..., 0] > 0).any(axis=(0, 2)))
+        if damping is not None:
+            hz[1] = np.minimum(hz[1] * damping, 1.0)
+        q = _risk_chain(hz, m.origin, scale)
+        sites = np.flatnonzero((q > 0).any(axis=(0, 2, 3)))
         if not sites.size:
             return sites, []
-        rates, total = rates[:, sites], total[:, sites]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q = -np.expm1(-total * scale) * np.where(total > 0, rates / total, 0.0)
-            onward = np.where(1 - q[..., 0] > 1e-12, q[..., 1] / (1 - q[..., 0]), 0.0)
-        return sites, [np.ascontiguousarray(clip01(q[..., 0])), np.ascontiguousarray(clip01(onward))]
+        return sites, [np.ascontiguousarray(q[..., i][:, sites]) for i in range(2)]
+
+
+def _risk_chain(hz: list[np.ndarray], origin: int, scale: float) -> np.ndarray:
+    """Competing risks at each country, as a chain of conditional probabilities (..., n).
+
+    Weekly probabilities ``h_i`` become rates ``-log(1 - h_i)``; the step probability of any
+    event is ``1 - exp(-sum(rates) × days / 7)``, split in proportion to the rates; event
+    ``i`` is then drawn among those left by the events before it. Nothing happens in the
+    origin.
+    """
+    shape = np.broadcast_shapes(*(h.shape for h in hz))
+    rates = np.stack([np.broadcast_to(-np.log1p(-np.minimum(h, 1 - 1e-15)), shape)
+                      for h in hz], axis=-1)
+    rates[:, origin] = 0.0
+    total = rates.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_any = -np.expm1(-total * scale)
+        share = np.where(total > 0, rates / total, 0.0)
+    q_ev = p_any * share  # unconditional event probabilities
+    before_ev = np.cumsum(q_ev, axis=-1) - q_ev
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return clip01(np.where(1 - before_ev > 1e-12, q_ev / (1 - before_ev), 0.0))
 
 
 @dataclasses.dataclass(frozen=True)
