@@ -86,6 +86,9 @@ class _Builder:
         self.slot = np.full(shape, -1, dtype=np.int32)
         self.slots = slots
         self.integer = integer
+        # a factor and an addition from schedules, made on first use (None: nothing)
+        self.scale: np.ndarray | None = None
+        self.shift: np.ndarray | None = None
 
     def set(self, index: Any, value: float | str | None) -> None:
         if value is None:
@@ -105,9 +108,6 @@ class _Builder:
         b.shift = None if self.shift is None else self.shift.copy()
         return b
 
-    scale: np.ndarray | None = None
-    shift: np.ndarray | None = None
-
     def multiply(self, index: Any, factor: float) -> None:
         """Multiply the entries at ``index`` by ``factor`` (after parameters are filled)."""
         if self.scale is None:
@@ -121,24 +121,22 @@ class _Builder:
         self.shift[index] += value
 
     def field(self) -> Field:
-        const, slot = self.const.copy(), self.slot.copy()
-        const.setflags(write=False)
-        slot.setflags(write=False)
-        return Field(const, slot, self.integer)
+        """The field as built (with its schedule factor and addition, if any)."""
+        return _stack([self]).at(0)
 
 
 def _stack(builders: list[_Builder]) -> Field:
+    """One field of the builders (one per epoch), stacked on a new first axis."""
     const = np.stack([b.const for b in builders])
     slot = np.stack([b.slot for b in builders])
-    const.setflags(write=False)
-    slot.setflags(write=False)
     scale = shift = None
     if any(b.scale is not None for b in builders):
         scale = np.stack([np.ones(b.const.shape) if b.scale is None else b.scale
                           for b in builders])
-        scale.setflags(write=False)
     if any(b.shift is not None for b in builders):
         shift = np.stack([np.zeros(b.const.shape) if b.shift is None else b.shift
                           for b in builders])
-        shift.setflags(write=False)
+    for a in (const, slot, scale, shift):
+        if a is not None:
+            a.setflags(write=False)
     return Field(const, slot, builders[0].integer, scale, shift)

@@ -117,6 +117,13 @@ def _stock(results: Any, country: str, cohort: str | None = None) -> np.ndarray:
     return np.asarray(da.values, dtype=np.int64)
 
 
+def _binomial(n: int, probs: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray],
+                                                              dict[str, np.ndarray]]:
+    """Means and variances of outcomes that are ``Binomial(n, p)`` with these ``p``."""
+    return ({k: n * p for k, p in probs.items()},
+            {k: n * p * (1.0 - p) for k, p in probs.items()})
+
+
 def _check_probability(**values: float) -> None:
     for name, v in values.items():
         if not 0.0 <= v <= 1.0:
@@ -169,6 +176,7 @@ def linear_chain(N: int, h: float, q: float, steps: int, step: str = "week") -> 
     p_b = 1.0 - p_o - p_a
     p_dep = h * a ** (t - 1)
     probs = {"never": p_o, "A": p_a, "B": p_b, "departures": p_dep}
+    mean, variance = _binomial(N, probs)
 
     def read(results: Any) -> dict[str, np.ndarray]:
         return {"never": _stock(results, "ORG"), "A": _stock(results, "AAA"),
@@ -180,8 +188,8 @@ def linear_chain(N: int, h: float, q: float, steps: int, step: str = "week") -> 
         name="linear_chain",
         scenario=scenario,
         steps=steps,
-        mean={k: N * p for k, p in probs.items()},
-        variance={k: N * p * (1.0 - p) for k, p in probs.items()},
+        mean=mean,
+        variance=variance,
         read=read,
         formula="E[X_t] = N p_X(t); p_O = (1-h)^t; p_A = h((1-q)^t - (1-h)^t)/(h-q); "
                 "p_B = 1 - p_O - p_A; departures_t ~ Bin(N, h(1-h)^(t-1))",
@@ -225,6 +233,7 @@ def two_country_swap(N: int, a: float, b: float, steps: int) -> Toy:
         p_a = np.ones_like(t)
     p_a = np.clip(p_a, 0.0, 1.0)
     probs = {"A": p_a, "B": 1.0 - p_a}
+    mean, variance = _binomial(N, probs)
 
     def read(results: Any) -> dict[str, np.ndarray]:
         return {"A": _stock(results, "AAA"), "B": _stock(results, "BBB")}
@@ -233,8 +242,8 @@ def two_country_swap(N: int, a: float, b: float, steps: int) -> Toy:
         name="two_country_swap",
         scenario=scenario,
         steps=steps,
-        mean={k: N * p for k, p in probs.items()},
-        variance={k: N * p * (1.0 - p) for k, p in probs.items()},
+        mean=mean,
+        variance=variance,
         read=read,
         formula="p_A(t) = b/(a+b) + a/(a+b) (1-a-b)^(t-1); A_t ~ Bin(N, p_A(t)); B_t = N - A_t",
     )
@@ -425,8 +434,7 @@ def settled_mobility(S: int, sr: float, so: float, steps: int) -> Toy:
     w = np.log1p(-sr) / np.log(g) if g < 1 else 0.0
     stay = g ** t
     probs = {"settled_A": stay, "returned": (1 - stay) * w, "B": (1 - stay) * (1 - w)}
-    mean = {k: S * p for k, p in probs.items()}
-    variance = {k: S * p * (1 - p) for k, p in probs.items()}
+    mean, variance = _binomial(S, probs)
     mean["settled_B"] = variance["settled_B"] = np.zeros_like(t)
 
     def read(results: Any) -> dict[str, np.ndarray]:
@@ -534,6 +542,7 @@ def scheduled_chain(N: int, h: float, q: float, fade_days: int, steps: int) -> T
         o, a = o * (1.0 - h), a * (1.0 - q_t) + h * o
         p_o[t - 1], p_a[t - 1] = o, a
     probs = {"never": p_o, "A": p_a, "B": 1.0 - p_o - p_a}
+    mean, variance = _binomial(N, probs)
 
     def read(results: Any) -> dict[str, np.ndarray]:
         return {"never": _stock(results, "ORG"), "A": _stock(results, "AAA"),
@@ -543,8 +552,8 @@ def scheduled_chain(N: int, h: float, q: float, fade_days: int, steps: int) -> T
         name="scheduled_chain",
         scenario=scenario,
         steps=steps,
-        mean={k: N * p for k, p in probs.items()},
-        variance={k: N * p * (1.0 - p) for k, p in probs.items()},
+        mean=mean,
+        variance=variance,
         read=read,
         formula="p_A(t) = p_A(t-1)(1 - q_t) + h (1-h)^(t-1), q_t = q max(0, 1 - (7(t-1)+3)/D)",
     )
@@ -575,6 +584,7 @@ def network_choice(N: int, S: int, weight: float, scale: float) -> Toy:
     })
     g = (1.0 + S / scale) ** weight
     p = np.array([g / (g + 1.0)])
+    mean, variance = _binomial(N, {"A": p, "B": 1.0 - p})
 
     def read(results: Any) -> dict[str, np.ndarray]:
         return {"A": _stock(results, "AAA") - S, "B": _stock(results, "BBB")}
@@ -583,8 +593,8 @@ def network_choice(N: int, S: int, weight: float, scale: float) -> Toy:
         name="network_choice",
         scenario=scenario,
         steps=1,
-        mean={"A": N * p, "B": N * (1 - p)},
-        variance={"A": N * p * (1 - p), "B": N * p * (1 - p)},
+        mean=mean,
+        variance=variance,
         read=read,
         formula="arrivals in A ~ Bin(N, g / (g + 1)), g = (1 + S / scale)^weight",
     )
