@@ -71,6 +71,10 @@ ARROWS = [
     ((16.3, 2.1), (9.0, 4.5), -0.08, "optional",
      "moves on: settled_onward_hazard\n(returns: settled_return_hazard;\nboth 0 by default)",
      (15.0, 1.15), "center"),
+    ((8.7, 8.9), (7.5, 5.65), 0.25, "optional",
+     "leaves again:\nreemigration_hazard\n× shocks × A^deterrence", (5.9, 7.9), "center"),
+    ((17.2, 6.95), (13.6, 5.65), -0.35, "optional",
+     "absconds: abscond_hazard\n(moves on: pending_onward_hazard)", (15.75, 6.05), "center"),
 ]
 
 

@@ -49,6 +49,22 @@ and follow the same rules from the first step. With network effects, a country's
 the route choice is raised by ``weight × log(1 + stock / scale)``, ``stock`` the people of
 the origin there (present, pending, settled, or waiting on a route out of it) at the start of
 the step.
+
+The third edition's mechanisms: people who returned leave again with their cohort's
+``reemigration_hazard`` (times the shocks and the deterrence of first departures, and a
+schedule factor), and stay returned when they find no route; both hazards of leaving the
+origin carry their schedule factors. Pending claimants (at the start of the step) abscond
+(become present) or move on (damped as other moves on) as competing risks, before present
+people's events. After route capacities, each programme in force lets at most
+``min(capacity, total - crossed so far)`` of the people crossing its routes (cohorts in it)
+pass, a random subset; the others wait as above a route's capacity. Then each person
+crossing an ``irregular`` route is intercepted with the route's ``interception`` share and
+sent back to its source. Those crossing a route with ``asylum_at_border`` arrive pending and
+count as asylum applications. On a route with ``travel_days`` those who cross are on the way
+(counted in the stock of the country they left) and arrive, each step from the step they
+cross, with ``1 - exp(-days / travel_days)``; they then count as arrivals (and, at the
+border, as claims). People sent back to the origin (refused a visa, over a
+capacity, intercepted) count among those who never left.
 """
 
 from __future__ import annotations
@@ -60,14 +76,15 @@ from typing import Any
 
 import numpy as np
 
-from flowsim.core.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
+from flowsim.core.compile import CLOSED, HUMANITARIAN, IRREGULAR, QUEUED, CompiledModel
 
 __all__ = ["OUTCOMES", "ReferenceSimulator"]
 
-NEVER, RETURNED, WAITING, PRESENT, PENDING, SETTLED, TRANSIT, NEW_CLAIM = range(8)
+NEVER, RETURNED, WAITING, PRESENT, PENDING, SETTLED, TRANSIT, NEW_CLAIM, ON_THE_WAY = range(9)
 
 OUTCOMES = ("stock", "departures", "returns", "arrivals", "settled", "asylum_applications",
-            "asylum_decisions", "asylum_grants", "visas_issued", "flow")
+            "asylum_decisions", "asylum_grants", "visas_issued", "flow", "interceptions",
+            "pending", "in_transit")
 
 
 def _scalar_field(field: Any, params: np.ndarray) -> Any:
@@ -106,7 +123,7 @@ class ReferenceSimulator:
         self.origin = int(m.origin)
         self.src = [int(x) for x in m.route_src]
         self.dst = [int(x) for x in m.route_dst]
-        self.internal = [bool(x) for x in m.route_internal]
+        self.internal = m.route_internal.tolist()  # [e][r]
         self.routes_from = [[r for r in range(R) if self.src[r] == c] for c in range(C)]
         self.eligible = m.route_eligible.tolist()
         self.hum = m.humanitarian_eligible.tolist()
@@ -120,6 +137,16 @@ class ReferenceSimulator:
                         for c, row in enumerate(_scalar_field(f, p))
                         for k, n in enumerate(row) if round(n) > 0]
         self.hazard = _scalar_field(m.baseline_hazard, p)
+        self.rehazard = _scalar_field(m.reemigration_hazard, p)
+        self.emigration_factor = m.emigration_factor.tolist()  # [e][k]
+        self.reemigration_factor = m.reemigration_factor.tolist()
+        self.border = m.route_border.tolist()  # [e][r][k]
+        self.travel_days = _scalar_field(m.route_travel_days, p)
+        self.programmes = [
+            ({int(r) for r in pg.routes}, {int(k) for k in pg.cohorts},
+             float(pg.capacity.values(p[None]).reshape(-1)[0]),
+             float(pg.total.values(p[None]).reshape(-1)[0]), pg.in_force.tolist())
+            for pg in m.programmes]
         self.passport = _scalar_field(m.passport_share, p)
         self.deterrence = float(m.deterrence.values(p[None])[0])
         self.deterrence_abroad = bool(m.deterrence_abroad)
@@ -133,7 +160,8 @@ class ReferenceSimulator:
             "attractiveness", "onward_hazard", "return_hazard", "settle_hazard",
             "settled_onward_hazard", "settled_return_hazard", "claim_hazard", "processing_days", "recognition_rate", "rejected_return",
             "asylum_capacity", "route_issuance", "route_delay", "route_cost",
-            "route_capacity")}
+            "route_capacity", "route_interception", "abscond_hazard",
+            "pending_onward_hazard")}
         self.shocks = []
         for sh in m.shocks:
             hl = None if sh.half_life_days is None else float(
@@ -146,7 +174,7 @@ class ReferenceSimulator:
 
     def is_open(self, e: int, r: int, k: int) -> bool:
         reg = self.regime[e][r][k]
-        return (reg != CLOSED and self.eligible[r][k]
+        return (reg != CLOSED and self.eligible[e][r][k]
                 and (reg != HUMANITARIAN or self.hum[k]))
 
     def weight(self, e: int, r: int, k: int) -> float:
@@ -167,14 +195,14 @@ class ReferenceSimulator:
         w = {r: self.weight(e, r, k) * (math.exp(boost[self.dst[r]]) if boost else 1.0)
              for r in rs}
         tot_all = sum(w.values())
-        tot_int = sum(w[r] for r in rs if self.internal[r])
+        tot_int = sum(w[r] for r in rs if self.internal[e][r])
         pi = self.passport[k]
         out = []
         for r in rs:
             pr = 0.0
             if tot_all > 0:
                 pr += pi * w[r] / tot_all
-            if tot_int > 0 and self.internal[r]:
+            if tot_int > 0 and self.internal[e][r]:
                 pr += (1 - pi) * w[r] / tot_int
             if pr > 0:
                 out.append((r, pr))
@@ -188,7 +216,7 @@ class ReferenceSimulator:
         rs = self.routes_from[c]
         pi = self.passport[k]
         return (pi * sum(self.weight(e, r, k) for r in rs)
-                + (1 - pi) * sum(self.weight(e, r, k) for r in rs if self.internal[r]))
+                + (1 - pi) * sum(self.weight(e, r, k) for r in rs if self.internal[e][r]))
 
     def epoch(self, e: int, days: int) -> dict[str, Any]:
         key = (e, days)
@@ -204,6 +232,7 @@ class ReferenceSimulator:
             access.append(ratio ** self.deterrence)
         events = {}  # (c, k) -> [p_return, p_onward, p_claim, p_settle]
         settled_events = {}  # (c, k) -> [p_return, p_onward] of settled people
+        pending_events = {}  # (c, k) -> [p_abscond, p_onward] of pending claimants
         for c in range(C):
             if c == self.origin:
                 continue
@@ -228,6 +257,9 @@ class ReferenceSimulator:
                 p_any2 = 1 - math.exp(-total2 * scale)
                 settled_events[c, k] = [p_any2 * x / total2 if total2 > 0 else 0.0
                                         for x in rates2]
+                pending_events[c, k] = _competing(
+                    [f["abscond_hazard"][e][c][k],
+                     min(1.0, f["pending_onward_hazard"][e][c][k] * damp)], scale)
         asylum = {}
         for c in range(C):
             if not self.has_asylum[c]:
@@ -260,12 +292,16 @@ class ReferenceSimulator:
             "access": access,
             "events": events,
             "settled_events": settled_events,
+            "pending_events": pending_events,
             "choice": {(c, k): self.choice(e, c, k) for c in range(C) for k in range(K)},
             "asylum": asylum,
             "queued": queued,
             "decide_v": decide_v,
             "issue": issue,
             "capacity": [f["route_capacity"][e][r] for r in range(R)],
+            "intercept": [[f["route_interception"][e][r][k]
+                           if self.regime[e][r][k] == IRREGULAR else 0.0 for k in range(K)]
+                          for r in range(R)],
         }
         self._cache[key] = out
         return out
@@ -292,8 +328,10 @@ class ReferenceSimulator:
         # one record per person: [cohort, compartment, where (country or route)]
         people = [[k, NEVER, o] for k in range(K) for _ in range(self.population[k])]
         people += [[k, state, c] for state, c, k, n in self.initial for _ in range(n)]
-        rec = {v: np.zeros((T, R if v == "flow" else C, K), dtype=np.int64) for v in OUTCOMES}
+        rec = {v: np.zeros((T, R if v in ("flow", "in_transit") else C, K), dtype=np.int64)
+               for v in OUTCOMES}
         rec["departures"] = np.zeros((T, K), dtype=np.int64)
+        used = [0] * len(self.programmes)  # crossed under each programme so far
         first_day = 0
 
         def to_source(person: list[Any], r: int) -> None:
@@ -316,18 +354,26 @@ class ReferenceSimulator:
                 boost = [min(50.0, w * math.log1p(here[c] / sc))
                          for c, (w, sc) in enumerate(self.network)]
             # 1. departures
-            p_dep = []
+            p_dep, p_again = [], []
             for k in range(K):
-                p_week = self.hazard[k] * self.shock_multiplier(first_day, days, k) \
-                    * ep["access"][k]
-                p_week = min(1.0, max(0.0, p_week))
-                p_dep.append(1.0 if p_week >= 1 else 1 - (1 - p_week) ** (days / 7))
+                push = self.shock_multiplier(first_day, days, k) * ep["access"][k]
+                for out, h in ((p_dep, self.hazard[k] * self.emigration_factor[e][k]),
+                               (p_again, self.rehazard[k] * self.reemigration_factor[e][k])):
+                    p_week = min(1.0, max(0.0, h * push))
+                    out.append(1.0 if p_week >= 1 else 1 - (1 - p_week) ** (days / 7))
             # 2. events of present people (those who arrived before this step)
             for person in people:
                 k, state, c = person
-                if state == NEVER:
-                    if rng.random() < p_dep[k]:
-                        movers.append(person)  # still NEVER until they cross
+                if state in (NEVER, RETURNED):
+                    if rng.random() < (p_dep if state == NEVER else p_again)[k]:
+                        movers.append(person)  # still in the origin until they cross
+                elif state == PENDING:
+                    u, (p_ab, p_on) = rng.random(), ep["pending_events"][c, k]
+                    if u < p_ab:
+                        person[1] = PRESENT  # left the procedure, stays here
+                    elif u < p_ab + p_on:
+                        person[1] = PRESENT
+                        movers.append(person)
                 elif state == PRESENT:
                     self._events(rng, person, ep, rec["returns"][t],
                                  rec["asylum_applications"][t], movers)
@@ -353,8 +399,9 @@ class ReferenceSimulator:
                     if u < acc:
                         chosen = r
                         break
-                if chosen is None:  # no usable route: stay (in the origin: never left)
-                    person[1] = NEVER if c == o else PRESENT
+                if chosen is None:  # no usable route: stay (in the origin, as they were)
+                    if c != o:
+                        person[1] = PRESENT
                 elif ep["queued"][chosen][k]:
                     person[1], person[2] = WAITING, chosen
                 else:
@@ -389,27 +436,77 @@ class ReferenceSimulator:
                         person[1], person[2] = WAITING, r
                 immediate[r] = [p for i, p in enumerate(want[:n_imm]) if i in keep]
                 granted[r] = [p for i, p in enumerate(want[n_imm:], start=n_imm) if i in keep]
-            # 7. crossings
+            # 6b. programmes: quotas shared by routes and cohorts
+            for j, (prs, pks, cap, total, in_force) in enumerate(self.programmes):
+                if not in_force[t]:
+                    continue
+                want = [(r, kind, person) for r in sorted(prs)
+                        for kind, group in ((0, immediate[r]), (1, granted[r]))
+                        for person in group if person[0] in pks]
+                room = min(cap, total - used[j])
+                if len(want) > room:
+                    keep = set(rng.sample(range(len(want)), int(room)))
+                    dropped = set()  # by identity: two people may hold equal records
+                    for i, (r, kind, person) in enumerate(want):
+                        if i in keep:
+                            continue
+                        dropped.add(id(person))
+                        if kind == 0:
+                            to_source(person, r)
+                        else:
+                            person[1], person[2] = WAITING, r
+                    for r in prs:
+                        immediate[r] = [x for x in immediate[r] if id(x) not in dropped]
+                        granted[r] = [x for x in granted[r] if id(x) not in dropped]
+                used[j] += min(len(want), room)
+            # 6c. interception on irregular routes
+            for r in range(R):
+                if not any(ep["intercept"][r]):
+                    continue
+                passing = []
+                for person in immediate[r]:
+                    if rng.random() < ep["intercept"][r][person[0]]:
+                        to_source(person, r)
+                        rec["interceptions"][t, dst[r], person[0]] += 1
+                    else:
+                        passing.append(person)
+                immediate[r] = passing
+            # 7. crossings: on routes that take time, onto the way; then arrivals
             for r in range(R):
                 for person in immediate[r] + granted[r]:
                     k = person[0]
-                    person[1], person[2] = PRESENT, dst[r]
+                    person[1], person[2] = ON_THE_WAY, r
                     rec["flow"][t, r, k] += 1
-                    rec["arrivals"][t, dst[r], k] += 1
                     if src[r] == o:
                         rec["departures"][t, k] += 1
                 for person in granted[r]:
                     rec["visas_issued"][t, dst[r], person[0]] += 1
+            for person in people:
+                if person[1] != ON_THE_WAY:
+                    continue
+                k, _, r = person
+                d = self.travel_days[r]
+                if d > 0 and rng.random() >= 1 - math.exp(-days / d):
+                    continue  # still on the way
+                person[1], person[2] = PRESENT, dst[r]
+                if self.border[e][r][k]:  # entering means claiming asylum
+                    person[1] = PENDING
+                    rec["asylum_applications"][t, dst[r], k] += 1
+                rec["arrivals"][t, dst[r], k] += 1
             # record the compartments at the end of the step
             for k, state, c in people:
                 if state in (NEVER, RETURNED):
                     rec["stock"][t, o, k] += 1
-                elif state == WAITING:
+                elif state in (WAITING, ON_THE_WAY):
                     rec["stock"][t, src[c], k] += 1
+                    if state == ON_THE_WAY:
+                        rec["in_transit"][t, c, k] += 1
                 else:
                     rec["stock"][t, c, k] += 1
                     if state == SETTLED:
                         rec["settled"][t, c, k] += 1
+                    elif state == PENDING:
+                        rec["pending"][t, c, k] += 1
             first_day += days
         return rec
 
@@ -468,3 +565,11 @@ class ReferenceSimulator:
         """``n`` independent replicates (seeds ``seed * 1_000_003 + i``), stacked on axis 0."""
         outs = [self.run(seed * 1_000_003 + i) for i in range(n)]
         return {v: np.stack([o[v] for o in outs]) for v in OUTCOMES}
+
+
+def _competing(h: list[float], scale: float) -> list[float]:
+    """Weekly probabilities of competing events as step probabilities of each."""
+    rates = [-math.log(1 - min(x, 1 - 1e-15)) for x in h]
+    total = sum(rates)
+    p_any = 1 - math.exp(-total * scale)
+    return [p_any * x / total if total > 0 else 0.0 for x in rates]

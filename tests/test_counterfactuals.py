@@ -141,7 +141,7 @@ def test_eu_humanitarian_visas_open_to_men_only_from_the_mobilization(counterfac
             assert _slot(m, m.route_issuance, (e, r, men)) == 0.8
         where = "russia" if key.startswith("RUS") else "abroad"
         assert _slot(m, m.route_capacity, (last, r)) == f"eu_mobilization_visa_quota_{where}"
-        assert not m.route_internal[r]  # a visa needs an international passport
+        assert not m.route_internal[0, r]  # a visa needs an international passport
     # no cohort was given the humanitarian flag: Germany's section 22 routes stay the
     # activists' only
     activists = m.cohort_names.index("activists")

@@ -86,3 +86,42 @@ def test_a_worker_that_dies_loses_no_block(cluster) -> None:
         assert victim not in client.scheduler_info()["workers"]  # it did die
         assert not box["r"].dataset["departures"].isnull().any()
     assert _same(local, box["r"])
+
+
+class _BlocksHeld(distributed.SchedulerPlugin):
+    """A scheduler plugin that counts the blocks the scheduler knows of, at every change."""
+
+    name = "flowsim-blocks-held"
+
+    def __init__(self, scheduler) -> None:
+        self.scheduler = scheduler
+        self.most = 0
+        self.submitted: set[str] = set()
+
+    def transition(self, key, start, finish, *args, **kwargs) -> None:
+        if not str(key).startswith("_dask_block"):
+            return
+        self.submitted.add(str(key))
+        held = sum(1 for k in self.scheduler.tasks if str(k).startswith("_dask_block"))
+        self.most = max(self.most, held)
+
+
+def test_the_cluster_holds_a_window_of_blocks_not_the_run(cluster) -> None:
+    """24 blocks go to a cluster of two one-thread workers (a window of 4): the scheduler
+    never holds more than 4 of them, each is sent once, and the numbers are the local ones.
+    (Submitting every block at once, as before, makes it hold all 24.)"""
+    from flowsim.ensemble.workers import dask_window
+
+    plugin = _BlocksHeld(cluster.scheduler)
+    cluster.scheduler.add_plugin(plugin, name=plugin.name)
+    try:
+        with distributed.Client(cluster) as client:
+            window = dask_window(client)
+            remote = flowsim.simulate(SCENARIO, replicates=240, seed=8, block_size=10,
+                                      client=client)
+    finally:
+        cluster.scheduler.remove_plugin(name=plugin.name)
+    assert window == 4
+    assert len(plugin.submitted) == 24
+    assert 2 <= plugin.most <= window
+    assert _same(flowsim.simulate(SCENARIO, replicates=240, seed=8, block_size=10), remote)

@@ -43,7 +43,7 @@ def open_mask(model: CompiledModel) -> np.ndarray:
     it ``requires``, or while it is ``humanitarian_only`` and the cohort is not eligible.
     """
     regime = model.route_regime[model.epoch_of_step]  # (T, R, K)
-    return ((regime != CLOSED) & model.route_eligible[None]
+    return ((regime != CLOSED) & model.route_eligible[model.epoch_of_step]
             & ((regime != HUMANITARIAN) | model.humanitarian_eligible[None, None, :]))
 
 

@@ -146,11 +146,29 @@ def test_write_outputs_writes_every_file(results: Results, tmp_path: Path) -> No
     assert meta["command"]["repeat"] == "flowsim run x.yaml"
     assert set(meta["files"]) == OUTPUT_FILES
 
-    summary = pd.read_csv(out / "summary.csv")
+    # the summary's CSV is tidy: periods in start and end, quantiles by name, whole people
+    summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
     expected = results.summary()
-    assert list(summary.columns) == list(expected.columns)
+    assert list(summary.columns) == ["quantity", "when", "q05", "q50", "q95", "mean", "start",
+                                     "end", "unit"]
     assert list(summary["quantity"]) == list(expected["quantity"])
-    np.testing.assert_allclose(summary["median"], expected["median"], rtol=1e-9)
+    counts = summary["unit"] == "people"
+    assert counts.any() and (~counts).any()  # the scenario's groups give shares
+    np.testing.assert_array_equal(summary.loc[counts, "q50"].astype(float),
+                                  np.round(expected.loc[counts, "median"]))
+    assert all(float(v).is_integer() for v in summary.loc[counts, ["q05", "q50", "q95"]]
+               .to_numpy().ravel())
+    np.testing.assert_allclose(summary.loc[~counts, "q50"].astype(float),
+                               expected.loc[~counts, "median"], atol=1e-6)
+    first = str(results.dataset["step_start"].values[0])[:10]
+    for _, row in summary.iterrows():
+        w = row["when"]
+        if w.startswith("by "):
+            assert (row["start"], row["end"]) == (first, w[3:])
+        elif w.startswith("at "):
+            assert row["start"] == row["end"] == w[3:]
+        else:
+            assert f"{row['start']} to {row['end']}" == w
 
     # the resolved scenario loads, and is the scenario simulated
     again, _ = read_scenario(out / "scenario.yaml")

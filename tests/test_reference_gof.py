@@ -2,10 +2,14 @@
 
 :mod:`reference` (``tests/reference.py``) simulates every person separately with Python's
 ``random``, following the engine's documented step rules but none of its array code. For
-three small scenarios (a visa route with queues, passport mixtures, a quota and a closure
+five small scenarios (a visa route with queues, passport mixtures, a quota and a closure
 while people wait; asylum with a processing capacity and route quotas, in monthly steps; a
 shock, a cohort-specific closure with deterrence, a country policy, humanitarian routes and
-a route that requires a flag, with a short last step), we run the engine
+a route that requires a flag, with a short last step; people abroad at the start, settled
+people who move, deterrence abroad, schedules and a network effect; re-emigration, an
+origin schedule, pending claimants who abscond or move on, interception, asylum at the
+border, a shared programme quota and a route through a transit country that takes time), we
+run the engine
 (``N_ENGINE`` replicates) and the reference (``N_REF`` runs) and compare the distribution
 of each of several outcomes (final stock per country, mid-horizon stock per country,
 departures per cohort, returns, asylum decisions and grants, visas issued, flow per route).
@@ -30,6 +34,9 @@ Power: the same comparison must reject deliberately wrong models: the engine run
 onward hazard 20 % too high (0.18 instead of 0.15: smallest p about 1e-62 when written),
 with half the deterrence (0.3 instead of 0.6: p about 1e-45), and a reference that decides
 asylum claims one step late (p = 0 to double precision).
+The later mechanisms have their own power tests (a wrong initial stock, settled hazard,
+deterrence abroad, re-emigration hazard, interception, programme total, abscond hazard and
+travel time).
 """
 
 from __future__ import annotations
@@ -226,7 +233,69 @@ ABROAD = {
                    "deu_network": 0.7},
 }
 
-SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD}
+# the third edition: returned people who leave again, an origin hazard that follows a schedule,
+# pending claimants who abscond or move on, an irregular route with interception whose
+# arrivals claim asylum at the border (until a policy ends it), and a programme whose quota
+# (per step and in total) is shared by two routes into Germany, one of which passes through AU
+# (where a policy applies) and takes ten days on average
+BORDER = {
+    "name": "borders, status and quotas",
+    "calendar": _calendar(12),
+    "countries": [
+        {"id": "RUS", "name": "Origin", "roles": ["origin"]},
+        {"id": "ARM", "name": "A", "roles": ["transit", "destination"], "onward_hazard": 0.15,
+         "return_hazard": 0.08, "attractiveness": 0.5,
+         "initial": {"men": {"present": 25}, "rest": {"present": 15}}},
+        {"id": "SRB", "name": "S", "roles": ["transit"], "onward_hazard": 0.3},
+        {"id": "HUN", "name": "H", "roles": ["transit", "destination"], "onward_hazard": 0.1,
+         "asylum": {"claim_hazard": 0.0, "processing_days": 21, "recognition_rate": 0.4,
+                    "rejected_return": 0.3, "capacity": 4, "abscond_hazard": 0.1,
+                    "pending_onward_hazard": 0.15}},
+        {"id": "AUT", "name": "Au", "roles": ["transit"]},
+        {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.0,
+         "return_hazard": 0.02,
+         "asylum": {"claim_hazard": 0.2, "processing_days": 28, "recognition_rate": 0.6,
+                    "abscond_hazard": "deu_abscond"}},
+    ],
+    "routes": [
+        {"from": "RUS", "to": "ARM", "documents": "internal"},
+        {"from": "RUS", "to": "SRB", "mode": "air"},
+        {"from": "ARM", "to": "DEU", "mode": "air", "regime": "visa_required",
+         "delay_days": 14, "issuance": 0.6},
+        {"from": "SRB", "to": "HUN", "regime": "irregular", "interception": "interception",
+         "asylum_at_border": True},
+        {"from": "HUN", "to": "DEU", "regime": "irregular", "interception": 0.2,
+         "via": ["AUT"], "travel_days": "travel"},
+        {"from": "ARM", "to": "SRB", "mode": "air"},
+    ],
+    "cohorts": [
+        {"name": "men", "population": 50, "baseline_hazard": 0.05,
+         "international_passport": 0.7, "reemigration_hazard": "reemigration"},
+        {"name": "rest", "population": 30, "baseline_hazard": 0.03,
+         "reemigration_hazard": 0.05},
+    ],
+    "policies": [
+        {"name": "border_procedure_ends", "start": dt.date(2022, 2, 21),
+         "select": {"from": ["SRB"], "to": ["HUN"]}, "route": {"asylum_at_border": False,
+                                                              "interception": 0.6}},
+        # a policy on the leg through AU applies to the route from H to D that passes it
+        {"name": "au_controls", "start": dt.date(2022, 2, 7), "select": {"to": ["AUT"]},
+         "route": {"interception": 0.5}},
+    ],
+    "schedules": [
+        {"name": "more_leave", "field": "emigration_hazard", "cohorts": ["men"],
+         "points": [{"date": dt.date(2022, 1, 3), "value": 1.0},
+                    {"date": dt.date(2022, 2, 7), "value": 3.0}]},
+    ],
+    "programmes": [
+        {"name": "germany_quota", "select": {"to": ["DEU"]}, "capacity": 3, "total": "quota",
+         "start": dt.date(2022, 1, 10)},
+    ],
+    "parameters": {"interception": 0.3, "reemigration": 0.1, "deu_abscond": 0.05, "quota": 10,
+                   "travel": 10},
+}
+
+SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD, "border": BORDER}
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -248,7 +317,11 @@ def outcomes(model: CompiledModel) -> list[Outcome]:
                         lambda d, c=c: d["stock"][:, T // 2 - 1, c].sum(-1)))
     for k, name in enumerate(model.cohort_names):
         out.append((f"departures of {name}", lambda d, k=k: d["departures"][..., k].sum(1)))
-    for v in ("returns", "asylum_decisions", "asylum_grants", "visas_issued"):
+    for c in np.flatnonzero(model.has_asylum):
+        out.append((f"final pending {model.country_ids[c]}",
+                    lambda d, c=c: d["pending"][:, -1, c].sum(-1)))
+    for v in ("returns", "asylum_decisions", "asylum_grants", "visas_issued", "interceptions",
+              "asylum_applications"):
         out.append((f"total {v}", lambda d, v=v: d[v].sum(axis=(1, 2, 3))))
     for r, key in enumerate(model.route_keys):
         out.append((f"flow on {key}", lambda d, r=r: d["flow"][:, :, r].sum(axis=(1, 2))))
@@ -420,3 +493,44 @@ def test_power_against_a_missing_network_effect() -> None:
     result = compare(model, engine_sample("abroad", deu_network=0.0),
                      reference_sample("abroad"))
     assert result.rejected, f"a missing network effect went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_wrong_reemigration_hazard() -> None:
+    """The engine with men's re-emigration hazard 0.1 -> 0.2 is told apart."""
+    model = _model("border")
+    result = compare(model, engine_sample("border", reemigration=0.2),
+                     reference_sample("border"))
+    assert result.rejected, f"a doubled re-emigration hazard went unnoticed: " \
+        f"{result.describe()}"
+
+
+def test_power_against_a_wrong_interception() -> None:
+    """The engine intercepting 0.4 instead of 0.3 on the irregular route into H is told
+    apart."""
+    model = _model("border")
+    result = compare(model, engine_sample("border", interception=0.4),
+                     reference_sample("border"))
+    assert result.rejected, f"interception 0.4 instead of 0.3 went unnoticed: " \
+        f"{result.describe()}"
+
+
+def test_power_against_a_wrong_programme_total() -> None:
+    """The engine with a programme total of 13 places instead of 10 is told apart."""
+    model = _model("border")
+    result = compare(model, engine_sample("border", quota=13), reference_sample("border"))
+    assert result.rejected, f"3 more programme places went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_wrong_abscond_hazard() -> None:
+    """The engine with D's abscond hazard 0.05 -> 0.15 is told apart."""
+    model = _model("border")
+    result = compare(model, engine_sample("border", deu_abscond=0.15),
+                     reference_sample("border"))
+    assert result.rejected, f"a tripled abscond hazard went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_wrong_travel_time() -> None:
+    """The engine with 30 days on the way from H to D instead of 10 is told apart."""
+    model = _model("border")
+    result = compare(model, engine_sample("border", travel=30), reference_sample("border"))
+    assert result.rejected, f"a tripled travel time went unnoticed: {result.describe()}"

@@ -266,3 +266,60 @@ def test_coupled_and_exact_runs_agree_on_a_scenario_with_every_mechanism() -> No
         se = np.sqrt(x.var(axis=0, ddof=1) / 300 + y.var(axis=0, ddof=1) / 300)
         diff = np.abs(x.mean(axis=0) - y.mean(axis=0))
         assert (diff <= 5 * se + 1e-9).all(), v
+
+
+# -- the vectorized exact search and hypergeometric quantile give the same numbers -------------
+
+
+def _search_cases(size: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """``(n, p, u)`` as ``binomial_icdf`` hands them to the exact search (p <= 1/2,
+    variance below EXACT_VARIANCE), with the tails of ``u`` and huge ``n`` well represented."""
+    n = np.choose(rng.integers(0, 5, size),
+                  [rng.integers(1, 4, size), rng.integers(1, 30, size),
+                   rng.integers(1, 500, size), rng.integers(1, 10**7, size),
+                   np.full(size, 2**60)])  # beyond 2**53: the integer path
+    q_max = np.minimum(0.5, EXACT_VARIANCE / n * 0.999)  # q (1 - q) <= q keeps var < 100
+    p = np.where(rng.random(size) < 0.1, q_max, rng.random(size) * q_max)
+    p = np.maximum(p, 1e-18)
+    kind = rng.random(size)
+    u = np.where(kind < 0.05, 1.0 - rng.random(size) * 1e-15, rng.random(size))
+    u = np.where((kind > 0.05) & (kind < 0.08), 1.0 - 2.0**-54, u)  # the largest keyed u
+    u = np.where((kind > 0.08) & (kind < 0.1), rng.random(size) * 1e-13, u)
+    return n.astype(np.int64), p, u
+
+
+@pytest.mark.parametrize("size", [7, 300, 20_000], ids=["accumulated", "looped", "chunked"])
+def test_the_vectorized_search_gives_the_stepwise_counts(size: int) -> None:
+    """Bit for bit: the same floating-point recurrence, a chunk of terms at a time, for
+    arrays small enough for ufunc.accumulate, large enough for the loop over terms, and
+    large enough to be cut into chunks of fewer terms."""
+    from flowsim.core.samplers import _search, _search_stepwise
+
+    rng = np.random.default_rng(17)
+    for _ in range(5):
+        n, p, u = _search_cases(size, rng)
+        np.testing.assert_array_equal(_search(n, p, u), _search_stepwise(n, p, u))
+    # a pmf at 0 that underflows (outside the caller's variance bound): the stepwise loop
+    n, p, u = np.full(size, 3000), np.full(size, 0.5), rng.random(size)
+    np.testing.assert_array_equal(_search(n, p, u), _search_stepwise(n, p, u))
+
+
+def test_the_vectorized_hypergeometric_quantile_is_scipys() -> None:
+    """The same quantiles as scipy.stats.hypergeom.ppf, including the supports of one or two
+    values, u in both tails, and arguments scipy rejects (NaN there and here)."""
+    from flowsim.core.samplers import _hypergeometric_ppf
+
+    rng = np.random.default_rng(18)
+    size = 4000
+    for trial in range(6):
+        total = rng.integers(0, 2000, size)
+        total[:40] = 0
+        good = rng.integers(-1, total + 2)
+        take = rng.integers(-1, total + 2)
+        if trial % 2:  # small groups: supports of a few values
+            good = np.minimum(good, rng.integers(0, 4, size))
+        u = rng.random(size)
+        u[:80] = 1.0 - rng.random(80) * 1e-15
+        u[80:160] *= 1e-14
+        np.testing.assert_array_equal(_hypergeometric_ppf(u, total, good, take),
+                                      stats.hypergeom.ppf(u, total, good, take))

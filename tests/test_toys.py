@@ -1,10 +1,11 @@
 """Ensemble means of the toy models against their exact expectations.
 
 Every comparison is ``|mean - E| < 5 * sd / sqrt(R)`` with the *exact* standard deviation
-``sd`` of one replicate (binomial or hypergeometric, from :mod:`flowsim.testing.toys`) and
+``sd`` of one replicate (binomial or hypergeometric, from :mod:`flowsim.testing.toys` and
+:mod:`flowsim.testing.border_toys`) and
 ``R`` replicates. Under normality of the ensemble mean (``R`` = 4000) one comparison fails
-by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 670 comparisons,
-so a correct engine fails it with probability below ``4e-4`` (Bonferroni). The seeds are
+by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 850 comparisons,
+so a correct engine fails it with probability below ``5e-4`` (Bonferroni). The seeds are
 fixed, so the outcome is reproducible. Outcomes whose exact variance is 0 must match
 exactly, in every replicate.
 """
@@ -17,6 +18,15 @@ from scipy import stats
 
 import flowsim
 from flowsim.scenario import validate_data
+from flowsim.testing.border_toys import (
+    border_claims,
+    intercepted_crossing,
+    pending_moves,
+    return_and_leave_again,
+    scheduled_departures,
+    shared_quota,
+    slow_route,
+)
 from flowsim.testing.toys import (
     Toy,
     deterred_chain,
@@ -88,6 +98,18 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
     scheduled_chain(N=1000, h=0.2, q=0.5, fade_days=50, steps=12),
     network_choice(N=2000, S=5000, weight=0.8, scale=1000),
     network_choice(N=2000, S=5000, weight=-0.5, scale=1000),  # a diaspora that repels
+    return_and_leave_again(S=2000, r=0.1, a=0.3, steps=12),
+    return_and_leave_again(S=1000, r=0.4, a=0.0, steps=6),  # a = 0: returns for good
+    pending_moves(S=2000, ab=0.05, po=0.1, steps=10),
+    pending_moves(S=1000, ab=0.0, po=0.2, steps=6),  # onward only: w = 0
+    border_claims(N=1000, h=0.2, steps=8),
+    intercepted_crossing(N=1000, h=0.3, c=0.4, steps=10),
+    intercepted_crossing(N=500, h=1.0, c=0.5, steps=6),  # everybody tries every week
+    shared_quota(N1=300, N2=500, capacity=70, total=500, steps=10),
+    shared_quota(N1=100, N2=50, capacity=500, total=1000, steps=3),  # never binds
+    scheduled_departures(N=1000, h=0.05, f=4.0, from_week=4, steps=10),
+    slow_route(N=1000, h=0.2, travel_days=20, steps=10),
+    slow_route(N=1000, h=0.3, travel_days=10, steps=10, closed_from=4),  # a leg closes
 ], ids=lambda t: t.scenario.name)
 def test_toy_means_match_exact_expectations(toy: Toy) -> None:
     _, problems = validate_data(toy.scenario.to_data())

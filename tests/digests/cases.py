@@ -24,9 +24,14 @@ import numpy as np
 import flowsim
 from flowsim.calibration import abc_smc
 from flowsim.testing import linear_chain, quota_route
+from flowsim.testing.border_toys import return_and_leave_again, shared_quota, slow_route
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "scenarios" / "russia-2022.yaml"
+#: The bundled scenario as it was before the model's third edition (without re-emigration
+#: and the repatriation queue), kept to pin the engine on a full-size scenario that uses none
+#: of the later mechanisms: its digests are those the bundled scenario had then.
+PREVIOUS = Path(__file__).with_name("russia-2022-v2") / "russia-2022.yaml"
 #: Every variable the engine can record, so that ``flow`` and the queues are pinned too.
 RECORD_ALL = ("stock", "departures", "returns", "flow", "asylum_applications",
               "asylum_decisions", "asylum_grants")
@@ -63,8 +68,23 @@ def _run(scenario: flowsim.Scenario, replicates: int, sampling: str) -> dict[str
     return _netcdf_variables(res)
 
 
-def _bundled(sampling: str) -> Callable[[], dict[str, np.ndarray]]:
-    return lambda: _run(flowsim.load_scenario(BUNDLED), 12, sampling)
+def _bundled(sampling: str, path: Path = BUNDLED) -> Callable[[], dict[str, np.ndarray]]:
+    return lambda: _run(flowsim.load_scenario(path), 12, sampling)
+
+
+def _mechanisms(sampling: str) -> Callable[[], dict[str, np.ndarray]]:
+    """Toys of the third edition's mechanisms: a leg that closes on a route that takes time,
+    and a quota shared by two routes (flow recorded, so that both are pinned)."""
+    def run() -> dict[str, np.ndarray]:
+        out = {}
+        for name, toy in (("slow", slow_route(N=3_000, h=0.2, travel_days=12, steps=12,
+                                               closed_from=6)),
+                          ("quota", shared_quota(N1=2_000, N2=1_000, capacity=200,
+                                                 total=1_500, steps=10)),
+                          ("again", return_and_leave_again(S=2_000, r=0.1, a=0.2, steps=12))):
+            out.update({f"{name}.{k}": v for k, v in _run(toy.scenario, 30, sampling).items()})
+        return out
+    return run
 
 
 def _chain(sampling: str) -> Callable[[], dict[str, np.ndarray]]:
@@ -114,6 +134,10 @@ def _calibration() -> dict[str, np.ndarray]:
 CASES: dict[str, Callable[[], dict[str, np.ndarray]]] = {
     "bundled-exact": _bundled("exact"),
     "bundled-coupled": _bundled("coupled"),
+    "bundled_v2-exact": _bundled("exact", PREVIOUS),
+    "bundled_v2-coupled": _bundled("coupled", PREVIOUS),
+    "mechanisms-exact": _mechanisms("exact"),
+    "mechanisms-coupled": _mechanisms("coupled"),
     "linear_chain-exact": _chain("exact"),
     "linear_chain-coupled": _chain("coupled"),
     "quota_route-exact": _quota("exact"),

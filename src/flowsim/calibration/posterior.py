@@ -391,6 +391,12 @@ class Posterior:
             df.to_csv(tmp)
         return Path(path)
 
+    def _repr_html_(self) -> str:
+        """A card in a notebook (:func:`flowsim.calibration.display.posterior_html`)."""
+        from flowsim.calibration.display import posterior_html
+
+        return posterior_html(self)
+
     def __repr__(self) -> str:
         return (f"<flowsim.Posterior {self.attrs.get('scenario_name', '?')!r}: {self.size} "
                 f"particles (ESS {self.ess:.0f}) over {', '.join(self.param_names)}; "

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from flowsim._version import __version__
-from flowsim.cli import calibrate, compare, plot, run, schema, validate
+from flowsim.cli import calibrate, compare, diff, plot, report, run, schema, validate
 
 __all__ = ["app", "main"]
 
@@ -51,6 +51,8 @@ def _root(
 app.command(name="validate")(validate.validate)
 app.command(name="run")(run.run)
 app.command(name="plot")(plot.plot)
+app.command(name="report")(report.report)
+app.command(name="diff")(diff.diff)
 app.command(name="schema")(schema.schema)
 app.command(name="compare")(compare.compare)
 app.command(name="calibrate")(calibrate.calibrate)

@@ -39,10 +39,12 @@ import typer
 
 from flowsim.cli._common import (
     EXIT_BAD_INPUT,
-    EXIT_INTERRUPTED,
-    check_out_dir,
     err_console,
+    fault,
+    handle_faults,
     handle_input_errors,
+    hold_output_directory,
+    interrupt_status,
     option_error,
     out_console,
     print_problems,
@@ -51,6 +53,7 @@ from flowsim.cli.options import (
     DEFAULT_SEED,
     DEFAULT_WORKERS,
     Figures,
+    Force,
     Quiet,
     Workers,
     out_help,
@@ -58,7 +61,9 @@ from flowsim.cli.options import (
     scenario_file,
     seed_option,
 )
+from flowsim.cli.report import ReportOption, write_html
 from flowsim.cli.run import default_out_dir
+from flowsim.ensemble.workers import WorkerLost
 from flowsim.errors import Problem, ScenarioError
 
 __all__ = ["DEFAULT_BUDGET", "DEFAULT_POPULATION", "calibrate", "read_with_targets"]
@@ -111,6 +116,8 @@ def calibrate(
     ] = DEFAULT_GENERATIONS,
     figures: Figures = True,
     quiet: Quiet = False,
+    report: ReportOption = False,
+    force: Force = False,
 ) -> None:
     """Calibrate a scenario to its targets (ABC-SMC) and write the posterior and a report.
 
@@ -139,7 +146,7 @@ def calibrate(
                      f"generation, which simulates {first:,} prior draws (2 × --population); "
                      f"give at least {first:,} or a smaller --population")
     out_dir = out if out is not None else _default_out(scenario.name)
-    check_out_dir(out_dir)
+    hold_output_directory("calibrate", out_dir, force)
     n_workers = _workers(workers)
     estimated = sum(p.prior is not None for p in scenario.parameters.values())
     if not quiet:
@@ -188,9 +195,11 @@ def calibrate(
                                      workers=n_workers, record=record, pool=pool)
         table = predictive_table(results, scenario.targets, 0.9, post.attrs.get("norm", "rms"))
         t_pred = time.perf_counter() - t2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupt_status(e)) from None
+    except WorkerLost as e:
+        fault("calibrate", out_dir, e, "stopped")
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -210,14 +219,19 @@ def calibrate(
                     "predictive_s": round(t_pred, 3)},
     }
     try:
-        with handle_input_errors():
+        with handle_faults("calibrate", out_dir):
             t3 = time.perf_counter()
             written = write_calibration(out_dir, post, scenario, results, table,
                                         run_info=run_info, figures=figures)
             t_write = time.perf_counter() - t3
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupt_status(e)) from None
+    if report:  # after the directory, from the posterior and predictive run in memory
+        from flowsim.reports.html import calibration_report
+
+        written = [*written, write_html(out_dir, calibration_report(
+            post, scenario, results, table, run_info))]
     console = out_console()
     if quiet:
         console.print(str(out_dir), soft_wrap=True)
@@ -252,13 +266,13 @@ def read_with_targets(file: Path, targets: Path | None) -> tuple[Any, list[Probl
     try:
         data = _read_merged(Path(file), ())
     except YamlProblem as e:
-        raise ScenarioError([e.problem]) from None
+        raise ScenarioError(e.problems) from None
     except _MergeProblems as e:
         raise ScenarioError(e.problems) from None
     try:
         included = read_yaml(Path(targets))
     except YamlProblem as e:
-        raise ScenarioError([e.problem]) from None
+        raise ScenarioError(e.problems) from None
     if isinstance(included, dict):
         if "targets" not in included:
             raise ScenarioError([Problem(

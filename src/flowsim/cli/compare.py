@@ -29,11 +29,14 @@ from rich.table import Table
 
 from flowsim.cli._common import (
     EXIT_BAD_INPUT,
-    EXIT_INTERRUPTED,
-    check_out_dir,
     err_console,
+    fault,
     fmt_number,
+    handle_faults,
     handle_input_errors,
+    hold_output_directory,
+    interrupt_status,
+    option_error,
     out_console,
     print_problems,
     read_posterior,
@@ -43,6 +46,7 @@ from flowsim.cli.options import (
     DEFAULT_SEED,
     DEFAULT_WORKERS,
     Figures,
+    Force,
     Quiet,
     Workers,
     out_help,
@@ -51,7 +55,10 @@ from flowsim.cli.options import (
     replicates_option,
     seed_option,
 )
+from flowsim.cli.report import ReportOption, write_html
 from flowsim.cli.run import default_out_dir
+from flowsim.ensemble.simulation import ResultsTooLarge
+from flowsim.ensemble.workers import WorkerLost
 from flowsim.errors import Problem
 
 __all__ = ["DEFAULT_REPLICATES", "compare", "print_effects", "write_comparison"]
@@ -77,6 +84,8 @@ def compare(
         show_default=False)] = None,
     figures: Figures = True,
     quiet: Quiet = False,
+    report: ReportOption = False,
+    force: Force = False,
 ) -> None:
     """Compare counterfactual policies with a baseline: paired effects with intervals.
 
@@ -114,7 +123,7 @@ def compare(
     post, post_info = _load_posterior(posterior, scenarios, names) if posterior is not None \
         else (None, None)
     out_dir = out if out is not None else default_out_dir(f"compare-{scenarios[0].name}")
-    check_out_dir(out_dir)
+    hold_output_directory("compare", out_dir, force)
     t_load = time.perf_counter() - t0
 
     base, cfs = scenarios[0], dict(zip(names[1:], scenarios[1:], strict=True))
@@ -154,12 +163,20 @@ def compare(
             "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
             "timings": {"load_s": round(t_load, 3), "simulate_s": round(t_sim, 3)},
         }
-        with handle_input_errors():
+        with handle_faults("compare", out_dir):
             written = write_comparison(comparison, out_dir, run_info=run_info,
                                        figures=figures)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupt_status(e)) from None
+    except WorkerLost as e:
+        fault("compare", out_dir, e, "stopped")
+    except ResultsTooLarge as e:
+        option_error("compare", str(e))
+    if report:  # after the directory, from the comparison in memory
+        from flowsim.reports.html import comparison_report
+
+        written = [*written, write_html(out_dir, comparison_report(comparison, run_info))]
     console = out_console()
     if quiet:
         console.print(str(out_dir), soft_wrap=True)

@@ -26,6 +26,9 @@ Which commands take which:
 - ``--posterior FILE``, :func:`posterior_option`: run, compare
 - ``--figures/--no-figures``, :data:`Figures`: run, calibrate, compare
 - ``--quiet`` / ``-q``, :data:`Quiet`: run, calibrate, compare
+- ``--force``, :data:`Force`: run, calibrate, compare
+- ``--allow-root DIR``, :data:`AllowRoots`: run, validate
+- ``--max-steps N``, :data:`MaxSteps`: run, validate
 
 Options only one command takes (``--block-size``, ``--record``, ``--scheduler`` and
 ``--stream`` of ``run``; ``--format`` and ``--dpi`` of ``plot``; calibrate's settings) are
@@ -34,6 +37,7 @@ declared in that command's module.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,7 +47,10 @@ __all__ = [
     "DEFAULT_REPLICATES",
     "DEFAULT_SEED",
     "DEFAULT_WORKERS",
+    "AllowRoots",
     "Figures",
+    "Force",
+    "MaxSteps",
     "Quiet",
     "Workers",
     "out_help",
@@ -74,6 +81,25 @@ Figures = Annotated[bool, typer.Option("--figures/--no-figures", help="Draw the 
 #: ``--quiet`` / ``-q``: no progress or tables, only where the outputs went (on stdout).
 Quiet = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress or tables; print only where the outputs went.")]
+
+
+#: ``--force``: write into an output directory that already holds files.
+Force = Annotated[bool, typer.Option(
+    "--force", help="Write into an output directory that already holds files, replacing "
+    "those of the same names (without it, such a directory is refused).")]
+
+#: ``--allow-root DIR``: a folder, besides the scenario's own tree, that ``extends:`` and
+#: ``targets:`` may read from (see :mod:`flowsim.scenario.includes`).
+AllowRoots = Annotated[list[Path] | None, typer.Option(
+    "--allow-root", metavar="DIR", help="A folder that `extends:` and `targets:` may read "
+    "from besides the scenario's own folder tree (repeatable; also the environment "
+    "variable FLOWSIM_ALLOW_ROOTS).", show_default=False)]
+
+#: ``--max-steps N``: raise (or lower) the limit on the number of steps of a horizon.
+MaxSteps = Annotated[int | None, typer.Option(
+    "--max-steps", metavar="N", min=1, help="The most steps a scenario's horizon may have "
+    "(default: 10,000, or the environment variable FLOWSIM_MAX_STEPS).",
+    show_default=False)]
 
 
 # -- the same flags, help particular to the command: factories ----------------------------------
@@ -131,7 +157,8 @@ def seed_option(text: str) -> OptionInfo:
 
 
 def out_help(default: str) -> str:
-    """The help of an ``--out`` directory whose files of the same names are replaced.
+    """The help of an ``--out`` directory: locked while written, refused if it holds files
+    unless ``--force`` (:func:`flowsim.cli._common.output_directory`).
 
     Parameters
     ----------
@@ -142,8 +169,8 @@ def out_help(default: str) -> str:
     -------
     str
     """
-    return (f"Output directory (default: {default}); files of the same names in it are "
-            "replaced.")
+    return (f"Output directory (default: {default}); one that already holds files is "
+            "refused unless --force is given.")
 
 
 def out_option(text: str) -> OptionInfo:

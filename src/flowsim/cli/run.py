@@ -13,6 +13,11 @@ calibrated posterior, matched by name (parameters it did not estimate keep the s
 values), so that the intervals hold the uncertainty about the parameters as well as the
 randomness of who moves. The seed's second child draws the parameters and its first runs
 the simulation (as in ``flowsim compare``).
+
+A run whose results would not fit comfortably in memory (see
+:func:`flowsim.ensemble.simulation.memory_limit`; ``--max-memory`` sets the limit) is
+streamed to disk as with ``--stream``, and says so. The output directory is locked for the
+whole run, and one that already holds files is refused unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -39,20 +44,26 @@ from rich.table import Table
 
 from flowsim.cli._common import (
     EXIT_INTERRUPTED,
-    check_out_dir,
     err_console,
     fmt_number,
+    handle_faults,
     handle_input_errors,
+    interrupt_status,
     option_error,
     out_console,
+    output_directory,
     print_problems,
     read_posterior,
+    signals_as_interrupts,
 )
 from flowsim.cli.options import (
     DEFAULT_REPLICATES,
     DEFAULT_SEED,
     DEFAULT_WORKERS,
+    AllowRoots,
     Figures,
+    Force,
+    MaxSteps,
     Quiet,
     Workers,
     out_help,
@@ -62,6 +73,7 @@ from flowsim.cli.options import (
     scenario_file,
     seed_option,
 )
+from flowsim.cli.report import ReportOption, write_html
 from flowsim.core.engine import DEFAULT_RECORD, RECORDABLE
 from flowsim.ensemble.blocks import DEFAULT_BLOCK_SIZE
 from flowsim.errors import did_you_mean
@@ -110,6 +122,15 @@ def run(
         "Same replicates as without it.")] = False,
     figures: Figures = True,
     quiet: Quiet = False,
+    report: ReportOption = False,
+    force: Force = False,
+    max_memory: Annotated[str | None, typer.Option(
+        "--max-memory", metavar="SIZE", help="The most memory the results may take before "
+        "the run is streamed to disk by itself, as with --stream (e.g. 16G; default: a "
+        "quarter of the machine's memory, or the environment variable FLOWSIM_MAX_MEMORY).",
+        show_default=False)] = None,
+    allow_root: AllowRoots = None,
+    max_steps: MaxSteps = None,
 ) -> None:
     """Simulate a scenario: show the headline numbers and write results, summary and figures.
 
@@ -118,24 +139,63 @@ def run(
     [bold]scenario.yaml[/bold] (the resolved scenario), [bold]run.json[/bold] (seed,
     versions, timings) and the figures [bold]fan_departures.png[/bold] and
     [bold]destinations.png[/bold] to the output directory, all or nothing: after an error
-    or Ctrl-C nothing is left half-written.
+    or Ctrl-C (or SIGTERM, SIGHUP) nothing is left half-written. Exit status: 0, 2 for bad
+    input, 1 for a fault (full disk, unwritable output, workers that kept dying), 75 when
+    another command is writing the output directory, 128 + the signal after an interrupt.
     """
+    with signals_as_interrupts():
+        try:
+            _run(file, replicates, seed, workers, scheduler, out, block_size, record, posterior,
+                 stream, figures, quiet, force, max_memory, allow_root or (), max_steps,
+                 report)
+        except KeyboardInterrupt as e:  # before the outputs were begun
+            err_console().print("interrupted", soft_wrap=True)
+            raise typer.Exit(interrupt_status(e)) from None
+
+
+def _run(file: Path, replicates: int, seed: int, workers: int, scheduler: str | None,
+         out: Path | None, block_size: int, record: list[str] | None, posterior: Path | None,
+         stream: bool, figures: bool, quiet: bool, force: bool, max_memory: str | None,
+         allow: Any, max_steps: int | None, report: bool) -> None:
     import flowsim
 
     t0 = time.perf_counter()
     err = err_console()
     with handle_input_errors():
-        scenario, warnings = read_scenario(file)
+        scenario, warnings = read_scenario(file, allow=allow, max_steps=max_steps)
     print_problems(warnings, err)
     variables = _record(record)
     out_dir = out if out is not None else default_out_dir(scenario.name)
-    check_out_dir(out_dir)
+    limit = _memory_limit(max_memory)
+    with output_directory("run", out_dir, force):
+        _simulate_and_write(flowsim, file, scenario, variables, out_dir, limit, t0, replicates,
+                            seed, workers, scheduler, block_size, record, posterior, stream,
+                            figures, quiet, report)
+
+
+def _memory_limit(max_memory: str | None) -> tuple[int, str]:
+    from flowsim.ensemble.simulation import memory_limit
+
+    try:
+        return memory_limit(max_memory)
+    except ValueError as e:
+        option_error("run", f"--max-memory: {e}" if max_memory is not None else str(e))
+
+
+def _simulate_and_write(flowsim: Any, file: Path, scenario: Any, variables: tuple[str, ...],
+                        out_dir: Path, limit: tuple[int, str], t0: float, replicates: int,
+                        seed: int, workers: int, scheduler: str | None, block_size: int,
+                        record: list[str] | None, posterior: Path | None, stream: bool,
+                        figures: bool, quiet: bool, report: bool) -> None:
+    from flowsim.core.compile import compile_scenario
+    from flowsim.ensemble.simulation import format_bytes, results_bytes
+
+    err = err_console()
     params, sim_seed, post_info = None, seed, None
     if posterior is not None:
         import numpy as np
 
         from flowsim.calibration import posterior_rows
-        from flowsim.core.compile import compile_scenario
 
         loaded = read_posterior(posterior, scenario)
         post, post_info = loaded.posterior, {**loaded.info(), "draws": POSTERIOR_DRAWS}
@@ -146,6 +206,13 @@ def run(
     t_load = time.perf_counter() - t0
 
     steps = len(step_edges(scenario.calendar)) - 1
+    need = results_bytes(compile_scenario(scenario), replicates, variables)
+    if not stream and need > limit[0]:
+        stream = True
+        err.print(f"the results would take {format_bytes(need)} in memory, more than the "
+                  f"limit of {format_bytes(limit[0])} ({limit[1]}): streaming them to disk "
+                  "instead, as --stream does (give --max-memory SIZE to keep them in memory)",
+                  soft_wrap=True)
     if not quiet:
         err.print(f"{scenario.name}: {replicates:,} replicates × {steps} "
                   f"{scenario.calendar.step} steps, seed {seed}, block size {block_size}"
@@ -161,50 +228,61 @@ def run(
         repeat.append("--stream")
     partial: Path | None = None
     try:
-        t1 = time.perf_counter()
-        with _progress(err, replicates, quiet) as progress:
-            if stream:
-                partial = _stream_file(out_dir)
-                results = flowsim.stream(scenario, partial, replicates=replicates,
-                                         seed=sim_seed, workers=workers, params=params,
-                                         keep=variables if record else (),
-                                         block_size=block_size, progress=progress,
-                                         scheduler=scheduler)
-            else:
-                results = flowsim.simulate(scenario, replicates=replicates, seed=sim_seed,
-                                           workers=workers, record=variables, params=params,
-                                           block_size=block_size, progress=progress,
-                                           scheduler=scheduler)
-        t_sim = time.perf_counter() - t1
-        if not quiet:
-            rate = replicates / t_sim if t_sim > 0 else float("inf")
-            err.print(f"simulated in {t_sim:.1f} s ({rate:,.0f} replicates/s)")
-            _print_summary(results, out_console())
-        from flowsim.reports.run import write_outputs
+        with handle_faults("run", out_dir):
+            t1 = time.perf_counter()
+            try:
+                with _progress(err, replicates, quiet) as progress:
+                    if stream:
+                        partial = _stream_file(out_dir)
+                        results = flowsim.stream(scenario, partial, replicates=replicates,
+                                                 seed=sim_seed, workers=workers,
+                                                 params=params,
+                                                 keep=variables if record else (),
+                                                 block_size=block_size, progress=progress,
+                                                 scheduler=scheduler)
+                    else:
+                        results = flowsim.simulate(scenario, replicates=replicates,
+                                                   seed=sim_seed, workers=workers,
+                                                   record=variables, params=params,
+                                                   block_size=block_size, progress=progress,
+                                                   scheduler=scheduler,
+                                                   max_memory=limit[0])
+            except (ImportError, OSError) as e:
+                if scheduler is None or not _from_dask(e):
+                    raise
+                option_error("run", f"--scheduler {scheduler}: {e}")
+            t_sim = time.perf_counter() - t1
+            if not quiet:
+                rate = replicates / t_sim if t_sim > 0 else float("inf")
+                err.print(f"simulated in {t_sim:.1f} s ({rate:,.0f} replicates/s)")
+                _print_summary(results, out_console())
+            from flowsim.reports.run import write_outputs
 
-        run_info = {
-            "workers": workers,
-            "scheduler": scheduler,
-            "seed": {"given": seed},
-            **({"posterior": post_info} if post_info is not None else {}),
-            "scenario": {"file": str(file)},
-            "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
-            "timings": {"load_s": round(t_load, 3), "simulate_s": round(t_sim, 3)},
-        }
-        with handle_input_errors():
+            run_info = {
+                "workers": workers,
+                "scheduler": scheduler,
+                "seed": {"given": seed},
+                **({"posterior": post_info} if post_info is not None else {}),
+                "scenario": {"file": str(file)},
+                "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
+                "timings": {"load_s": round(t_load, 3), "simulate_s": round(t_sim, 3)},
+            }
             written = write_outputs(results, out_dir, run_info=run_info, figures=figures)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (ImportError, OSError) as e:
-        if scheduler is None or not _from_dask(e):
-            raise
-        option_error("run", f"--scheduler {scheduler}: {e}")
+        raise typer.Exit(interrupt_status(e)) from None
     finally:
         if partial is not None and partial.exists():  # a streamed file not moved in
             partial.unlink()
     for why in written.skipped:
         err.print(f"not written: {why}", soft_wrap=True)
+    if report:  # after the directory; a streamed run's page is drawn from its file
+        import dataclasses
+
+        from flowsim.reports.html import run_report
+
+        page = write_html(out_dir, None if stream else run_report(results, run_info))
+        written = dataclasses.replace(written, files=(*written.files, page))
     console = out_console()
     if quiet:
         console.print(str(out_dir), soft_wrap=True)

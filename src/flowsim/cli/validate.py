@@ -27,6 +27,7 @@ from flowsim.cli._common import (
     out_console,
     print_problems,
 )
+from flowsim.cli.options import AllowRoots, MaxSteps
 from flowsim.errors import Problem, ScenarioError
 from flowsim.scenario import Scenario, read_scenario
 from flowsim.scenario.calendar import step_edges
@@ -42,6 +43,8 @@ def validate(
         help="Scenario files (YAML) to check.", show_default=False)],
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print one JSON document on stdout instead of text.")] = False,
+    allow_root: AllowRoots = None,
+    max_steps: MaxSteps = None,
 ) -> None:
     """Check scenario files: print a summary of each valid one, or every problem found.
 
@@ -49,7 +52,7 @@ def validate(
     has an error.
     """
     with handle_input_errors():
-        reports = [_check(f) for f in files]
+        reports = [_check(f, allow_root or (), max_steps) for f in files]
     if as_json:
         doc = {"files": [{"file": str(f), "ok": s is not None,
                           "summary": summarize(s) if s is not None else None,
@@ -70,9 +73,10 @@ def validate(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _check(file: Path) -> tuple[Path, Scenario | None, list[Problem]]:
+def _check(file: Path, allow: Any = (), max_steps: int | None = None
+           ) -> tuple[Path, Scenario | None, list[Problem]]:
     try:
-        scenario, warnings = read_scenario(file)
+        scenario, warnings = read_scenario(file, allow=allow, max_steps=max_steps)
     except ScenarioError as e:
         return file, None, e.problems
     return file, scenario, warnings

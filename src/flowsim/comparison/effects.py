@@ -106,7 +106,29 @@ class Comparison:
                     "ratio_low": float(np.quantile(r, lo)) if r.size else float("nan"),
                     "ratio_high": float(np.quantile(r, hi)) if r.size else float("nan"),
                 })
-        return pd.DataFrame(rows)
+        from flowsim.results.tables import Table
+
+        return Table(pd.DataFrame(rows))
+
+    def __repr__(self) -> str:
+        n = self.values.sizes["replicate"]
+        return (f"<flowsim.Comparison {', '.join(map(repr, self.counterfactuals))} against "
+                f"{self.baseline!r}: {n:,} replicates, {self.values.sizes['outcome']} "
+                "outcomes>")
+
+    def _repr_html_(self) -> str:
+        from flowsim.results.display import card
+
+        lo, hi = self.quantiles
+        facts = [("baseline", self.baseline),
+                 ("counterfactuals", ", ".join(self.counterfactuals)),
+                 ("replicates", f"{self.values.sizes['replicate']:,}"),
+                 ("outcomes", self.values.sizes["outcome"]),
+                 ("interval", f"{hi - lo:.0%} (quantiles {lo:g} and {hi:g})")]
+        table = self.effects().to_html(index=False, float_format=lambda x: f"{x:,.4g}",
+                                       border=0)
+        return card("flowsim.Comparison", facts,
+                    [("effects (paired differences and ratios)", table, True)])
 
     def to_dataset(self) -> xr.Dataset:
         """Values, differences and ratios as one dataset (for NetCDF)."""

@@ -17,6 +17,13 @@ import xarray as xr
 from flowsim.results.dataset import Results
 from flowsim.scenario.report import report_blocs, report_settled_in
 
+#: The coordinates along ``outcome`` that name each outcome in parts: what is counted
+#: (``abroad``, ``stock``, ``settled``, ``departures``, ``returns``, ``asylum_applications``,
+#: ``asylum_grants``), where (a bloc or a country id; "" for everywhere), over which period
+#: (``start`` and ``date``, ISO days; a stock has ``date`` only) and for whom (a cohort, or
+#: "" for everyone).
+OUTCOME_FIELDS = ("quantity", "place", "start", "date", "cohort")
+
 
 def outcomes(results: Results, dates: Sequence[dt.date] | None = None,
              by: Sequence[str] = ()) -> xr.DataArray:
@@ -39,6 +46,9 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None,
     Returns
     -------
     xarray.DataArray, dims (outcome, replicate)
+        The outcome's name in words is its label; the coordinates of
+        :data:`OUTCOME_FIELDS` along ``outcome`` give it in parts (select with
+        ``values.where(values.quantity == "stock", drop=True)``).
     """
     ds = results.dataset
     first = ds["step_start"].values[0].astype("datetime64[D]").astype(dt.date)
@@ -47,39 +57,56 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None,
         dates = sorted({*(dt.date(y, 12, 31) for y in range(first.year, last.year + 1)
                           if first <= dt.date(y, 12, 31) < last), last})
     rows: dict[str, xr.DataArray] = {}
+    # the structured name of each outcome: (quantity, place, start, date, cohort); "" where
+    # it does not apply (a stock has no start; a total over everyone has no cohort)
+    parts: dict[str, tuple[str, str, str, str, str]] = {}
+    whole = (str(first), str(last))
+
+    def add(name: str, value: xr.DataArray, quantity: str, place: str = "",
+            period: tuple[str, str] | str = whole, cohort: str = "") -> None:
+        rows[name] = value
+        start, date = period if isinstance(period, tuple) else ("", period)
+        parts[name] = (quantity, place, start, date, cohort)
+
     for d in dates:
-        rows[f"abroad at {d}"] = results.abroad(d)
+        add(f"abroad at {d}", results.abroad(d), "abroad", period=str(d))
     scenario = results.scenario
     blocs = _present_blocs(scenario)
     for bloc, names in blocs.items():
-        rows[f"in {bloc} at {last}"] = results.stock(names, last)
+        add(f"in {bloc} at {last}", results.stock(names, last), "stock", bloc, str(last))
     if "settled" in ds and scenario is not None:
         for bloc in report_settled_in(scenario):
             if bloc in blocs:
-                rows[f"settled in {bloc} at {last}"] = results.stock(blocs[bloc], last,
-                                                                     variable="settled")
-    rows["departures"] = results.departures()
+                add(f"settled in {bloc} at {last}",
+                    results.stock(blocs[bloc], last, variable="settled"), "settled", bloc,
+                    str(last))
+    add("departures", results.departures(), "departures")
     if "returns" in ds:
-        rows["returns to the origin"] = results.returned(last)
+        add("returns to the origin", results.returned(last), "returns")
     for v, label in (("asylum_applications", "asylum applications"),
                      ("asylum_grants", "asylum grants")):
         if v in ds:
-            rows[label] = results.period_total(v, None, None, None)
+            add(label, results.period_total(v, None, None, None), v)
     for k in ds["cohort"].values:
-        rows[f"abroad at {last}: {k}"] = results.abroad(last, cohorts=str(k))
+        add(f"abroad at {last}: {k}", results.abroad(last, cohorts=str(k)), "abroad",
+            period=str(last), cohort=str(k))
     if "country" in by:
         origin = ds.attrs["origin"]
         for c in (str(c) for c in ds["country"].values if str(c) != origin):
-            rows[f"in {c} at {last}"] = results.stock(c, last)
+            add(f"in {c} at {last}", results.stock(c, last), "stock", c, str(last))
     if "cohort" in by:
         for k in (str(k) for k in ds["cohort"].values):
-            rows[f"departures: {k}"] = results.departures(cohorts=k)
+            add(f"departures: {k}", results.departures(cohorts=k), "departures", cohort=k)
             if "returns" in ds:
-                rows[f"returns to the origin: {k}"] = results.returned(last, cohorts=k)
+                add(f"returns to the origin: {k}", results.returned(last, cohorts=k),
+                    "returns", cohort=k)
     names = list(rows)
     data = np.stack([np.asarray(rows[n].values, dtype=float) for n in names])
-    return xr.DataArray(data, dims=("outcome", "replicate"),
-                        coords={"outcome": names, "replicate": ds["replicate"].values})
+    coords: dict[str, Any] = {"outcome": names, "replicate": ds["replicate"].values}
+    for i, field in enumerate(OUTCOME_FIELDS):
+        coords[field] = ("outcome", [parts[n][i] for n in names])
+    return xr.DataArray(data, dims=("outcome", "replicate"), coords=coords,
+                        attrs={"units": "1", "long_name": "number of people"})
 
 
 def _present_blocs(scenario: Any) -> dict[str, list[str]]:

@@ -27,13 +27,13 @@ import numpy as np
 from flowsim.core.fields import Field, _Builder, _stack
 from flowsim.scenario.calendar import step_edges
 from flowsim.scenario.model import REGIMES, Scenario
-from flowsim.scenario.schedules import SCHEDULE_FIELDS
+from flowsim.scenario.schedules import COHORT_FIELDS, SCHEDULE_FIELDS
 from flowsim.scenario.select import selected_routes
 
-__all__ = ["CompiledModel", "ShockSpec", "compile_scenario", "scenario_hash"]
+__all__ = ["CompiledModel", "ProgrammeSpec", "ShockSpec", "compile_scenario", "scenario_hash"]
 
 # regime codes used in the engine
-VISA_FREE, VISA_ON_ARRIVAL, E_VISA, VISA_REQUIRED, HUMANITARIAN, CLOSED = range(6)
+VISA_FREE, VISA_ON_ARRIVAL, E_VISA, VISA_REQUIRED, HUMANITARIAN, CLOSED, IRREGULAR = range(7)
 REGIME_CODE = {name: i for i, name in enumerate(REGIMES)}
 QUEUED = (VISA_REQUIRED, HUMANITARIAN)
 
@@ -47,6 +47,18 @@ class ShockSpec:
     end_day: float  # last day in force (inf: open-ended)
     multiplier: Field  # shape (cohorts,); 1 for cohorts not hit
     half_life_days: Field | None  # shape (); None: no decay
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgrammeSpec:
+    """One programme: the routes and cohorts it covers and its caps, per step and in total."""
+
+    name: str
+    routes: np.ndarray  # route indices
+    cohorts: np.ndarray  # cohort indices
+    capacity: Field  # () people per step (inf: none)
+    total: Field  # () people over the period (inf: none)
+    in_force: np.ndarray  # (T,) bool: the steps whose middle day is in the period
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +80,7 @@ class CompiledModel:
     route_src: np.ndarray  # (R,) int
     route_dst: np.ndarray  # (R,) int
     route_mode: tuple[str, ...]
-    route_internal: np.ndarray  # (R,) bool: an internal passport is enough
+    route_internal: np.ndarray  # (E, R) bool: an internal passport is enough
     route_position: np.ndarray  # (R,) int: rank among the routes out of the same country
     param_names: tuple[str, ...]
     param_defaults: np.ndarray  # (P,)
@@ -83,12 +95,15 @@ class CompiledModel:
     base_epoch: np.ndarray
     # routes, per epoch and cohort
     route_regime: np.ndarray  # (E, R, K) int8 regime code
-    route_eligible: np.ndarray  # (R, K) bool: cohort holds the flags the route requires
+    route_eligible: np.ndarray  # (E, R, K) bool: cohort holds the flags the route requires
     humanitarian_eligible: np.ndarray  # (K,) bool: cohort may use humanitarian_only routes
     route_issuance: Field  # (E, R, K)
     route_delay: Field  # (E, R, K) days
     route_cost: Field  # (E, R, K)
     route_capacity: Field  # (E, R) people per step (inf: none)
+    route_interception: Field  # (E, R, K): share intercepted, on irregular routes only
+    route_border: np.ndarray  # (E, R, K) bool: arrivals lodge an asylum claim on entering
+    route_travel_days: Field  # (R,) mean days on the way (0: arrive in the step of crossing)
     # countries, per epoch and cohort
     attractiveness: Field  # (E, C, K)
     onward_hazard: Field  # (E, C, K) weekly probability
@@ -102,6 +117,8 @@ class CompiledModel:
     recognition_rate: Field  # (E, C, K)
     rejected_return: Field  # (E, C, K)
     asylum_capacity: Field  # (E, C) decisions per step (inf: none)
+    abscond_hazard: Field  # (E, C, K): pending claimants who leave the procedure and stay
+    pending_onward_hazard: Field  # (E, C, K): pending claimants who move on
     # network effects: attractiveness + weight * log(1 + stock / scale) (weight 0: none)
     network_weight: Field  # (C,)
     network_scale: Field  # (C,)
@@ -112,11 +129,16 @@ class CompiledModel:
     # cohorts and behaviour
     population: Field  # (K,)
     baseline_hazard: Field  # (K,) weekly probability
+    reemigration_hazard: Field  # (K,) weekly probability that a returned person leaves again
+    # (E, K) schedule factors on the two hazards of leaving the origin (1: none)
+    emigration_factor: np.ndarray
+    reemigration_factor: np.ndarray
     passport_share: Field  # (K,)
     shocks: tuple[ShockSpec, ...]
     deterrence: Field  # ()
     deterrence_abroad: bool  # damp onward hazards by the routes open out of each country
-    regime_cost: Field  # (6,)
+    regime_cost: Field  # (7,)
+    programmes: tuple[ProgrammeSpec, ...]  # quotas shared by routes and cohorts
 
     @property
     def n_steps(self) -> int:
@@ -149,6 +171,18 @@ class CompiledModel:
         """Whether anybody is abroad when the calendar starts (initial stocks)."""
         return any(not (f.is_constant and not f.const.any())
                    for f in (self.initial_present, self.initial_pending, self.initial_settled))
+
+    @property
+    def has_reemigration(self) -> bool:
+        """Whether returned people may leave the origin again."""
+        f = self.reemigration_hazard
+        return not (f.is_constant and not f.const.any())
+
+    @property
+    def has_pending_moves(self) -> bool:
+        """Whether pending claimants may abscond or move on before a decision."""
+        return any(not (f.is_constant and not f.const.any())
+                   for f in (self.abscond_hazard, self.pending_onward_hazard))
 
     def people(self, params: np.ndarray) -> np.ndarray:
         """Everybody followed, per cohort: the population in the origin and the initial stocks
@@ -241,8 +275,14 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     delay = _Builder((R, K), slots)
     cost = _Builder((R, K), slots)
     capacity = _Builder((R,), slots, integer=True)
+    interception = _Builder((R, K), slots)
+    border = np.zeros((R, K), dtype=bool)
+    travel = _Builder((R,), slots)
     for r, route in enumerate(routes):
+        travel.set(r, route.travel_days)
         regime[r, :] = REGIME_CODE[route.regime]
+        interception.set((r, slice(None)), route.interception)
+        border[r, :] = route.asylum_at_border
         issuance.set((r, slice(None)), route.issuance)
         delay.set((r, slice(None)), route.delay_days)
         cost.set((r, slice(None)), route.cost)
@@ -250,10 +290,12 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     flags = [set(k.eligible) for k in s.cohorts]
     eligible = np.array([[set(route.requires) <= flags[k] for k in range(K)] for route in routes],
                         dtype=bool).reshape(R, K)
+    internal = np.array([r.documents == "internal" for r in routes], dtype=bool)
 
     country_fields = ("attractiveness", "onward_hazard", "return_hazard", "settle_hazard",
                       "settled_onward_hazard", "settled_return_hazard",
-                      "claim_hazard", "processing_days", "recognition_rate", "rejected_return")
+                      "claim_hazard", "processing_days", "recognition_rate", "rejected_return",
+                      "abscond_hazard", "pending_onward_hazard")
     cb = {f: _Builder((C, K), slots) for f in country_fields}
     asylum_cap = _Builder((C,), slots, integer=True)
     has_asylum = np.zeros(C, dtype=bool)
@@ -272,6 +314,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
             cb["processing_days"].set((i, slice(None)), c.asylum.processing_days)
             cb["recognition_rate"].set((i, slice(None)), c.asylum.recognition_rate)
             cb["rejected_return"].set((i, slice(None)), c.asylum.rejected_return)
+            cb["abscond_hazard"].set((i, slice(None)), c.asylum.abscond_hazard)
+            cb["pending_onward_hazard"].set((i, slice(None)), c.asylum.pending_onward_hazard)
             asylum_cap.set(i, c.asylum.capacity)
         else:
             cb["processing_days"].set((i, slice(None)), 1.0)
@@ -293,11 +337,15 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
 
     # -- apply policies, epoch by epoch ---------------------------------------------------
     per_epoch: dict[str, list[Any]] = {k: [] for k in (
-        "regime", "issuance", "delay", "cost", "capacity", "asylum_cap", *country_fields)}
+        "regime", "issuance", "delay", "cost", "capacity", "asylum_cap", "interception",
+        "border", "internal", "eligible", *country_fields)}
+    cohort_factor: dict[str, list[np.ndarray]] = {f: [] for f in COHORT_FIELDS}
     for active, values in keys:
-        e_regime = regime.copy()
+        e_regime, e_border = regime.copy(), border.copy()
+        e_internal, e_eligible = internal.copy(), eligible.copy()
         e = {"issuance": issuance.copy(), "delay": delay.copy(), "cost": cost.copy(),
-             "capacity": capacity.copy(), "asylum_cap": asylum_cap.copy()}
+             "capacity": capacity.copy(), "asylum_cap": asylum_cap.copy(),
+             "interception": interception.copy()}
         ec = {f: b.copy() for f, b in cb.items()}
         for pi in active:
             p = s.policies[pi]
@@ -309,8 +357,14 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
                 for r in chosen:
                     if ch.regime is not None:
                         e_regime[r, ks] = REGIME_CODE[ch.regime]
+                    if ch.asylum_at_border is not None:
+                        e_border[r, ks] = ch.asylum_at_border
+                    if ch.documents is not None:
+                        e_internal[r] = ch.documents == "internal"
+                    if ch.requires is not None:
+                        e_eligible[r, ks] = [set(ch.requires) <= flags[k] for k in ks]
                     for fname, value in (("issuance", ch.issuance), ("delay", ch.delay_days),
-                                         ("cost", ch.cost)):
+                                         ("cost", ch.cost), ("interception", ch.interception)):
                         if value is not None:
                             e[fname].set((r, ks), value)
                     if ch.capacity is not None:
@@ -329,33 +383,50 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
                     if ch2.asylum is not None and has_asylum[i]:
                         a = ch2.asylum
                         for fname in ("claim_hazard", "processing_days", "recognition_rate",
-                                      "rejected_return"):
+                                      "rejected_return", "abscond_hazard",
+                                      "pending_onward_hazard"):
                             value = getattr(a, fname)
                             if value is not None:
                                 ec[fname].set((i, ks), value)
                         if a.capacity is not None:
                             e["asylum_cap"].set(i, a.capacity)
+        factors = {f: np.ones(K) for f in COHORT_FIELDS}
         for sc, v in zip(s.schedules, values, strict=True):
-            _apply_schedule(sc, v, ec[sc.field], countries, expand, cohorts)
+            if sc.field in factors:  # a hazard of leaving the origin: a factor per cohort
+                factors[sc.field][[kidx[n] for n in (sc.cohorts or cohorts)]] *= v
+            else:
+                _apply_schedule(sc, v, ec[sc.field], countries, expand, cohorts)
+        for f in COHORT_FIELDS:
+            cohort_factor[f].append(factors[f])
         per_epoch["regime"].append(e_regime)
-        for f in ("issuance", "delay", "cost", "capacity", "asylum_cap"):
+        per_epoch["border"].append(e_border)
+        per_epoch["internal"].append(e_internal)
+        per_epoch["eligible"].append(e_eligible)
+        for f in ("issuance", "delay", "cost", "capacity", "asylum_cap", "interception"):
             per_epoch[f].append(e[f])
         for f in country_fields:
             per_epoch[f].append(ec[f])
 
     route_regime = np.stack(per_epoch["regime"])
-    route_regime.setflags(write=False)
-    eligible.setflags(write=False)
+    route_border = np.stack(per_epoch["border"])
+    route_internal = np.stack(per_epoch["internal"])
+    route_eligible = np.stack(per_epoch["eligible"])
+    emigration_factor, reemigration_factor = (np.stack(cohort_factor[f]) for f in COHORT_FIELDS)
+    for a in (route_regime, route_border, route_internal, route_eligible, emigration_factor,
+              reemigration_factor):
+        a.setflags(write=False)
     humanitarian = np.array(["humanitarian" in f for f in flags], dtype=bool)
     humanitarian.setflags(write=False)
 
     # -- cohorts, shocks, behaviour -------------------------------------------------------
     population = _Builder((K,), slots, integer=True)
     hazard = _Builder((K,), slots)
+    rehazard = _Builder((K,), slots)
     passport = _Builder((K,), slots)
     for k, co in enumerate(s.cohorts):
         population.set(k, co.population)
         hazard.set(k, co.baseline_hazard)
+        rehazard.set(k, co.reemigration_hazard)
         passport.set(k, co.international_passport)
     shocks = []
     for sh in s.shocks:
@@ -395,8 +466,6 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         a.setflags(write=False)
     defaults = np.array([p.value for p in s.parameters.values()], dtype=float)
     defaults.setflags(write=False)
-    internal = np.array([r.documents == "internal" for r in routes], dtype=bool)
-    internal.setflags(write=False)
 
     return CompiledModel(
         name=s.name,
@@ -409,7 +478,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         route_src=route_src,
         route_dst=route_dst,
         route_mode=tuple(r.mode for r in routes),
-        route_internal=internal,
+        route_internal=route_internal,
         route_position=position,
         param_names=param_names,
         param_defaults=defaults,
@@ -420,12 +489,15 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         epoch_policies=tuple(tuple(s.policies[i].name for i in a) for a in active_sets),
         base_epoch=base_epoch,
         route_regime=route_regime,
-        route_eligible=eligible,
+        route_eligible=route_eligible,
         humanitarian_eligible=humanitarian,
         route_issuance=_stack(per_epoch["issuance"]),
         route_delay=_stack(per_epoch["delay"]),
         route_cost=_stack(per_epoch["cost"]),
         route_capacity=_stack(per_epoch["capacity"]),
+        route_interception=_stack(per_epoch["interception"]),
+        route_border=route_border,
+        route_travel_days=travel.field(),
         attractiveness=_stack(per_epoch["attractiveness"]),
         onward_hazard=_stack(per_epoch["onward_hazard"]),
         return_hazard=_stack(per_epoch["return_hazard"]),
@@ -438,6 +510,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         recognition_rate=_stack(per_epoch["recognition_rate"]),
         rejected_return=_stack(per_epoch["rejected_return"]),
         asylum_capacity=_stack(per_epoch["asylum_cap"]),
+        abscond_hazard=_stack(per_epoch["abscond_hazard"]),
+        pending_onward_hazard=_stack(per_epoch["pending_onward_hazard"]),
         network_weight=net_weight.field(),
         network_scale=net_scale.field(),
         initial_present=initial["present"].field(),
@@ -445,11 +519,15 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         initial_settled=initial["settled"].field(),
         population=population.field(),
         baseline_hazard=hazard.field(),
+        reemigration_hazard=rehazard.field(),
+        emigration_factor=emigration_factor,
+        reemigration_factor=reemigration_factor,
         passport_share=passport.field(),
         shocks=tuple(shocks),
         deterrence=det.field(),
         deterrence_abroad=s.behaviour.deterrence_abroad,
         regime_cost=rc.field(),
+        programmes=_programmes(s, routes, expand, kidx, slots, mids),
     )
 
 
@@ -487,3 +565,24 @@ def _apply_schedule(schedule: Any, value: float, builder: _Builder, countries: l
         builder.add(index, value)
     else:
         builder.multiply(index, value)
+
+
+def _programmes(s: Scenario, routes: list[Any], expand: Any, kidx: dict[str, int],
+                slots: dict[str, int], mids: list[dt.date]) -> tuple[ProgrammeSpec, ...]:
+    """The programmes: routes and cohorts covered, caps, and the steps they are in force."""
+    out = []
+    for p in s.programmes:
+        cap, total = _Builder((), slots, integer=True), _Builder((), slots, integer=True)
+        cap.set((), p.capacity)
+        total.set((), p.total)
+        start = p.start or s.calendar.start
+        end = p.end or s.calendar.end
+        ks = sorted(kidx[k] for k in p.select.cohorts) if p.select.cohorts else list(
+            range(len(kidx)))
+        in_force = np.array([start <= mid <= end for mid in mids], dtype=bool)
+        rs = np.array(selected_routes(routes, p.select, expand), dtype=np.int64)
+        for a in (rs, in_force):
+            a.setflags(write=False)
+        out.append(ProgrammeSpec(name=p.name, routes=rs, cohorts=np.array(ks, dtype=np.int64),
+                                 capacity=cap.field(), total=total.field(), in_force=in_force))
+    return tuple(out)

@@ -3,7 +3,7 @@
 Shape convention (one block of ``B`` replicates): ``(B, C, K)`` for countries × cohorts,
 ``(B, R, K)`` for routes × cohorts, ``(B, K)`` for the origin's cohorts. Nothing here loops
 over replicates or people; Python loops run over steps, over route *positions* in the
-multinomial chain, and over cohorts in capacity selection.
+multinomial chain, over cohorts in capacity selection, and over programmes.
 
 Compartments (every person is in exactly one, at every step):
 
@@ -14,6 +14,7 @@ Compartments (every person is in exactly one, at every step):
 * ``pending`` (B, C, K): asylum claim pending;
 * ``settled`` (B, C, K): holding a permit or protection (leaves only by the settled
   return and onward hazards, 0 by default).
+* ``transit`` (B, T, K): on the way along a route that takes time (``T`` such routes).
 
 One step, in order (see ``docs/model.md`` for the reasoning):
 
@@ -29,9 +30,16 @@ One step, in order (see ``docs/model.md`` for the reasoning):
 5. queued routes (``visa_required``, ``humanitarian_only``): new applicants join the queue,
    a geometric share of the queue is decided, granted with the issuance probability; refused
    applicants go back to where they applied from;
-6. capacities: crossings above a route's capacity are chosen at random (multivariate
+6. capacities: crossings above a route's capacity, then above a programme's (a quota shared
+   by routes and cohorts, per step and in total), are chosen at random (multivariate
    hypergeometric); the rest stay at the source (or, if they held a visa, in the queue);
-7. crossings arrive in the destination's ``present``.
+   then a share of the crossings of ``irregular`` routes is intercepted and sent back;
+7. crossings arrive in the destination's ``present`` (``pending`` where the route has
+   ``asylum_at_border``); on routes with a travel time they are first on the way
+   (``transit``, counted at the source) and arrive each step with a geometric chance.
+
+Returned people may leave again in step 1 (``reemigration_hazard``), and pending claimants
+abscond or move on in step 2, where a scenario turns these on.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ import numpy as np
 
 from flowsim.core.compile import CompiledModel
 from flowsim.core.epochs import BlockEpochs, clip01
+from flowsim.core.quotas import Programmes, cap_select
 from flowsim.core.sums import Grouper, sum_over_axis1, to_source
 
 __all__ = ["DEFAULT_RECORD", "RECORDABLE", "InvariantError", "run_block"]
@@ -59,8 +68,14 @@ RECORDABLE: dict[str, tuple[str, ...]] = {
     "asylum_grants": ("country", "cohort"),
     "visas_issued": ("country", "cohort"),
     "flow": ("route", "cohort"),
+    "interceptions": ("country", "cohort"),
+    "pending": ("country", "cohort"),
+    "in_transit": ("route", "cohort"),
 }
-DEFAULT_RECORD: tuple[str, ...] = tuple(v for v in RECORDABLE if v != "flow")
+# recorded unless asked otherwise (the route flows, and the variables added with later
+# mechanisms, only on request, so that a run records what it always has)
+DEFAULT_RECORD: tuple[str, ...] = tuple(
+    v for v in RECORDABLE if v not in ("flow", "interceptions", "pending", "in_transit"))
 
 
 def record_shape(model: CompiledModel, name: str) -> tuple[int, ...]:
@@ -76,7 +91,15 @@ class InvariantError(RuntimeError):
 
 # draw sites within a step (for keyed samplers)
 SITE_DEPART, SITE_EVENTS, SITE_DECIDE, SITE_GRANT, SITE_REJECT, SITE_ROUTE, SITE_VISA, \
-    SITE_ISSUE, SITE_CAP, SITE_ACAP, SITE_SETTLED = (i * 1000 for i in range(11))
+    SITE_ISSUE, SITE_CAP, SITE_ACAP, SITE_SETTLED, SITE_AGAIN, SITE_STAYED, SITE_PENDING, \
+    SITE_PROGRAMME, SITE_INTERCEPT, SITE_TRAVEL = (i * 1000 for i in range(17))
+
+
+def leave_probability(p_week: np.ndarray, days: int) -> np.ndarray:
+    """The step probability of leaving the origin for a weekly probability ``p_week``."""
+    p_week = clip01(p_week)
+    p = -np.expm1(np.log1p(-np.minimum(p_week, 1.0 - 1e-15)) * (days / 7.0))
+    return clip01(np.where(p_week >= 1.0, 1.0, p))
 
 
 def shock_multiplier(model: CompiledModel, params: np.ndarray, first_day: int,
@@ -99,45 +122,6 @@ def shock_multiplier(model: CompiledModel, params: np.ndarray, first_day: int,
         mult = sh.multiplier.values(params)  # (1|B, K)
         total = total * (1.0 + (mult[:, None, :] - 1.0) * decay[:, :, None])
     return total.mean(axis=1)
-
-
-def _cap_select(sampler: Any, demand: np.ndarray, cap: np.ndarray, site: int,
-                index: np.ndarray) -> np.ndarray:
-    """Choose at most ``cap`` of the ``demand`` people in each group, at random.
-
-    Parameters
-    ----------
-    demand : ndarray, shape (B, M, G)
-        People by group member ``G`` (cohorts, or cohorts × kind) in ``M`` groups.
-    cap : ndarray, shape (1|B, M)
-        Capacity of each group (may be ``inf``).
-    index : ndarray, shape (M,)
-        The countries or routes the groups stand for (for keyed samplers).
-
-    Returns
-    -------
-    ndarray, shape (B, M, G): those who pass (a multivariate hypergeometric draw where
-    demand exceeds capacity, everybody otherwise).
-    """
-    total = demand.sum(axis=-1)
-    over = total > cap
-    if not over.any():
-        return demand
-    taken = demand.copy()
-    b, mm = np.nonzero(over)
-    d = demand[b, mm]  # (N, G)
-    left_cap = np.broadcast_to(cap, total.shape)[b, mm].astype(np.int64)
-    left_all = total[b, mm]
-    out = np.zeros_like(d)
-    for g in range(d.shape[1] - 1):
-        x = sampler.hypergeometric(d[:, g], left_all - d[:, g], left_cap, site + g,
-                                   (b, index[mm]))
-        out[:, g] = x
-        left_cap = left_cap - x
-        left_all = left_all - d[:, g]
-    out[:, -1] = left_cap
-    taken[b, mm] = out
-    return taken
 
 
 def run_block(
@@ -210,6 +194,16 @@ def run_block(
     by_src_q, by_dst_q = Grouper(src[qr], C), Grouper(dst[qr], C)
     first_day = 0
     network = m.has_network  # a property that reads the fields: once, not every step
+    reemigration, pending_moves = m.has_reemigration, m.has_pending_moves
+    rehazard = m.reemigration_hazard.values(params)  # (1|B, K)
+    emigration_scheduled = bool((m.emigration_factor != 1.0).any())
+    programmes = (Programmes(m, params, qr, B) if m.programmes else None)
+    # people on routes that take time (counted in the stock of the country they left)
+    tr = derived.travel_routes
+    transit = np.zeros((B, tr.size, K), dtype=np.int64)
+    by_src_t = Grouper(src[tr], C)
+    # (replicate, cohort) keys of flat (B * K) draws, for keyed samplers
+    cohort_keys = (np.repeat(np.arange(B), K), np.tile(np.arange(K), B))
 
     for t in range(T):
         sampler.start_step(t)
@@ -220,16 +214,25 @@ def run_block(
         if network:
             network_stock = ((present + pending + settled).sum(axis=2)
                              + by_src_q.sum(waiting).sum(axis=2))
+            if tr.size:
+                network_stock += by_src_t.sum(transit).sum(axis=2)
 
         # 1. departures from the origin ------------------------------------------------
+        e = int(m.epoch_of_step[t])
         mult = shock_multiplier(m, params, first_day, days)
-        p_week = clip01(hazard * mult * ep.access)
-        p_dep = -np.expm1(np.log1p(-np.minimum(p_week, 1.0 - 1e-15)) * (days / 7.0))
-        p_dep = np.where(p_week >= 1.0, 1.0, p_dep)
-        leaving = sampler.binomial(never, clip01(p_dep), SITE_DEPART, None)
+        h = hazard * m.emigration_factor[e] if emigration_scheduled else hazard
+        leaving = sampler.binomial(never, leave_probability(h * mult * ep.access, days),
+                                   SITE_DEPART, None)
         never -= leaving
         movers = np.zeros((B, C, K), dtype=np.int64)
         movers[:, o] = leaving
+        again = None  # returned people who leave again (same shocks, same deterrence)
+        if reemigration:
+            h = rehazard * m.reemigration_factor[e]
+            again = sampler.binomial(returned, leave_probability(h * mult * ep.access, days),
+                                     SITE_AGAIN, None)
+            returned -= again
+            movers[:, o] += again
 
         # 2. present people: return, move on, claim asylum, settle ----------------------
         ret = np.zeros((B, C, K), dtype=np.int64)
@@ -243,6 +246,17 @@ def run_block(
                 ret[:, where] += x
             else:
                 movers[:, where] += x
+        absconded = None
+        if pending_moves:  # pending claimants leave the procedure: stay, or move on
+            where = ep.pending_sites
+            absconded = np.zeros((B, C, K), dtype=np.int64)
+            for i, q in enumerate(ep.pending_q):
+                x = sampler.binomial(pending[:, where], q, SITE_PENDING + i, where)
+                pending[:, where] -= x
+                if i == 0:
+                    absconded[:, where] += x  # present from the end of these events
+                else:
+                    movers[:, where] += x
         for i, where in enumerate(ep.event_sites):
             index = ep.event_index[i]
             if not index.size:
@@ -258,6 +272,8 @@ def run_block(
                 pending[:, where] += x
             else:
                 settled[:, where] += x
+        if absconded is not None:
+            present += absconded
         returned += sum_over_axis1(ret)
 
         # 3. asylum decisions ------------------------------------------------------------
@@ -266,7 +282,7 @@ def run_block(
         if asylum_c.size:
             pa = pending[:, asylum_c]
             dec = sampler.binomial(pa, ep.p_decide_asylum_a, SITE_DECIDE, asylum_c)
-            dec = _cap_select(sampler, dec, ep.asylum_cap_a, SITE_ACAP, asylum_c)
+            dec = cap_select(sampler, dec, ep.asylum_cap_a, SITE_ACAP, asylum_c)
             gr = sampler.binomial(dec, ep.recognition_a, SITE_GRANT, asylum_c)
             rejected = dec - gr
             back = sampler.binomial(rejected, ep.rejected_return_a, SITE_REJECT, asylum_c)
@@ -289,7 +305,14 @@ def run_block(
             flow[:, link.route_at] = x
             left[:, link.source_at] -= x
         # movers without a usable route stay where they are
-        never += left[:, o]
+        if again is not None:  # which of the origin's stayers had returned: exchangeable
+            stayed = left[:, o]
+            back = sampler.hypergeometric(again.ravel(), leaving.ravel(), stayed.ravel(),
+                                          SITE_STAYED, cohort_keys).reshape(B, K)
+            returned += back
+            never += stayed - back
+        else:
+            never += left[:, o]
         left[:, o] = 0
         present += left
 
@@ -311,7 +334,7 @@ def run_block(
             granted_c = np.zeros((B, cidx.size, K), dtype=np.int64)
             granted_c[:, cq] = granted[:, qc]
             demand = np.concatenate([immediate[:, cidx], granted_c], axis=-1)
-            passed = _cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
+            passed = cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
             imm_pass, gr_pass = passed[..., :K], passed[..., K:]
             # above capacity: the queue-free stay at the source, visa holders stay queued
             to_source(immediate[:, cidx] - imm_pass, ep.capped_by_src, o, never, present)
@@ -319,13 +342,36 @@ def run_block(
             if cq.size:
                 waiting[:, qc] += granted[:, qc] - gr_pass[:, cq]
                 granted[:, qc] = gr_pass[:, cq]
+        if programmes is not None:  # quotas shared by routes and cohorts
+            programmes.apply(sampler, t, SITE_PROGRAMME, immediate, granted, waiting, never,
+                             present)
+
+        # 6b. interception on irregular routes: sent back to where the route leaves from
+        caught = None
+        ir = ep.intercept_routes
+        if ir.size:
+            caught = sampler.binomial(immediate[:, ir], ep.intercept_q, SITE_INTERCEPT, ir)
+            immediate[:, ir] -= caught
+            to_source(caught, ep.intercept_by_src, o, never, present)
 
         # 7. crossings ----------------------------------------------------------------------
         crossing = immediate
         if Q:
             crossing[:, qr] += granted
-        arrivals = by_dst.sum(crossing)
+        landing = crossing  # those who reach the destination in this step
+        if tr.size:  # routes that take time: the crossers join those on the way
+            transit += crossing[:, tr]
+            arrived = sampler.binomial(transit, ep.p_travel, SITE_TRAVEL, tr)
+            transit -= arrived
+            landing = crossing.copy()
+            landing[:, tr] = arrived
+        arrivals = by_dst.sum(landing)
         present += arrivals
+        if ep.border_routes.size:  # entering by these routes means claiming asylum
+            at_border = ep.border_by_dst.sum(landing[:, ep.border_routes] * ep.border_q)
+            present -= at_border
+            pending += at_border
+            claims += at_border
 
         # -- record ----------------------------------------------------------------------
         if "stock" in out:
@@ -333,6 +379,8 @@ def run_block(
             wait_at = by_src_q.sum(waiting)
             stock += wait_at
             stock[:, o] = never + returned + wait_at[:, o]
+            if tr.size:
+                stock += by_src_t.sum(transit)
             out["stock"][t] = stock
         if "departures" in out:
             out["departures"][t] = sum_over_axis1(crossing[:, from_origin])
@@ -352,10 +400,16 @@ def run_block(
             out["visas_issued"][t] = by_dst_q.sum(granted)
         if "flow" in out:
             out["flow"][t] = crossing
+        if "interceptions" in out and caught is not None:
+            out["interceptions"][t] = ep.intercept_by_dst.sum(caught)
+        if "pending" in out:
+            out["pending"][t] = pending
+        if "in_transit" in out and tr.size:
+            out["in_transit"][t][:, tr] = transit
 
         if check:
             total = never + returned + sum_over_axis1(waiting) + sum_over_axis1(
-                present + pending + settled)
+                present + pending + settled) + sum_over_axis1(transit)
             if not np.array_equal(total, population):
                 raise InvariantError(f"step {t}: population not conserved "
                                      f"(max error {np.abs(total - population).max()})")

@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from flowsim.core.compile import CLOSED, HUMANITARIAN, QUEUED, CompiledModel
-from flowsim.core.sums import Grouper, route_sum
+from flowsim.core.compile import CLOSED, HUMANITARIAN, IRREGULAR, QUEUED, CompiledModel
+from flowsim.core.sums import ChainSums, Grouper
 
 __all__ = ["BlockEpochs", "Epoch", "clip01"]
 
@@ -27,6 +27,7 @@ def clip01(x: np.ndarray) -> np.ndarray:
 class Epoch:
     """Per-block quantities that are constant within an epoch (and a step length)."""
 
+    index: int  # the epoch
     route_open: np.ndarray  # (1|B, R, K) bool
     route_cond: np.ndarray  # (1|B, R, K) conditional probability in the chain
     chain_cond: list[np.ndarray]  # route_cond at each chain position's routes (contiguous)
@@ -41,6 +42,9 @@ class Epoch:
     # the chain probabilities (return, onward) there, (1|B, n, K) each
     settled_sites: np.ndarray
     settled_q: list[np.ndarray]
+    # pending claimants who abscond (stay, present) or move on: the same, (abscond, onward)
+    pending_sites: np.ndarray
+    pending_q: list[np.ndarray]
     p_decide_asylum: np.ndarray  # (1|B, C, K)
     recognition: np.ndarray
     rejected_return: np.ndarray
@@ -61,6 +65,17 @@ class Epoch:
     capped_queue: np.ndarray  # which of those routes queue (indices into ``capped``)
     queue_of_capped: np.ndarray  # and where they are among the queue routes
     capped_by_src: Grouper  # sums over those routes by source country
+    # irregular routes with interception in this epoch, and the share intercepted there
+    intercept_routes: np.ndarray
+    intercept_q: np.ndarray  # (1|B, n, K)
+    intercept_by_src: Grouper
+    intercept_by_dst: Grouper
+    # routes whose arrivals lodge an asylum claim (for some cohort), and for which cohorts
+    border_routes: np.ndarray
+    border_q: np.ndarray  # (1, n, K) 0/1
+    border_by_dst: Grouper
+    # routes that take time: the chance of arriving in this step, (1|B, n, 1)
+    p_travel: np.ndarray
 
 
 class BlockEpochs:
@@ -69,14 +84,10 @@ class BlockEpochs:
     def __init__(self, model: CompiledModel, params: np.ndarray) -> None:
         self.m = model
         self.params = params
-        R, C = model.n_routes, model.n_countries
-        self.incidence = np.zeros((R, C))
-        self.incidence[np.arange(R), model.route_src] = 1.0
-        # before[r', r] = 1 when r' comes before r in the chain out of the same country
-        same = model.route_src[:, None] == model.route_src[None, :]
-        self.before = (same & (model.route_position[:, None] < model.route_position[None, :]))
-        self.before = self.before.astype(float)
-        self.internal = model.route_internal[None, :, None]
+        # sums over each country's routes, and over the routes before each in its chain
+        self.sums = ChainSums(model.route_src, model.route_position, model.n_countries)
+        # (1, R, 1) per epoch: the routes an internal passport is enough for
+        self.internal = [model.route_internal[e][None, :, None] for e in range(model.n_epochs)]
         self.passport = model.passport_share.values(params)  # (1|B, K)
         self.regime_cost = model.regime_cost.values(params)  # (1|B, 6)
         self.deterrence = model.deterrence.values(params)  # (1|B,)
@@ -84,6 +95,9 @@ class BlockEpochs:
         # routes that queue applicants in some epoch: the only ones that can hold anybody
         self.queue_routes = np.flatnonzero(np.isin(model.route_regime, QUEUED).any(axis=(0, 2)))
         self.asylum_countries = np.flatnonzero(model.has_asylum)
+        # routes that take time (in some replicate): the only ones that hold people in transit
+        self.travel_days = model.route_travel_days.values(params)  # (1|B, R)
+        self.travel_routes = np.flatnonzero((self.travel_days > 0).any(axis=0))
         self.cache: dict[tuple[int, int], Epoch] = {}
         self._base_weight: dict[int, np.ndarray] = {}  # by base epoch
 
@@ -92,7 +106,7 @@ class BlockEpochs:
         m = self.m
         regime = m.route_regime[e].astype(np.int64)  # (R, K)
         hum = m.humanitarian_eligible[None, :]
-        open_ = (regime != CLOSED) & m.route_eligible & ((regime != HUMANITARIAN) | hum)
+        open_ = (regime != CLOSED) & m.route_eligible[e] & ((regime != HUMANITARIAN) | hum)
         attract = m.attractiveness.at(e).values(self.params)  # (1|B, C, K)
         cost = m.route_cost.at(e).values(self.params)  # (1|B, R, K)
         rcost = self.regime_cost[:, regime]  # (1|B, R, K)
@@ -101,11 +115,12 @@ class BlockEpochs:
         weight = np.exp(np.clip(utility, -50.0, 50.0)) * open_[None]
         return weight, open_
 
-    def mixture(self, weight: np.ndarray) -> np.ndarray:
-        """Route probabilities for a mover: international-passport mixture of two logits."""
-        tot_all = route_sum(weight, self.incidence)
-        w_int = weight * self.internal
-        tot_int = route_sum(w_int, self.incidence)
+    def mixture(self, weight: np.ndarray, e: int) -> np.ndarray:
+        """Route probabilities for a mover in epoch ``e``: international-passport mixture of
+        two logits."""
+        tot_all = self.sums.total(weight)
+        w_int = weight * self.internal[e]
+        tot_int = self.sums.total(w_int)
         src = self.m.route_src
         with np.errstate(invalid="ignore", divide="ignore"):
             q_all = np.where(tot_all[:, src, :] > 0, weight / tot_all[:, src, :], 0.0)
@@ -113,10 +128,10 @@ class BlockEpochs:
         pi = self.passport[:, None, :]
         return pi * q_all + (1.0 - pi) * q_int
 
-    def conditionals(self, weight: np.ndarray, open_: np.ndarray) -> np.ndarray:
+    def conditionals(self, weight: np.ndarray, open_: np.ndarray, e: int) -> np.ndarray:
         """The route chain's conditional probabilities for logit weights ``weight``."""
-        q = self.mixture(weight)
-        cum_before = route_sum(q, self.before)
+        q = self.mixture(weight, e)
+        cum_before = self.sums.before(q)
         with np.errstate(invalid="ignore", divide="ignore"):
             cond = np.where(1.0 - cum_before > 1e-12, q / (1.0 - cum_before), 0.0)
         return clip01(np.where(open_[None], cond, 0.0))
@@ -130,33 +145,34 @@ class BlockEpochs:
         scale = m.network_scale.values(self.params)
         boost = np.minimum(w * np.log1p(stock / scale), 50.0)  # (B, C) logit scale
         weight = ep.weight * np.exp(boost)[:, m.route_dst, None]
-        return self.conditionals(weight, ep.route_open[0])
+        return self.conditionals(weight, ep.route_open[0], ep.index)
 
     def chain_with_network(self, ep: Epoch, stock: np.ndarray) -> list[np.ndarray]:
         """:meth:`cond_with_network` at each chain position's routes."""
         cond = self.cond_with_network(ep, stock)
         return [np.ascontiguousarray(cond[:, c.routes]) for c in self.chain]
 
-    def access(self, weight: np.ndarray) -> np.ndarray:
+    def access(self, weight: np.ndarray, e: int) -> np.ndarray:
         """Mixture-weighted choice weight out of the origin, per cohort (B|1, K)."""
         o = self.m.route_src == self.m.origin
         w = weight[:, o, :]
-        internal = self.m.route_internal[o][None, :, None]
+        internal = self.m.route_internal[e][o][None, :, None]
         pi = self.passport
         return pi * w.sum(axis=1) + (1.0 - pi) * (w * internal).sum(axis=1)
 
-    def access_abroad(self, weight: np.ndarray) -> np.ndarray:
+    def access_abroad(self, weight: np.ndarray, e: int) -> np.ndarray:
         """Mixture-weighted choice weight out of every country, per cohort (B|1, C, K)."""
-        return (self.passport[:, None, :] * route_sum(weight, self.incidence)
+        return (self.passport[:, None, :] * self.sums.total(weight)
                 + (1.0 - self.passport[:, None, :])
-                * route_sum(weight * self.internal, self.incidence))
+                * self.sums.total(weight * self.internal[e]))
 
     def onward_damping(self, e: int, weight: np.ndarray) -> np.ndarray:
         """``A_c ** deterrence`` for every country and cohort in epoch ``e`` (B|1, C, K),
         ``weight`` the epoch's route weights: the choice weight of the routes open out of
         ``c`` now, relative to the routes open with no policy in force (1 where none were)."""
-        base = self.access_abroad(self.weights(int(self.m.base_epoch[e]))[0])
-        now = self.access_abroad(weight)
+        b = int(self.m.base_epoch[e])
+        base = self.access_abroad(self.weights(b)[0], b)
+        now = self.access_abroad(weight, e)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(base > 0, now / base, 1.0)
         return ratio ** self.deterrence.reshape(-1, 1, 1)
@@ -169,10 +185,10 @@ class BlockEpochs:
         weight, open_ = self.weights(e)
         b = int(m.base_epoch[e])  # no policy in force, the same schedule values
         if b not in self._base_weight:
-            self._base_weight[b] = self.access(self.weights(b)[0])
-        cond = self.conditionals(weight, open_)
+            self._base_weight[b] = self.access(self.weights(b)[0], b)
+        cond = self.conditionals(weight, open_, e)
         base = self._base_weight[b]
-        now = self.access(weight)
+        now = self.access(weight, e)
         # With no open route to compare against (base 0: every route out of the origin is
         # closed to the cohort with no policy in force), closures cannot deter: ratio 1.
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -188,7 +204,14 @@ class BlockEpochs:
         if damping is not None:
             hz[1] = np.minimum(hz[1] * damping, 1.0)
         q_chain = _risk_chain(hz, m.origin, scale)
-        settled_sites, settled_q = self._settled_events(e, scale, damping)
+        settled_sites, settled_q = self._two_events(
+            e, scale, damping, ("settled_return_hazard", "settled_onward_hazard"))
+        pending_sites, pending_q = self._two_events(
+            e, scale, damping, ("abscond_hazard", "pending_onward_hazard"))
+        intercept = clip01(m.route_interception.at(e).values(params)) * (
+            m.route_regime[e] == IRREGULAR)[None]  # (1|B, R, K)
+        intercept_routes = np.flatnonzero((intercept > 0).any(axis=(0, 2)))
+        border_routes = np.flatnonzero(m.route_border[e].any(axis=1))
 
         # where an event can happen in most countries, draw over all of them (the others
         # have probability 0, drawn at almost no cost) rather than gather and scatter a subset
@@ -219,6 +242,7 @@ class BlockEpochs:
         qr, ac = self.queue_routes, self.asylum_countries
         capped_queue = np.flatnonzero(np.isin(capped, qr))
         ep = Epoch(
+            index=e,
             route_open=open_[None],
             route_cond=cond,
             chain_cond=[np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
@@ -251,18 +275,37 @@ class BlockEpochs:
             capped_queue=capped_queue,
             queue_of_capped=np.searchsorted(qr, capped[capped_queue]),
             capped_by_src=Grouper(m.route_src[capped], m.n_countries),
+            pending_sites=pending_sites,
+            pending_q=pending_q,
+            intercept_routes=intercept_routes,
+            intercept_q=np.ascontiguousarray(intercept[:, intercept_routes]),
+            intercept_by_src=Grouper(m.route_src[intercept_routes], m.n_countries),
+            intercept_by_dst=Grouper(m.route_dst[intercept_routes], m.n_countries),
+            border_routes=border_routes,
+            border_q=m.route_border[e][border_routes][None].astype(np.int64),
+            border_by_dst=Grouper(m.route_dst[border_routes], m.n_countries),
+            p_travel=self._p_travel(days),
         )
         self.cache[key] = ep
         return ep
 
 
-    def _settled_events(self, e: int, scale: float, damping: np.ndarray | None
-                        ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Where settled people return or move on in epoch ``e`` (often nowhere), and the
-        chain probabilities (return, onward) there, converted as for present people."""
+    def _p_travel(self, days: int) -> np.ndarray:
+        """The chance that a person in transit arrives in a step of ``days`` days (geometric
+        travel time with mean ``travel_days``; 1 where a replicate's travel time is 0)."""
+        d = self.travel_days[:, self.travel_routes]
+        with np.errstate(divide="ignore"):
+            p = np.where(d > 0, -np.expm1(-days / np.maximum(d, 1e-300)), 1.0)
+        return clip01(p)[:, :, None]
+
+    def _two_events(self, e: int, scale: float, damping: np.ndarray | None,
+                    fields: tuple[str, str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Where the two competing events of ``fields`` (settled people: return, move on;
+        pending claimants: abscond, move on) can happen in epoch ``e`` (often nowhere), and
+        their chain probabilities there, converted as for present people; the second is a
+        move on, damped as present people's."""
         m = self.m
-        hz = [getattr(m, f).at(e).values(self.params)
-              for f in ("settled_return_hazard", "settled_onward_hazard")]
+        hz = [getattr(m, f).at(e).values(self.params) for f in fields]
         if damping is not None:
             hz[1] = np.minimum(hz[1] * damping, 1.0)
         q = _risk_chain(hz, m.origin, scale)

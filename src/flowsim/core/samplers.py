@@ -22,11 +22,16 @@ The transform (``binomial_icdf``):
   O(1/variance) (below 1e-3 at the threshold), which goodness-of-fit tests against the exact
   sampler do not detect at the sample sizes of the test suite.
 
+Capacity selection's hypergeometric counts are the same kind of draw: scipy's quantile of the
+hypergeometric at the keyed uniform (its bisection, run on every element at once).
+
 Every result is a whole number between 0 and ``n``, so the engine's bookkeeping conserves
 people exactly as with the exact sampler.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy import special, stats
@@ -44,9 +49,19 @@ def _mix(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser: a bijective, well-mixing hash of 64-bit words."""
     with np.errstate(over="ignore"):
         z = x + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        return z ^ (z >> np.uint64(31))
+        if z.ndim == 0:  # a scalar: numpy scalars have no in-place operations
+            z = (z ^ (z >> np.uint64(30))) * _M1
+            z = (z ^ (z >> np.uint64(27))) * _M2
+            return z ^ (z >> np.uint64(31))
+        # in place, with one scratch array (the same words): a block's uniforms are the
+        # largest arrays hashed
+        t = np.right_shift(z, np.uint64(30))
+        z ^= t
+        z *= _M1
+        z ^= np.right_shift(z, np.uint64(27), out=t)
+        z *= _M2
+        z ^= np.right_shift(z, np.uint64(31), out=t)
+        return z
 
 
 def keyed_uniform(*keys: np.ndarray | int) -> np.ndarray:
@@ -55,10 +70,25 @@ def keyed_uniform(*keys: np.ndarray | int) -> np.ndarray:
     The same keys give the same uniform, and any change of any key gives an independent one
     (as far as a 64-bit hash can tell).
     """
-    h = np.uint64(0x243F6A8885A308D3)
+    return _unit(_hash(_KEY_START, *keys))
+
+
+_KEY_START = np.uint64(0x243F6A8885A308D3)
+
+
+def _hash(h: np.ndarray | np.uint64, *keys: np.ndarray | int) -> np.ndarray:
+    """The hash of ``keys`` after the hash ``h`` of the keys before them."""
     for k in keys:
         h = _mix(np.bitwise_xor(h, np.asarray(k, dtype=np.uint64)))
-    return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+    return np.asarray(h)
+
+
+def _unit(h: np.ndarray) -> np.ndarray:
+    """The top 53 bits of a hash as a uniform in (0, 1), never 0 or 1."""
+    u = (h >> np.uint64(11)).astype(np.float64)
+    u += 0.5
+    u *= 1.0 / 9007199254740992.0
+    return u
 
 
 def binomial_icdf(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -67,35 +97,167 @@ def binomial_icdf(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
     Exact inverse CDF when the variance is small, a corrected normal quantile when it is
     large (see the module docstring).
     """
-    n, p, u = np.broadcast_arrays(np.asarray(n, dtype=np.int64), np.asarray(p, dtype=float),
-                                  np.asarray(u, dtype=float))
-    out = np.zeros(n.shape, dtype=np.int64)
-    full = (p >= 1.0) & (n > 0)
-    out[full] = n[full]
-    live = (n > 0) & (p > 0.0) & ~full
+    n, p, u = (np.asarray(n, dtype=np.int64), np.asarray(p, dtype=float),
+               np.asarray(u, dtype=float))
+    shape = np.broadcast_shapes(n.shape, p.shape, u.shape)
+    n, u = (a if a.shape == shape else np.broadcast_to(a, shape) for a in (n, u))
+    p = p.reshape((1,) * (len(shape) - p.ndim) + p.shape)
+    out = np.zeros(shape, dtype=np.int64)
+    live = (n > 0) & (p > 0.0)
+    # p is often smaller than n (one probability for every replicate): what depends on p
+    # alone is computed there, the same values as per element (the tests for p = 1 and
+    # p > 1/2, q = p or 1 - p, and for the search log(1 - q) and q / (1 - q))
+    if (p >= 1.0).any():
+        full = live & (p >= 1.0)
+        out[full] = n[full]
+        live &= ~full
     if not live.any():
         return out
-    nn, pp, uu = n[live], p[live], u[live]
-    # by symmetry, search from the nearer end: X = n - Y with Y ~ Bin(n, 1-p) at 1-u
-    flip = pp > 0.5
-    q = np.where(flip, 1.0 - pp, pp)
-    v = np.where(flip, 1.0 - uu, uu)
-    var = nn * q * (1.0 - q)
-    y = np.empty(nn.shape, dtype=np.int64)
-    small = var < EXACT_VARIANCE
-    if small.any():
-        y[small] = _search(nn[small], q[small], v[small])
-    big = ~small
-    if big.any():
-        y[big] = _normal_quantile(nn[big], q[big], v[big])
-    # a flipped draw at 1-u: Y is non-decreasing in 1-u, so n - Y is non-decreasing in u;
-    # ties at the boundary go the right way because v = 1 - u is never exactly a CDF value
-    out[live] = np.where(flip, nn - y, y)
+    some_flip = bool((p > 0.5).any())
+    q = np.where(p > 0.5, 1.0 - p, p) if some_flip else p
+    per_p = [p, q]
+    if 4 * p.size <= math.prod(shape):
+        with np.errstate(divide="ignore", invalid="ignore"):  # (values that are not used)
+            per_p += [np.log1p(-q), q / (1.0 - q)]
+    per_p = np.stack(per_p).reshape(len(per_p), -1)
+    place = np.broadcast_to(np.arange(p.size).reshape(p.shape), shape)  # each element's p
+    with np.errstate(invalid="ignore"):  # (0 * inf where n = 0: not live)
+        exact = (n * q) * (1.0 - q) < EXACT_VARIANCE  # the variance n q (1 - q), as before
+    for branch, searched in ((live & exact, True), (live & ~exact, False)):
+        if not branch.any():
+            continue
+        nn, v = n[branch], u[branch]
+        of_p = np.take(per_p, place[branch], axis=1)
+        flip = of_p[0] > 0.5 if some_flip else None
+        if flip is not None:
+            # by symmetry, search from the nearer end: X = n - Y with Y ~ Bin(n, 1-p) at 1-u
+            v = np.where(flip, 1.0 - v, v)
+        if searched:
+            y = _search(nn, of_p[1], v, *of_p[2:])
+        else:
+            y = _normal_quantile(nn, of_p[1], v)
+        # a flipped draw at 1-u: Y is non-decreasing in 1-u, so n - Y is non-decreasing in
+        # u; ties at the boundary go the right way because v = 1 - u is never a CDF value
+        out[branch] = y if flip is None else np.where(flip, nn - y, y)
     return out
 
 
-def _search(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Exact inverse CDF by sequential search from 0 (p <= 1/2, small variance)."""
+# The exact search runs the recurrence of the step-by-step loop (``_search_stepwise``) a chunk
+# of terms at a time: ``_FIRST_TERMS`` terms for every element, then twice as many for those
+# still below their uniform, and so on (most counts are small, a few reach 200).
+_FIRST_TERMS = 8
+_MAX_TERMS = 255  # terms per chunk: a count of terms fits in a uint8
+_CHUNK_CELLS = 1 << 19  # elements x terms per chunk (about 4 MB a buffer)
+_MIN_CELLS = 1 << 12  # and at least this many: a chunk's overhead is worth about as many terms
+_ACCUMULATE_BELOW = 256  # fewer elements than this: ufunc.accumulate beats a loop over terms
+_TINY = 1e-300
+_EXACT_FLOAT_N = 2**53 - 2  # n + 1 - k is exact in float64 up to here
+
+
+def _search(n: np.ndarray, p: np.ndarray, u: np.ndarray, log_q: np.ndarray | None = None,
+            ratio: np.ndarray | None = None) -> np.ndarray:
+    """Exact inverse CDF by sequential search from 0 (p <= 1/2, small variance).
+
+    The smallest ``k`` with ``u <= cdf(k)``, stopping at ``n``, or where the pmf falls below
+    1e-300 (when round-off leaves the sum a hair below ``u`` in the far tail), with
+    ``pmf(k) = pmf(k - 1) * ((n - k + 1) / k * p / (1 - p))`` and
+    ``cdf(k) = cdf(k - 1) + pmf(k)``: the same floating-point operations in the same order as
+    :func:`_search_stepwise`, one term at a time, so the same counts bit for bit. The terms
+    are computed a chunk at a time for every element still searching, each term a
+    whole-array operation across elements (or ``ufunc.accumulate`` along the chunk, which
+    runs the same sequence, for small arrays).
+
+    Stopping within a chunk needs no test for ``n`` or the tiny pmf where the sum reaches
+    ``u``: past ``n`` the terms are 0, and past a pmf below 1e-300 the sum no longer moves
+    (it is at least the pmf at 0, which is above e**-400 when ``n p (1 - p) < 100`` and
+    ``p <= 1/2``; the pmf rises to its mode and then falls, as the factors decrease in
+    ``k``), so the sum cannot reach ``u`` after either. Elements whose pmf at 0 is below
+    1e-300 (impossible with the caller's variance bound) go through the step-by-step loop.
+    ``log_q`` and ``ratio``, when given, are ``log1p(-p)`` and ``p / (1 - p)``.
+    """
+    x = np.zeros(n.shape, dtype=np.int64)
+    pmf = np.exp(n * (np.log1p(-p) if log_q is None else log_q))
+    searching = u > pmf
+    low = pmf < _TINY
+    if low.any():
+        tiny = np.flatnonzero(searching & low)
+        x[tiny] = _search_stepwise(n[tiny], p[tiny], u[tiny])
+        searching &= ~low
+    todo = np.flatnonzero(searching)
+    if not todo.size:
+        return x
+    nn, pmf, uu = n[todo], pmf[todo], u[todo]
+    cdf = pmf
+    ratio = p[todo] / (1.0 - p[todo]) if ratio is None else ratio[todo]
+    exact_float = nn.max() <= _EXACT_FLOAT_N
+    top = nn + 1.0
+    m = todo.size
+    w = min(max(_FIRST_TERMS, _MIN_CELLS // m), _MAX_TERMS, max(1, _CHUNK_CELLS // m))
+    size = (w + 1) * m  # buffers reused by every chunk (row 0: the state before the chunk)
+    pm_buf, cdf_buf, below_buf = np.empty(size), np.empty(size), np.empty(size, dtype=bool)
+    k0, width = 0, _FIRST_TERMS
+    while True:
+        pm = pm_buf[:(w + 1) * m].reshape(w + 1, m)
+        cd = cdf_buf[:(w + 1) * m].reshape(w + 1, m)
+        ks = np.arange(k0 + 1, k0 + w + 1, dtype=np.float64)[:, None]
+        factor = pm[1:]
+        if exact_float:
+            np.subtract(top, ks, out=factor)
+            factor /= ks
+        else:  # as the loop: the integer n - k + 1, then a true division
+            kint = ks.astype(np.int64)
+            np.true_divide(nn - (kint - 1), kint, out=factor)
+        factor *= ratio
+        pm[0] = pmf
+        cd[0] = cdf
+        if m < _ACCUMULATE_BELOW:
+            np.multiply.accumulate(pm, axis=0, out=pm)
+            cd[1:] = pm[1:]
+            np.add.accumulate(cd, axis=0, out=cd)
+        else:
+            for j in range(1, w + 1):
+                np.multiply(pm[j - 1], pm[j], out=pm[j])
+                np.add(cd[j - 1], pm[j], out=cd[j])
+        # the sum never decreases along a chunk, so the terms below u are those before the hit
+        below = below_buf[:w * m].reshape(w, m)
+        np.less(cd[1:], uu, out=below)
+        before = below.view(np.uint8).sum(axis=0, dtype=np.uint8)
+        hit = before < w
+        x[todo[hit]] = before[hit].astype(np.int64) + (k0 + 1)
+        rest = np.flatnonzero(~hit)
+        if not rest.size:
+            return x
+        todo, nn, top, ratio, uu = todo[rest], nn[rest], top[rest], ratio[rest], uu[rest]
+        pmf, cdf = pm[w, rest], cd[w, rest]
+        # not reached: stop at n, or at the first pmf below _TINY (found only where the
+        # chunk's last valid pmf is below it, the pmf falling from there on)
+        if nn.min() <= k0 + w or pmf.min() < _TINY:  # (rare: skipped otherwise)
+            at_n = nn - (k0 + 1)  # the row of k = n within the chunk's terms
+            ended = at_n < w
+            stop = np.where(ended, at_n, w)
+            tiny = pmf < _TINY
+            if ended.any():
+                e = np.flatnonzero(ended)
+                tiny[e] = pm[at_n[e] + 1, rest[e]] < _TINY
+            if tiny.any():
+                t = np.flatnonzero(tiny)
+                stop[t] = np.minimum(stop[t], np.argmax(pm[1:, rest[t]] < _TINY, axis=0))
+            done = stop < w
+            if done.any():
+                x[todo[done]] = stop[done] + (k0 + 1)
+                go = np.flatnonzero(~done)
+                if not go.size:
+                    return x
+                todo, nn, top, ratio, uu = todo[go], nn[go], top[go], ratio[go], uu[go]
+                pmf, cdf = pmf[go], cdf[go]
+        k0 += w
+        width *= 2
+        m = todo.size
+        w = min(max(width, _MIN_CELLS // m), _MAX_TERMS, size // m - 1)
+
+
+def _search_stepwise(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The exact inverse CDF one term at a time (the definition :func:`_search` follows)."""
     x = np.zeros(n.shape, dtype=np.int64)
     pmf = np.exp(n * np.log1p(-p))
     cdf = pmf.copy()
@@ -108,7 +270,7 @@ def _search(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
         cdf[todo] += pmf[todo]
         # stop at n; and when floating-point round-off leaves the sum a hair below u in the
         # far tail, stop where the remaining mass is negligible
-        done = (u[todo] <= cdf[todo]) | (k >= n[todo]) | (pmf[todo] < 1e-300)
+        done = (u[todo] <= cdf[todo]) | (k >= n[todo]) | (pmf[todo] < _TINY)
         todo = todo[~done]
     return x
 
@@ -121,6 +283,91 @@ def _normal_quantile(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
     skew = (1.0 - 2.0 * p) / sd
     x = mean + sd * (z + skew * (z * z - 1.0) / 6.0)
     return np.clip(np.floor(x + 0.5), 0, n).astype(np.int64)
+
+
+def _hypergeometric_ppf(u: np.ndarray, total: np.ndarray, good: np.ndarray,
+                        nsample: np.ndarray) -> np.ndarray:
+    """``scipy.stats.hypergeom.ppf(u, total, good, nsample)`` for ``u`` in (0, 1), vectorized.
+
+    scipy has no quantile of its own for the hypergeometric: its generic discrete quantile
+    bisects the support with the distribution function (``_drv2_ppfsingle``), one element
+    at a time through ``np.vectorize``. This runs the same bisection on every element at
+    once: the same support ends, the same tests in the same order, the same midpoints and
+    the same distribution function (``hypergeom._cdf``, Boost's), so the same quantiles
+    (``tests/test_sampling.py`` compares them with scipy's). Arguments scipy rejects give
+    NaN, as there.
+    """
+    u = np.asarray(u, dtype=float)
+    total, good, nsample = (np.asarray(a, dtype=np.int64) for a in (total, good, nsample))
+    out = np.full(u.shape, np.nan)
+    live = np.flatnonzero((total > 0) & (good >= 0) & (nsample >= 0) & (good <= total)
+                          & (nsample <= total))
+    if not live.size:
+        return out
+    q, tt, gg, ss = u.ravel()[live], total.ravel()[live], good.ravel()[live], nsample.ravel()[live]
+    a = np.maximum(ss - (tt - gg), 0)  # the support, as hypergeom._get_support
+    b = np.minimum(gg, ss)
+    cdf = _DistinctCdf(tt, gg, ss, int(b.max()) + 1)
+    at = np.arange(live.size)  # each element's row in cdf
+    qa = cdf(a, at)
+    qb = np.ones(q.shape)
+    flat = out.reshape(-1)
+    while live.size:
+        # the tests at the top of scipy's loop, in its order
+        at_a = qa == q
+        at_b = ~at_a & (qb == q)
+        close = ~at_a & ~at_b & (b <= a + 1)
+        found = np.where(at_a | (close & (qa > q)), a, b)
+        done = at_a | at_b | close
+        # then one bisection step for the others
+        c = (a + b) // 2
+        rest = np.flatnonzero(~done)
+        qc = cdf(c[rest], at[rest])
+        found[rest] = c[rest]
+        below, above = qc < q[rest], qc > q[rest]
+        done[rest] = ~below & ~above  # the cdf is exactly u at c
+        flat[live[done]] = found[done]
+        a[rest] = np.where(below, c[rest], a[rest])
+        qa[rest] = np.where(below, qc, qa[rest])
+        b[rest] = np.where(above, c[rest], b[rest])
+        qb[rest] = np.where(above, qc, qb[rest])
+        go = np.flatnonzero(~done)
+        live, q, at, a, b, qa, qb = live[go], q[go], at[go], a[go], b[go], qa[go], qb[go]
+    return out
+
+
+class _DistinctCdf:
+    """scipy's hypergeometric distribution function (Boost's), once per distinct arguments.
+
+    An evaluation costs microseconds (Boost sums the pmf term by term), and the replicates
+    of a block often share a group's sizes, so that their bisections ask for the same
+    points: each distinct (point, sizes) is evaluated once, with the same arguments (the
+    same values) as one evaluation per element.
+    """
+
+    def __init__(self, total: np.ndarray, good: np.ndarray, nsample: np.ndarray,
+                 span: int) -> None:
+        # the distinct sizes, by a lexicographic sort (np.unique(axis=1) sorts far slower)
+        sizes = np.stack([total, good, nsample])
+        order = np.lexsort(sizes[::-1])
+        ordered = sizes[:, order]
+        first = np.empty(order.size, dtype=bool)
+        first[:1] = True
+        np.any(ordered[:, 1:] != ordered[:, :-1], axis=0, out=first[1:])
+        self.sizes = ordered[:, first]
+        self.group = np.empty(order.size, dtype=np.int64)
+        self.group[order] = np.cumsum(first) - 1
+        self.span = span  # points are below it
+        # a (sizes, point) pair packed into one integer, where it fits
+        self.packed = self.sizes.shape[1] * span < 2**62
+
+    def __call__(self, k: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        g = self.group[rows]
+        if k.size < 64 or not self.packed:
+            return stats.hypergeom._cdf(k, *self.sizes[:, g])
+        key, where = np.unique(g * self.span + k, return_inverse=True)
+        g, k = np.divmod(key, self.span)
+        return stats.hypergeom._cdf(k, *self.sizes[:, g])[where]
 
 
 class CoupledSampler:
@@ -138,19 +385,32 @@ class CoupledSampler:
         self.seed_key = np.uint64(seed_key % 2**64)
         self.replicates = np.asarray(replicates, dtype=np.uint64)
         self.step = 0
+        # the keys hash one after the other, so the hash of the first ones is kept: that of
+        # (seed, replicate) for the block, that of (seed, replicate, step) for the step
+        self._block_hash = _hash(_KEY_START, self.seed_key, self.replicates)
+        self._hashed_step: int | None = None
+        self._step_hash = self._block_hash
 
     def start_step(self, step: int) -> None:
         self.step = step
 
+    def _at_step(self) -> np.ndarray:
+        """The hash of (seed, replicate, step), one per replicate of the block."""
+        if self._hashed_step != self.step:
+            self._step_hash = _hash(self._block_hash, self.step)
+            self._hashed_step = self.step
+        return self._step_hash
+
     def _uniform(self, shape: tuple[int, ...], site: int,
                  index: np.ndarray | None) -> np.ndarray:
-        rep = self.replicates.reshape((-1,) + (1,) * (len(shape) - 1))
+        # keyed_uniform(seed, replicate, step, site, index, cohort), from the step's hash
+        at_step = self._at_step().reshape((-1,) + (1,) * (len(shape) - 1))
         if index is None:  # (B, K)
             mid: np.ndarray | int = 0
         else:
             mid = np.asarray(index, dtype=np.uint64).reshape((1, -1) + (1,) * (len(shape) - 2))
         cohort = np.arange(shape[-1], dtype=np.uint64) if len(shape) >= 2 else 0
-        return keyed_uniform(self.seed_key, rep, self.step, site, mid, cohort)
+        return _unit(_hash(at_step, site, mid, cohort))
 
     def binomial(self, n: np.ndarray, p: np.ndarray, site: int,
                  index: np.ndarray | None = None) -> np.ndarray:
@@ -171,9 +431,9 @@ class CoupledSampler:
             rows, groups = np.zeros(good.shape, dtype=np.int64), np.arange(good.size)
         else:
             rows, groups = index
-        u = keyed_uniform(self.seed_key, self.replicates[rows], self.step, site,
-                          np.asarray(groups, dtype=np.uint64))
-        x = stats.hypergeom.ppf(u, good + bad, good, nsample)
+        # keyed_uniform(seed, replicate, step, site, group), from the step's hash
+        u = _unit(_hash(self._at_step()[rows], site, np.asarray(groups, dtype=np.uint64)))
+        x = _hypergeometric_ppf(u, good + bad, good, nsample)
         lo = np.maximum(0, nsample - bad)
         hi = np.minimum(good, nsample)
         return np.clip(np.nan_to_num(x, nan=0.0), lo, hi).astype(np.int64)

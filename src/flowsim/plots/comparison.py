@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from flowsim._version import __version__
+from flowsim.plots.effects import _scenario as effects_scenario
+from flowsim.plots.effects import comparison_source
 from flowsim.plots.style import PALETTE, new_figure, thousands
 from flowsim.scenario.report import label as label_of
 from flowsim.scenario.report import report_blocs
@@ -43,13 +44,16 @@ _signed = FuncFormatter(lambda x, _: f"{x:+,.0f}" if x else "0")
 
 def _end_label(comparison: Any) -> str:
     """The last day of the runs, as the outcomes name it (``YYYY-MM-DD``)."""
-    ds = comparison.results[comparison.baseline].dataset
-    return str(ds["time"].values[-1].astype("datetime64[D]"))
+    res = comparison.results.get(comparison.baseline) if comparison.results else None
+    if res is not None:
+        return str(res.dataset["time"].values[-1].astype("datetime64[D]"))
+    return str(getattr(comparison, "attrs", {}).get("period_end", ""))
 
 
 def _scenario(comparison: Any) -> Any:
-    """The baseline's scenario (whose report names the blocs), if the results carry it."""
-    return comparison.results[comparison.baseline].scenario
+    """The baseline's scenario (whose report names the blocs): kept with its results, or
+    with a comparison read back from its directory."""
+    return effects_scenario(comparison)
 
 
 def _blocs(comparison: Any) -> list[str]:
@@ -82,12 +86,7 @@ def _label(outcome: str, scenario: Any = None) -> str:
 
 
 def _source_note(comparison: Any, extra: str = "") -> str:
-    base = comparison.results[comparison.baseline].dataset.attrs
-    n = comparison.values.sizes["replicate"]
-    note = (f"Source: flowsim {base.get('flowsim_version', __version__)}, paired comparison "
-            f"against '{comparison.baseline}' ({base.get('scenario_hash', '?')}) with common "
-            f"random numbers; {n:,} replicates, seed {base.get('seed_entropy', '?')}.")
-    return note + (f" {extra}" if extra else "")
+    return comparison_source(comparison, extra)
 
 
 def paired_differences(comparison: Any, outcomes: Sequence[str] | None = None, *,

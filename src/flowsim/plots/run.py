@@ -33,13 +33,15 @@ from flowsim.plots.style import (
     TARGET_COLOUR,
     date_axis,
     day,
+    fan,
+    fan_handles,
     group_styles,
     new_figure,
     source_note,
     thousands,
 )
 
-__all__ = [ "destinations", "fan_chart"]
+__all__ = ["destinations", "fan_chart"]
 
 
 def _cohort_names(cohorts: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -128,14 +130,8 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
 
     fig = new_figure(figsize)
     ax = fig.add_subplot()
-    ax.fill_between(x, q[0], q[4], color=FAN_COLOUR, alpha=0.18, lw=0, zorder=1)
-    ax.fill_between(x, q[1], q[3], color=FAN_COLOUR, alpha=0.35, lw=0, zorder=2)
-    ax.plot(x, q[2], color=FAN_COLOUR, lw=2, zorder=3)
-    handles: list[Any] = [
-        Line2D([], [], color=FAN_COLOUR, lw=2, label="departed (median)"),
-        Patch(color=FAN_COLOUR, alpha=0.45, lw=0, label="50% of replicates"),
-        Patch(color=FAN_COLOUR, alpha=0.18, lw=0, label="90% of replicates"),
-    ]
+    fan(ax, x, q, FAN_COLOUR, lw=2, zorder=1)
+    handles: list[Any] = fan_handles(FAN_COLOUR, "departed (median)")
 
     show_abroad = abroad and ("stock" in ds or streamed)
     if show_abroad:
@@ -167,7 +163,7 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     ax.yaxis.set_major_formatter(thousands)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
     date_axis(ax.xaxis, x[0], x[-1])
-    ax.set_ylabel("people")
+    ax.set_ylabel("people who have left (cumulative)")
     ax.grid(axis="y", color="0.88", lw=0.8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_axisbelow(True)

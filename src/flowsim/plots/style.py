@@ -14,15 +14,36 @@ from typing import Any
 import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, FuncFormatter
 
 from flowsim._version import __version__
+from flowsim.results.cf import provenance_line
 from flowsim.scenario.report import label, report_groups
 
-__all__ = ["ABROAD_COLOUR", "FAN_COLOUR", "OTHER_STYLE", "PALETTE", "TARGET_COLOUR",
-           "MonthFormatter", "date_axis", "day", "group_styles", "new_figure", "source_note",
-           "thousands"]
+__all__ = [
+    "ABROAD_COLOUR",
+    "BAND_TINTS",
+    "FAN_COLOUR",
+    "OTHER_STYLE",
+    "PALETTE",
+    "TARGET_COLOUR",
+    "MonthFormatter",
+    "date_axis",
+    "day",
+    "fan",
+    "fan_handles",
+    "group_styles",
+    "new_figure",
+    "source_line",
+    "source_note",
+    "step_unit",
+    "thousands",
+    "tidy_axes",
+    "tint",
+    "title",
+]
 
 #: The colours of groups and blocs, in the order the scenario's report names them (the
 #: Okabe–Ito palette: safe for colour-blind readers and in greyscale print).
@@ -50,13 +71,70 @@ def day(x: Any) -> dt.date:
 
 
 def source_note(results: Any, extra: str = "") -> str:
-    """The source line under a run's figure: version, scenario, replicates, seed."""
-    a = results.dataset.attrs
-    seed = a.get("seed_entropy", "?")
-    note = (f"Source: flowsim {a.get('flowsim_version', __version__)} simulation of scenario "
-            f"'{a.get('scenario_name', '?')}' ({a.get('scenario_hash', '?')}); "
-            f"{results.replicates:,} replicates, seed {seed}.")
+    """The source line under a run's figure: version, scenario, replicates, seed, and where
+    the parameters came from (declared values, or a posterior and its file)."""
+    attrs = {"flowsim_version": __version__, **results.dataset.attrs}
+    note = f"Source: {provenance_line(attrs, results.replicates)}"
     return note + (f" {extra}" if extra else "")
+
+
+def source_line(fig: Figure, note: str) -> None:
+    """Write ``note`` under the figure, small and grey, wrapped to its width."""
+    fig.supxlabel(note, x=0.01, ha="left", fontsize=7, color="0.35", wrap=True)
+
+
+def tint(colour: str, amount: float) -> str:
+    """``colour`` mixed with white: ``amount`` 0 keeps it, 1 is white (an opaque tint, so
+    that overlapping bands stay distinct in print and on screen)."""
+    r, g, b = to_rgb(colour)
+    return to_hex((r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount))
+
+
+#: How far each band is tinted towards white: the 90% band is light, the 50% band halfway,
+#: so that the two are told apart at a glance (and in greyscale).
+BAND_TINTS = {90: 0.78, 50: 0.45}
+
+
+def fan(ax: Any, x: Any, q: np.ndarray, colour: str, *, lw: float = 1.8,
+        zorder: float = 2) -> None:
+    """A median line with its 50% and 90% bands: ``q`` holds the 5, 25, 50, 75 and 95%
+    quantiles over replicates, in that order, along ``x``."""
+    ax.fill_between(x, q[0], q[4], color=tint(colour, BAND_TINTS[90]), lw=0, zorder=zorder)
+    ax.fill_between(x, q[1], q[3], color=tint(colour, BAND_TINTS[50]), lw=0,
+                    zorder=zorder + 0.1)
+    ax.plot(x, q[2], color=colour, lw=lw, zorder=zorder + 0.2)
+
+
+def fan_handles(colour: str, what: str = "median") -> list[Any]:
+    """Legend entries of :func:`fan`: the median and the two bands."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    return [Line2D([], [], color=colour, lw=2, label=what),
+            Patch(color=tint(colour, BAND_TINTS[50]), lw=0, label="50% of replicates"),
+            Patch(color=tint(colour, BAND_TINTS[90]), lw=0, label="90% of replicates")]
+
+
+def tidy_axes(ax: Any, grid: str = "y") -> None:
+    """The house style of an axis: light grid behind, no top or right spine."""
+    ax.grid(axis=grid, color="0.88", lw=0.8)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def title(ax_or_fig: Any, text: str, size: float = 12) -> None:
+    """A bold title at the left (of an axis, or of a figure with panels)."""
+    if isinstance(ax_or_fig, Figure):
+        ax_or_fig.suptitle(text, x=0.01, ha="left", fontsize=size, fontweight="bold")
+    else:
+        ax_or_fig.set_title(text, loc="left", fontsize=size, fontweight="bold")
+
+
+def step_unit(days: Any) -> str:
+    """The unit of one step ("day", "week" or "month"), from the days of a run's steps."""
+    days = np.asarray(days)
+    med = float(np.median(days)) if days.size else 7.0
+    return "day" if med <= 1 else "week" if med <= 8 else "month"
 
 
 class MonthFormatter(Formatter):

@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -39,7 +40,11 @@ import numpy as np
 
 from flowsim.results.files import json_default
 
-__all__ = ["FILES", "report_markdown", "target_markdown", "write_calibration"]
+__all__ = ["FILES", "SavedCalibration", "open_calibration", "report_markdown",
+           "target_markdown", "write_calibration"]
+
+#: The attribute of ``posterior.nc`` that carries the calibrated scenario (JSON).
+SCENARIO_ATTR = "scenario_json"
 
 FILES = ("posterior.nc", "posterior.csv", "diagnostics.csv", "report.md", "report.csv",
          "parameters.csv", "targets.png", "fan_departures.png", "posterior_marginals.png",
@@ -226,7 +231,12 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
     out = Path(out_dir)
     names: list[str] = []
     with staged_directory(out) as tmp:
-        posterior.save(tmp / "posterior.nc")
+        # the scenario travels in the posterior's file, so that `flowsim plot` and
+        # `flowsim report` can redraw the directory without the scenario file
+        from flowsim.results.netcdf import scenario_json
+
+        dataclasses.replace(posterior, attrs={**posterior.attrs, SCENARIO_ATTR: scenario_json(
+            scenario)}).save(tmp / "posterior.nc")
         posterior.to_csv(tmp / "posterior.csv")
         posterior.diagnostics().to_csv(tmp / "diagnostics.csv", index=False,
                                        float_format="%.10g")
@@ -278,3 +288,112 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
                                       encoding="utf-8")
         names.append("run.json")
     return [out / n for n in names]
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedCalibration:
+    """A calibration directory read back (:func:`open_calibration`).
+
+    Attributes
+    ----------
+    posterior : Posterior
+    scenario : Scenario or None
+        The scenario calibrated (targets included), from ``posterior.nc``.
+    table : pandas.DataFrame
+        The target table (``report.csv``).
+    run_info : dict
+        ``run.json``.
+    directory : Path
+    """
+
+    posterior: Any
+    scenario: Any
+    table: Any
+    run_info: dict[str, Any]
+    directory: Path
+
+    def predictive(self, workers: int = 1) -> Any:
+        """The posterior-predictive run again, bit for bit: the same replicates and the same
+        child of the seed as ``flowsim calibrate`` (from ``run.json``)."""
+        from flowsim.calibration.distance import record_for
+        from flowsim.calibration.predictive import predictive_results
+
+        if self.scenario is None:
+            raise ValueError("the calibrated scenario is not in posterior.nc (made before "
+                             "flowsim 0.2); calibrate again")
+        seed = self.run_info.get("seed", {}).get("given")
+        n = self.run_info.get("settings", {}).get("predictive_replicates")
+        if seed is None or n is None:
+            raise ValueError("run.json does not say the seed and the predictive replicates")
+        pred_seed = np.random.SeedSequence(int(seed)).spawn(2)[1]
+        record = tuple(dict.fromkeys((*record_for(self.scenario.targets), "departures",
+                                      "stock")))
+        return predictive_results(self.scenario, self.posterior, int(n), pred_seed,
+                                  workers=workers, record=record)
+
+
+def draw_calibration_figures(saved: SavedCalibration, workers: int = 1
+                             ) -> tuple[dict[str, Any], list[str]]:
+    """Draw a calibration directory's figures again (the posterior-predictive run is made
+    again for the fan chart, bit for bit; see :meth:`SavedCalibration.predictive`)."""
+    from flowsim.plots import calibration as plots_calibration
+    from flowsim.plots import run as plots
+
+    figures: dict[str, Any] = {}
+    skipped: list[str] = []
+    if saved.table is not None:
+        figures["targets"] = plots_calibration.target_check(
+            saved.table, title="Every target against the calibrated model")
+    else:
+        skipped.append("targets: no report.csv in the directory")
+    if saved.scenario is None:
+        skipped.append("fan_departures, posterior_marginals, posterior_pairs: the calibrated "
+                       "scenario is not in posterior.nc (made before flowsim 0.2)")
+        return figures, skipped
+    try:
+        figures["fan_departures"] = plots.fan_chart(saved.predictive(workers),
+                                                    targets=saved.scenario.targets)
+    except ValueError as e:
+        skipped.append(f"fan_departures: {e}")
+    info = plots_calibration.information(saved.posterior, saved.scenario)
+    figures["posterior_marginals"] = plots_calibration.posterior_marginals(saved.posterior,
+                                                                           saved.scenario)
+    figures["posterior_pairs"] = plots_calibration.posterior_pairs(
+        saved.posterior, saved.scenario, names=list(info.index[:PAIRS]))
+    return figures, skipped
+
+
+def open_calibration(path: str | Path) -> SavedCalibration:
+    """Read a calibration directory written by :func:`write_calibration`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory holds no ``posterior.nc``.
+    """
+    import errno
+
+    import pandas as pd
+
+    from flowsim.calibration.posterior import Posterior
+    from flowsim.results.netcdf import _embedded_scenario
+
+    d = Path(path)
+    file = d / "posterior.nc"
+    if not file.is_file():
+        raise FileNotFoundError(errno.ENOENT, "no posterior.nc in this directory", str(file))
+    post = Posterior.load(file)
+    text = post.attrs.pop(SCENARIO_ATTR, None)
+    scenario = _embedded_scenario(text, file) if text else None
+    table = pd.read_csv(d / "report.csv", keep_default_na=False,
+                        na_values={"median": [""], "lower": [""], "upper": [""]}) \
+        if (d / "report.csv").is_file() else None
+    if table is not None:
+        for col in ("low", "high", "value", "vs_value", "median", "lower", "upper"):
+            if col in table:
+                table[col] = pd.to_numeric(table[col], errors="coerce")
+        if "met" in table:
+            table["met"] = table["met"].astype(str).str.lower() == "true"
+    info = json.loads((d / "run.json").read_text(encoding="utf-8")) \
+        if (d / "run.json").is_file() else {}
+    return SavedCalibration(post, scenario, table, info, d)

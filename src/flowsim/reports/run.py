@@ -32,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from flowsim.results.cf import provenance_line
 from flowsim.results.files import Written, json_default, staged_directory
 from flowsim.results.netcdf import RESULTS_FILE, SCENARIO_FILE, save_results
+from flowsim.results.tables import tidy_summary
 
 SUMMARY_FILE = "summary.csv"
 
@@ -41,10 +43,21 @@ SUMMARY_FILE = "summary.csv"
 RUN_FILE = "run.json"
 
 
-#: The figures of a run: file stem -> (function of Results, variables it needs).
+#: The figures a run's directory holds: file stem -> (function of :mod:`flowsim.plots.run`
+#: or ``module.function`` of :mod:`flowsim.plots`, variables it needs).
 FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "fan_departures": ("fan_chart", ("departures",)),
     "destinations": ("destinations", ("stock",)),
+}
+#: The figures for a paper (``flowsim plot DIR --all`` and the HTML report), in order.
+PAPER_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "fan_departures": ("run.fan_chart", ("departures",)),
+    "stocks_over_time": ("stocks.stocks_over_time", ("stock",)),
+    "flows_per_step": ("stocks.flows_per_step", ("departures",)),
+    "where_at_dates": ("stocks.where_at_dates", ("stock",)),
+    "route_flows": ("flows.route_flows", ("flow",)),
+    "route_graph": ("network.route_graph", ()),
+    "destinations": ("run.destinations", ("stock",)),
 }
 
 
@@ -89,31 +102,90 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
-def _draw(results: Any, tmp: Path, fmt: str, dpi: int) -> tuple[list[Path], list[str]]:
-    from flowsim.plots import run as plots
+def figure_functions(which: str | Mapping[str, tuple[str, tuple[str, ...]]] = "default"
+                     ) -> dict[str, tuple[Callable[..., Any], tuple[str, ...]]]:
+    """The figure functions of a run, by file stem: ``"default"`` (:data:`FIGURES`),
+    ``"all"`` (:data:`PAPER_FIGURES`) or a mapping like them."""
+    import importlib
 
-    files, skipped = [], []
-    for stem, (func, needs) in FIGURES.items():
+    table = FIGURES if which == "default" else PAPER_FIGURES if which == "all" else which
+    if isinstance(table, str):  # a name, not a table: the value is wrong, not its type
+        raise ValueError(f"unknown figure set {which!r}; choose 'default' or 'all'")  # noqa: TRY004
+    out = {}
+    for stem, (name, needs) in table.items():
+        module, _, func = name.rpartition(".")
+        mod = importlib.import_module(f"flowsim.plots.{module or 'run'}")
+        out[stem] = (getattr(mod, func), needs)
+    return out
+
+
+def draw_figures(results: Any, which: str | Mapping[str, Any] = "default"
+                 ) -> tuple[dict[str, Any], list[str]]:
+    """Draw a run's figures: ``({stem: Figure}, [why each figure not drawn was not])``."""
+    figures, skipped = {}, []
+    for stem, (func, needs) in figure_functions(which).items():
         missing = [v for v in needs if v not in results.dataset
                    and v not in getattr(results, "recorded", ())]
         if missing:
-            skipped.append(f"{stem}.{fmt}: the variable {', '.join(missing)} was not recorded")
+            skipped.append(f"{stem}: the variable {', '.join(missing)} was not recorded")
             continue
-        fig = getattr(plots, func)(results)
+        try:
+            figures[stem] = func(results)
+        except (KeyError, ValueError) as e:  # a figure this run cannot have, said why
+            skipped.append(f"{stem}: {str(e).strip(chr(39))}")
+    return figures, skipped
+
+
+def _draw(results: Any, tmp: Path, fmt: str, dpi: int, which: str | Mapping[str, Any] =
+          "default") -> tuple[list[Path], list[str]]:
+    files = []
+    drawn, skipped = draw_figures(results, which)
+    for stem, fig in drawn.items():
         target = tmp / f"{stem}.{fmt}"
         fig.savefig(target, dpi=dpi, format=fmt, metadata=_figure_metadata(results, fmt))
         files.append(target)
-    return files, skipped
+    return files, [f"{why.split(':', 1)[0]}.{fmt}:{why.split(':', 1)[1]}" for why in skipped]
+
+
+def save_figures(figures: Mapping[str, Any], out_dir: str | os.PathLike[str], *,
+                 fmt: str = "png", dpi: int = 200, description: str = "",
+                 skipped: tuple[str, ...] = ()) -> Written:
+    """Save drawn figures (``{stem: Figure}``) as ``STEM.FMT`` into ``out_dir``, all or
+    nothing; ``skipped`` says which figures were not drawn, and why."""
+    out = Path(out_dir)
+    key = "Subject" if fmt == "pdf" else "Description"
+    names = []
+    with staged_directory(out) as tmp:
+        for stem, fig in figures.items():
+            fig.savefig(tmp / f"{stem}.{fmt}", dpi=dpi, format=fmt,
+                        metadata={key: description} if description else None)
+            names.append(f"{stem}.{fmt}")
+    return Written(out, tuple(out / n for n in names), tuple(skipped))
 
 
 def _figure_metadata(results: Any, fmt: str) -> dict[str, str] | None:
     if fmt not in ("png", "pdf", "svg"):
         return None
-    a = results.dataset.attrs
-    text = (f"flowsim {a.get('flowsim_version')}, scenario {a.get('scenario_name')} "
-            f"({a.get('scenario_hash')}), seed {a.get('seed_entropy')}")
+    text = provenance_line(results.dataset.attrs, results.replicates)
     key = "Description" if fmt in ("png", "svg") else "Subject"
     return {key: text}
+
+
+def describe_run(results: Any, run_info: Mapping[str, Any] | None) -> None:
+    """Add what the command knows of the run (posterior file and hash, the command line) to
+    the results' attributes, so that ``results.nc`` says it too (:mod:`flowsim.results.cf`).
+
+    A streamed run's file is written already, block by block, and is moved in as it is
+    (its provenance is in ``run.json``): HDF5 does not reopen a file for writing while
+    this process still reads it.
+    """
+    from flowsim.results.cf import provenance
+
+    facts = provenance(run_info)
+    attrs = results.dataset.attrs
+    attrs.update(facts)
+    if "command" in facts and facts["command"] not in str(attrs.get("history", "")):
+        attrs["history"] = f"{attrs.get('history', '')} ({facts['command']})".strip()
 
 
 def _move_streamed(results: Any, target: Path) -> None:
@@ -162,12 +234,15 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
         from flowsim.results.streamed import StreamedResults
 
         streamed = isinstance(results, StreamedResults)
+        describe_run(results, run_info)
         if not streamed:
             say(RESULTS_FILE)
             save_results(results, tmp / RESULTS_FILE)
             names.append(RESULTS_FILE)
         say(SUMMARY_FILE)
-        results.summary().to_csv(tmp / SUMMARY_FILE, index=False, float_format="%.10g")
+        first = str(results.dataset["step_start"].values[0].astype("datetime64[D]"))
+        tidy_summary(results.summary(), first).to_csv(tmp / SUMMARY_FILE, index=False,
+                                                      float_format="%.10g")
         names.append(SUMMARY_FILE)
         if results.scenario is not None:
             from flowsim.scenario.yamlio import dump_yaml
@@ -207,7 +282,7 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
 
 
 def write_figures(results: Any, out_dir: str | os.PathLike[str], *, fmt: str = "png",
-                  dpi: int = 200) -> Written:
+                  dpi: int = 200, which: str | Mapping[str, Any] = "default") -> Written:
     """Draw the figures of saved results into ``out_dir``, all or nothing.
 
     Parameters
@@ -218,8 +293,11 @@ def write_figures(results: Any, out_dir: str | os.PathLike[str], *, fmt: str = "
         File format (PDF and SVG are vector graphics, for print).
     dpi : int
         Resolution of PNG figures.
+    which : "default", "all" or mapping
+        The run directory's figures (:data:`FIGURES`), the figures for a paper
+        (:data:`PAPER_FIGURES`), or a mapping like them.
     """
     out = Path(out_dir)
     with staged_directory(out) as tmp:
-        drawn, skipped = _draw(results, tmp, fmt, dpi)
+        drawn, skipped = _draw(results, tmp, fmt, dpi, which)
     return Written(out, tuple(out / p.name for p in drawn), tuple(skipped))

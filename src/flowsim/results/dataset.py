@@ -16,6 +16,7 @@ import xarray as xr
 from flowsim._version import __version__
 from flowsim.core.compile import CompiledModel
 from flowsim.core.engine import RECORDABLE
+from flowsim.results.cf import CONVENTIONS, describe, parameter_uncertainty
 from flowsim.scenario.report import report_dates, report_groups, report_windows
 
 __all__ = ["VARIABLES", "Results"]
@@ -70,6 +71,7 @@ class Results:
                     sampling: str = "exact") -> Results:
         """Label the engine's arrays (the inverse of nothing: this is where labels begin)."""
         R = params.shape[0]
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         coords: dict[str, Any] = {
             "replicate": np.arange(R),
             "time": np.array([np.datetime64(d, "ns") for d in model.step_ends]),
@@ -85,15 +87,18 @@ class Results:
         }
         variables = {}
         for name, arr in data.items():
-            variables[name] = xr.Variable(("replicate", "time", *RECORDABLE[name]), arr,
-                                          attrs={"long_name": VARIABLES[name], "units": "people"})
-        variables["params"] = xr.Variable(("replicate", "parameter"), params,
-                                          attrs={"long_name": "parameter values per replicate"})
+            variables[name] = xr.Variable(("replicate", "time", *RECORDABLE[name]), arr)
+        variables["params"] = xr.Variable(("replicate", "parameter"), params)
         ds = xr.Dataset(variables, coords=coords)
         if "flow" not in data:
             ds = ds.drop_vars(["route", "route_from", "route_to", "route_mode"])
+        describe(ds, VARIABLES)
         ds.attrs.update({
+            "Conventions": CONVENTIONS,
             "title": f"flowsim results: {model.name}",
+            "source": f"flowsim {__version__}: stochastic simulation of migration flows "
+                      f"({sampling} sampling)",
+            "parameter_uncertainty": parameter_uncertainty(params),
             "scenario_name": model.name,
             "scenario_hash": model.scenario_hash,
             "flowsim_version": __version__,
@@ -103,7 +108,8 @@ class Results:
             "replicates": R,
             "sampling": sampling,
             "origin": model.country_ids[model.origin],
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "created": created,
+            "history": f"{created}: simulated by flowsim {__version__}",
         })
         return cls(ds, scenario)
 
@@ -339,6 +345,11 @@ class Results:
         """Number of replicates."""
         return int(self.dataset.sizes["replicate"])
 
+    def _repr_html_(self) -> str:
+        from flowsim.results.display import results_html
+
+        return results_html(self)
+
     def __repr__(self) -> str:
         ds = self.dataset
         return (f"<flowsim.Results {ds.attrs.get('scenario_name', '?')!r}: "
@@ -370,6 +381,8 @@ def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: i
     """
     import pandas as pd
 
+    from flowsim.results.tables import Table
+
     kind = np.asarray(kind, dtype=str)
     dest = np.flatnonzero(kind == "destination")
     keep = dest[np.argsort(-stats[dest, 1], kind="stable")[:top]]
@@ -382,7 +395,8 @@ def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: i
     table = [{"quantity": str(quantity[j]), "when": str(when[j]), "low": float(stats[j, 0]),
               "median": float(stats[j, 1]), "high": float(stats[j, 2]),
               "mean": float(stats[j, 3])} for j in order]
-    return pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high", "mean"])
+    return Table(pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high",
+                                              "mean"]))
 
 
 __all__ += ["summary_table"]

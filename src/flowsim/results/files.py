@@ -12,6 +12,12 @@
   put back. Ctrl-C is held back during those few renames. On any error or interrupt before
   that, the temporary directory is removed and ``DIR`` is left as it was (parents created
   for it are removed again if still empty).
+* :func:`output_lock`: one writer at a time. A lock file beside ``DIR`` (``.DIR.lock``) is
+  held with ``flock`` while a directory is staged and moved in (and, by the command line,
+  for a whole run), so that a second writer fails at once with :class:`OutputBusy` instead
+  of racing the first. The operating system releases the lock when its holder dies, however
+  it dies, so a crash leaves no stale lock; the staging directories a crash leaves
+  (``DIR.tmp-*``, ``DIR.old-*``, ``.DIR.stream-*``) are removed by the next holder.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import errno
+import glob
 import os
 import shutil
 import signal
@@ -31,7 +38,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MARKER_FILE", "Written", "atomic_file", "json_default", "staged_directory", "umask"]
+__all__ = ["MARKER_FILE", "OutputBusy", "Written", "atomic_file", "json_default", "output_lock",
+           "staged_directory", "staging_leftovers", "umask"]
 
 
 #: The file every flowsim writer makes last (``run.json``): a directory that has it is whole.
@@ -63,24 +71,44 @@ class Written:
 # --------------------------------------------------------------------------------------------
 
 
+#: The signals held back while files are moved into place: Ctrl-C, and the termination
+#: signals the command line turns into the same interrupt.
+_HELD_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, n))
+
+
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
-    """Hold back Ctrl-C for a few renames (main thread only; elsewhere a no-op).
+    """Hold back Ctrl-C (and SIGTERM, SIGHUP) for a few renames (main thread only; elsewhere
+    a no-op).
 
-    An interrupt that arrives meanwhile is dropped: the work it would stop is complete.
+    A signal that arrives meanwhile is dropped: the work it would stop is complete. Only a
+    termination signal that nothing handles (it would have killed the process) is sent
+    again once the renames are done, so that the process still ends, with the directory
+    whole.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    arrived: list[int] = []
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGINT, lambda *_: None)
+        for sig in _HELD_SIGNALS:
+            previous[sig] = signal.signal(sig, lambda signum, _: arrived.append(signum))
     except (ValueError, OSError):  # pragma: no cover - no signals here
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        fatal = [sig for sig in arrived if sig != signal.SIGINT
+                 and previous.get(sig) == signal.SIG_DFL]
+        if fatal:
+            signal.raise_signal(fatal[0])
 
 
 def umask() -> int:
@@ -122,6 +150,134 @@ def _missing_parents(path: Path) -> list[Path]:
     return out
 
 
+class OutputBusy(OSError):
+    """Another process is writing the same output directory (it holds its lock)."""
+
+
+# the output directories this process holds the lock of: path -> (lock fd, depth)
+_HELD: dict[Path, list[int]] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _lock_file(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+def staging_leftovers(out_dir: str | os.PathLike[str]) -> list[Path]:
+    """The staging files and directories of ``out_dir`` that writers make beside it:
+    ``DIR.tmp-*`` and ``DIR.old-*`` (:func:`staged_directory`) and ``.DIR.stream-*`` (a
+    streamed run of the command line). Found while holding the lock, they are left by a
+    writer that crashed."""
+    out = Path(out_dir).absolute()
+    name = glob.escape(out.name)
+    found: list[Path] = []
+    for pattern in (f"{name}.tmp-*", f"{name}.old-*", f".{name}.stream-*"):
+        found += sorted(out.parent.glob(pattern))
+    return found
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _acquire(lock: Path, out: Path) -> int:
+    """Open and ``flock`` the lock file, or raise :class:`OutputBusy` at once."""
+    import fcntl
+
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise OutputBusy(errno.EBUSY, "another flowsim process"
+                             + (f" (pid {holder})" if holder.isdigit() else "")
+                             + " is writing to this directory; wait for it to finish or "
+                             "give another --out", str(out)) from None
+        # its last holder may have removed the file between our open and our lock: then
+        # the lock is on a file nobody else will find, and we start again
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: str | os.PathLike[str]) -> Iterator[list[Path]]:
+    """Hold the lock of an output directory: ``with output_lock(DIR) as removed: ...``.
+
+    The lock is a file beside ``DIR`` (``.DIR.lock``, removed again on release) held with
+    ``flock``; a process holds it at most once, so a writer inside a command that already
+    holds it (``staged_directory`` inside ``flowsim run``) goes on. On taking the lock,
+    the staging leftovers of crashed writers (:func:`staging_leftovers`) are removed; their
+    paths are what the block gets. Where ``fcntl`` is missing (Windows), nothing is locked.
+
+    Raises
+    ------
+    OutputBusy
+        At once, if another process holds the lock.
+    OSError
+        If the lock file cannot be made (a read-only or full file system, no permission).
+    """
+    out = Path(out_dir).absolute()
+    with _HELD_GUARD:
+        held = _HELD.get(out)
+        if held is not None:
+            held[1] += 1
+    if held is not None:
+        try:
+            yield []
+        finally:
+            with _HELD_GUARD:
+                held[1] -= 1
+        return
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - not POSIX
+        yield []
+        return
+    created = _missing_parents(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_file(out)
+    try:
+        fd = _acquire(lock, out)
+    except BaseException:
+        _remove_empty(created, out)
+        raise
+    with _HELD_GUARD:
+        _HELD[out] = [fd, 1]
+    try:
+        removed = staging_leftovers(out)
+        for path in removed:
+            _remove(path)
+        yield removed
+    finally:
+        with _HELD_GUARD:
+            del _HELD[out]
+        with contextlib.suppress(OSError):
+            lock.unlink()  # while still holding it: see _acquire
+        os.close(fd)
+        _remove_empty(created, out)
+
+
+def _remove_empty(created: list[Path], out: Path) -> None:
+    """Remove the parents made for ``out`` again, if it was not made and they are empty."""
+    if not out.exists():
+        for p in created:
+            with contextlib.suppress(OSError):
+                p.rmdir()
+
+
 @contextlib.contextmanager
 def staged_directory(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Write files into a temporary directory that replaces ``out_dir``'s files on success.
@@ -129,10 +285,14 @@ def staged_directory(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     Use as ``with staged_directory(DIR) as tmp: (write files into tmp)``. Only files at the
     top of ``tmp`` are moved; files already in ``DIR`` with other names are kept.
 
+    The directory's lock (:func:`output_lock`) is held meanwhile.
+
     Raises
     ------
     NotADirectoryError
         If ``out_dir`` exists and is not a directory.
+    OutputBusy
+        If another process is writing ``out_dir``.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -140,18 +300,19 @@ def staged_directory(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     created = _missing_parents(out)
     if out.parent != out:
         out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
     try:
-        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it private; DIR should not be
-        yield tmp
-        with _sigint_held():
-            _commit(tmp, out)
+        with output_lock(out):
+            tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=out.parent))
+            try:
+                os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it private; DIR should not be
+                yield tmp
+                with _sigint_held():
+                    _commit(tmp, out)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not out.exists():
-            for p in created:
-                with contextlib.suppress(OSError):
-                    p.rmdir()
+        _remove_empty(created, out)  # once the lock file beside it is gone too
         raise
 
 

@@ -153,6 +153,11 @@ class StreamedResults:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _repr_html_(self) -> str:
+        from flowsim.results.display import results_html
+
+        return results_html(self)
+
     def __repr__(self) -> str:
         a = self.dataset.attrs
         return (f"<flowsim.StreamedResults {a.get('scenario_name', '?')!r}: "

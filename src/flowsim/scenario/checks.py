@@ -18,7 +18,10 @@ import networkx as nx
 from pydantic import BaseModel
 
 from flowsim.errors import did_you_mean
+from flowsim.scenario.admission_checks import check_admission
 from flowsim.scenario.groups import resolve_groups
+from flowsim.scenario.limits import STEPS_VARIABLE, step_count
+from flowsim.scenario.schedules import COHORT_FIELDS
 from flowsim.scenario.select import selected_routes
 from flowsim.scenario.targets import AT_DATE
 from flowsim.scenario.values import ValueKind, _KindTag, describe_kind, kind_accepts
@@ -29,13 +32,19 @@ Found = tuple[tuple[Any, ...], str, str]
 ASYLUM_OBSERVABLES = frozenset({"asylum_applications", "asylum_grants", "recognition_share"})
 
 
-def check_scenario(s: Any) -> list[Found]:
-    """Every whole-scenario problem of ``s`` as ``(path, message, severity)``."""
+def check_scenario(s: Any, max_steps: int | None = None) -> list[Found]:
+    """Every whole-scenario problem of ``s`` as ``(path, message, severity)``.
+
+    ``max_steps``: the most steps the calendar may have (``None``: no limit; the loader
+    passes :func:`flowsim.scenario.limits.step_limit`).
+    """
     ctx = _Context(s)
+    ctx.max_steps = max_steps
     found: list[Found] = []
     for check in (_check_calendar, _check_countries, _check_groups, _check_cohorts,
                   _check_routes, _check_graph, _check_shocks, _check_policies,
-                  _check_schedules, _check_targets, _check_report, _check_parameters):
+                  _check_schedules, check_admission, _check_targets, _check_report,
+                  _check_parameters):
         found.extend(check(ctx))
     return found
 
@@ -45,6 +54,7 @@ class _Context:
 
     def __init__(self, s: Any) -> None:
         self.s = s
+        self.max_steps: int | None = None
         # dates are checked against the horizon only when the calendar itself is sound;
         # a broken calendar is reported once, not once per dated item
         calendar = getattr(s, "calendar", None)
@@ -61,10 +71,11 @@ class _Context:
         self.cohort_names = [c.name for c in self.cohorts]
         # names of items that failed their own validation: known, so not reported again
         also = getattr(s, "__pydantic_extra__", None) or {}
-        self.also_countries = [x for x in also.get("invalid_countries", ()) if x]
-        self.also_cohorts = [x for x in also.get("invalid_cohorts", ()) if x]
-        self.also_groups = list(also.get("invalid_groups", ()))
-        self.also_parameters = list(also.get("invalid_parameters", ()))
+        # (only names that are text: a number where a name belongs is reported already)
+        self.also_countries = _texts(also.get("invalid_countries", ()))
+        self.also_cohorts = _texts(also.get("invalid_cohorts", ()))
+        self.also_groups = _texts(also.get("invalid_groups", ()))
+        self.also_parameters = _texts(also.get("invalid_parameters", ()))
         self.groups, self.group_problems = resolve_groups(s)
         self.origins = [c.id for c in self.countries if "origin" in c.roles]
 
@@ -89,10 +100,16 @@ class _Context:
         return f"{self.calendar.start} to {self.calendar.end}" if self.calendar else "?"
 
 
+def _texts(names: Any) -> list[str]:
+    return [x for x in names if isinstance(x, str) and x]
+
+
 def _duplicates(items: tuple[Any, ...], attr: str, section: str, what: str) -> Iterator[Found]:
     first: dict[str, int] = {}
     for i, item in enumerate(items):
         key = getattr(item, attr)
+        if key is None:  # a broken item's unreadable name (see messages.fieldwise)
+            continue
         if key in first:
             yield ((section, i, attr if attr != "key" else "to"),
                    f"the {what} {key!r} is declared twice (first at {section}[{first[key]}])",
@@ -127,6 +144,14 @@ def _check_calendar(ctx: _Context) -> Iterator[Found]:
     cal = getattr(ctx.s, "calendar", None)
     if cal is not None:
         yield from _calendar_problems(cal)
+    if ctx.calendar is not None and ctx.max_steps is not None:
+        n = step_count(ctx.calendar)
+        if n > ctx.max_steps:
+            yield (("calendar", "start"),
+                   (f"the horizon {ctx.horizon()} has {n:,} {ctx.calendar.step} steps, more "
+                    f"than the limit of {ctx.max_steps:,}; check the years, or use a longer "
+                    f"step, or raise the limit (--max-steps, or the environment variable "
+                    f"{STEPS_VARIABLE})"), "error")
 
 
 def _check_countries(ctx: _Context) -> Iterator[Found]:
@@ -321,10 +346,11 @@ def _check_policies(ctx: _Context) -> Iterator[Found]:
         route_keys = [r.key for r in ctx.routes]
         yield from _unknown_names(sel.routes, route_keys, (*here, "select", "routes"), "route")
         if p.route is not None:
-            if p.route.capacity is not None and sel.cohorts is not None:
-                yield ((*here, "select", "cohorts"),
-                       ("a route's capacity is shared by all "
-                        "cohorts; a policy that changes `capacity` cannot select cohorts"), "error")
+            for shared in ("capacity", "documents"):
+                if getattr(p.route, shared) is not None and sel.cohorts is not None:
+                    yield ((*here, "select", "cohorts"),
+                           (f"a route's {shared} is shared by all cohorts; a policy that "
+                            f"changes `{shared}` cannot select cohorts"), "error")
             if sel.countries is not None and sel.from_ is None and sel.to is None \
                     and sel.routes is None:
                 yield ((*here, "select"),
@@ -417,6 +443,10 @@ def _check_schedules(ctx: _Context) -> Iterator[Found]:
         yield from _unknown_names(sc.countries, ctx.places(), (*path, "countries"),
                                   "country or group")
         yield from _unknown_names(sc.cohorts, ctx.known_cohorts(), (*path, "cohorts"), "cohort")
+        if sc.field in COHORT_FIELDS and sc.countries is not None and ctx.origins and (
+                set(sc.countries) != {ctx.origins[0]}):
+            yield ((*path, "countries"), (f"{sc.field} is a hazard of leaving the origin: omit "
+                                          f"`countries` or give only {ctx.origins[0]}"), "error")
         for j, pt in enumerate(sc.points):
             if j and pt.date <= sc.points[j - 1].date:
                 yield ((*path, "points", j, "date"),

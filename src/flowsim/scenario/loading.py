@@ -13,7 +13,7 @@ Overlays
 --------
 A file with ``extends: PATH`` (relative to the file) starts from the scenario in ``PATH``.
 Its list sections (``countries``, ``routes``, ``cohorts``, ``shocks``, ``policies``,
-``schedules``, ``targets``) must be edits by name, applied in this order::
+``schedules``, ``programmes``, ``targets``) must be edits by name, applied in this order::
 
     policies:
       remove: [name, ...]          # must exist
@@ -27,6 +27,7 @@ Mapping sections (``parameters``, ``groups``) replace entries by key; ``calendar
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from flowsim.errors import Problem, ScenarioError, ScenarioWarning, did_you_mean
 from flowsim.scenario import model as m
+from flowsim.scenario.includes import Outside, confined, scenario_roots
+from flowsim.scenario.limits import step_limit
+from flowsim.scenario.messages import fieldwise as _fieldwise
+from flowsim.scenario.messages import kind_of as _kind
+from flowsim.scenario.messages import report_errors as _report
+from flowsim.scenario.messages import salvage as _salvage
 from flowsim.scenario.yamlio import (
     LocatedDict,
     LocatedList,
@@ -53,6 +60,7 @@ KEYED_SECTIONS: dict[str, str] = {
     "shocks": "name",
     "policies": "name",
     "schedules": "name",
+    "programmes": "name",
     "targets": "id",
 }
 ITEM_MODELS: dict[str, type[BaseModel]] = {
@@ -62,6 +70,7 @@ ITEM_MODELS: dict[str, type[BaseModel]] = {
     "shocks": m.Shock,
     "policies": m.Policy,
     "schedules": m.Schedule,
+    "programmes": m.Programme,
     "targets": m.Target,
 }
 TOP_KEYS = tuple(m.Scenario.model_fields) + ("extends",)
@@ -93,13 +102,20 @@ class _Collector:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-def load_scenario(path: str | Path) -> m.Scenario:
+def load_scenario(path: str | Path, *, allow: Iterable[str | Path] = (),
+                  max_steps: int | None = None) -> m.Scenario:
     """Load and validate a scenario file.
 
     Parameters
     ----------
     path : str or Path
         A YAML scenario file; it may ``extends:`` another.
+    allow : iterable of str or Path
+        Folders, besides the scenario's own tree, from which ``extends:`` and ``targets:``
+        may read (see :mod:`flowsim.scenario.includes`; also ``$FLOWSIM_ALLOW_ROOTS``).
+    max_steps : int, optional
+        The most steps the horizon may have (default: ``$FLOWSIM_MAX_STEPS``, else
+        :data:`flowsim.scenario.limits.MAX_STEPS`).
 
     Returns
     -------
@@ -115,17 +131,19 @@ def load_scenario(path: str | Path) -> m.Scenario:
     ScenarioWarning
         For things that are legal but suspicious (unreachable countries, unused parameters).
     """
-    scenario, problems = read_scenario(path)
+    scenario, problems = read_scenario(path, allow=allow, max_steps=max_steps)
     for p in problems:
         warnings.warn(str(p), ScenarioWarning, stacklevel=2)
     return scenario
 
 
-def read_scenario(path: str | Path) -> tuple[m.Scenario, list[Problem]]:
+def read_scenario(path: str | Path, *, allow: Iterable[str | Path] = (),
+                  max_steps: int | None = None) -> tuple[m.Scenario, list[Problem]]:
     """Load a scenario file; return it with its warnings instead of emitting them.
 
-    A parameter declared in a file that ``path`` extends and left unused (by policies the
-    overlay removed) is not reported: the overlay cannot remove it.
+    ``allow`` and ``max_steps`` are as for :func:`load_scenario`. A parameter declared in a
+    file that ``path`` extends and left unused (by policies the overlay removed) is not
+    reported: the overlay cannot remove it.
 
     Raises
     ------
@@ -133,12 +151,16 @@ def read_scenario(path: str | Path) -> tuple[m.Scenario, list[Problem]]:
         If the file has any error.
     """
     try:
-        data = _read_merged(Path(path), ())
+        limit = step_limit(max_steps)
+    except ValueError as e:
+        raise ScenarioError([Problem(str(e), file=str(path))]) from None
+    try:
+        data = _read_merged(Path(path), (), scenario_roots(path, allow))
     except YamlProblem as e:
-        raise ScenarioError([e.problem]) from None
+        raise ScenarioError(e.problems) from None
     except _MergeProblems as e:
         raise ScenarioError(e.problems) from None
-    scenario, found = validate_data(data)
+    scenario, found = validate_data(data, max_steps=limit)
     # An overlay cannot remove a parameter of the file it extends, so a parameter there that
     # only the policies the overlay removed used is left unused through no fault of its own.
     unused = [p for p in found if p.path.startswith("parameters.")
@@ -153,8 +175,12 @@ def read_scenario(path: str | Path) -> tuple[m.Scenario, list[Problem]]:
     return scenario, found
 
 
-def validate_data(data: Any) -> tuple[m.Scenario, list[Problem]]:
+def validate_data(data: Any, *, max_steps: int | None = None
+                  ) -> tuple[m.Scenario, list[Problem]]:
     """Validate scenario data (plain or located) and run every whole-scenario check.
+
+    ``max_steps`` bounds the number of steps of the horizon (default: no bound; files read
+    by :func:`read_scenario` are bounded by default).
 
     Returns
     -------
@@ -172,7 +198,7 @@ def validate_data(data: Any) -> tuple[m.Scenario, list[Problem]]:
         out.add((), f"a scenario is a mapping of sections, not {_kind(data)}")
         raise ScenarioError(out.problems)
     partial = _validate_sections(data, out)
-    for path, message, severity in check_scenario(partial.scenario):
+    for path, message, severity in check_scenario(partial.scenario, max_steps):
         out.add(partial.remap(path), message, severity)
     if out.errors:
         raise ScenarioError(out.problems)
@@ -191,13 +217,17 @@ class _MergeProblems(Exception):
         self.problems = problems
 
 
-def _read_merged(file: Path, chain: tuple[Path, ...]) -> Any:
+def _read_merged(file: Path, chain: tuple[Path, ...],
+                 roots: tuple[Path, ...] | None = None) -> Any:
+    roots = scenario_roots(file) if roots is None else roots
     resolved = _identity(file)
     data = read_yaml(file)
     if not isinstance(data, dict):
-        raise YamlProblem(Problem(f"a scenario file holds a mapping of sections, not {_kind(data)}",
-                                  file=str(file), line=1, column=1))
-    _include_targets(data, file)
+        # (a file it extends is not quoted: the user may not have written it)
+        raise YamlProblem(Problem(f"a scenario file holds a mapping of sections, not "
+                                  f"{_shape(data) if chain else _kind(data)}", file=str(file),
+                                  line=1, column=1))
+    _include_targets(data, file, roots)
     if "extends" not in data:
         return data
     parent_ref = data["extends"]
@@ -205,13 +235,17 @@ def _read_merged(file: Path, chain: tuple[Path, ...]) -> Any:
     if not isinstance(parent_ref, str) or not parent_ref.strip():
         out.add(("extends",), "`extends` takes the path of another scenario file")
         raise _MergeProblems(out.problems)
-    parent_file = file.parent / parent_ref
+    try:
+        parent_file = confined(parent_ref, file, roots, "extends")
+    except Outside as e:
+        out.add(("extends",), str(e))
+        raise _MergeProblems(out.problems) from None
     if _identity(parent_file) in (*chain, resolved):
         cycle = " -> ".join(str(p) for p in (*chain, resolved, _identity(parent_file)))
         out.add(("extends",), f"`extends` makes a cycle: {cycle}")
         raise _MergeProblems(out.problems)
     try:
-        parent = _read_merged(parent_file, (*chain, resolved))
+        parent = _read_merged(parent_file, (*chain, resolved), roots)
     except YamlProblem as e:
         p = e.problem
         if p.line is None and p.file == str(parent_file):
@@ -232,23 +266,37 @@ def _identity(file: Path) -> Path:
         return file.absolute()
 
 
-def _include_targets(data: LocatedDict, file: Path) -> None:
-    """``targets: FILE`` reads the targets from a file beside the scenario."""
+def _shape(x: Any) -> str:
+    """What a value is, in words, without quoting it."""
+    if isinstance(x, dict | list):
+        return "a mapping" if isinstance(x, dict) else "a list"
+    return "nothing" if x is None else "text" if isinstance(x, str) else "a single value"
+
+
+def _include_targets(data: LocatedDict, file: Path, roots: tuple[Path, ...]) -> None:
+    """``targets: FILE`` reads the targets from a file in the scenario's tree."""
     ref = data.get("targets")
     if not isinstance(ref, str):
         return
-    target_file = file.parent / ref
+    line, col = data.marks["targets"]
+    try:
+        target_file = confined(ref, file, roots, "targets")
+    except Outside as e:
+        raise YamlProblem(Problem(str(e), "targets", str(file), line, col)) from None
     try:
         included = read_yaml(target_file)
     except YamlProblem as e:
         p = e.problem
         if p.line is None:
-            line, col = data.marks["targets"]
             raise YamlProblem(Problem(f"cannot read the targets file {ref!r}: it {p.message}",
                                       "targets", str(file), line, col)) from None
         raise
     if isinstance(included, dict) and "targets" in included:
         included = included["targets"]
+    if not isinstance(included, list):
+        raise YamlProblem(Problem(f"the targets file {ref!r} holds {_shape(included)}, not a "
+                                  "list of targets (or a mapping with a `targets:` list)",
+                                  "targets", str(file), line, col))
     data["targets"] = included
 
 
@@ -300,7 +348,8 @@ def _item_name(section: str, item: Any) -> str | None:
 
 
 _SINGULAR = {"countries": "country", "routes": "route", "cohorts": "cohort", "shocks": "shock",
-             "policies": "policy", "schedules": "schedule", "targets": "target"}
+             "policies": "policy", "schedules": "schedule", "programmes": "programme",
+             "targets": "target"}
 
 
 def _edit_list(base: Any, edits: Any, section: str, child: LocatedDict,
@@ -419,8 +468,14 @@ def _validate_sections(data: dict[str, Any], out: _Collector) -> _Partial:
                     if salvaged is not None:
                         good.append(salvaged)
                         kept.append(i)
-                    elif isinstance(item, dict) and name in ("countries", "cohorts"):
-                        broken.append(item.get(KEYED_SECTIONS[name]))
+                    elif name == "targets" and isinstance(item, dict):
+                        # the rest of a broken target is still checked (its id, places,
+                        # dates), so that fixing one mistake does not reveal the next
+                        good.append(_fieldwise(ITEM_MODELS[name], plain(item)))
+                        kept.append(i)
+                    elif isinstance(item, dict) and name in ("countries", "cohorts") \
+                            and isinstance(item.get(KEYED_SECTIONS[name]), str):
+                        broken.append(item[KEYED_SECTIONS[name]])
             values[name] = tuple(good)
             index_maps[name] = kept
             if broken:
@@ -450,147 +505,3 @@ def _validate_sections(data: dict[str, Any], out: _Collector) -> _Partial:
     partial = m.Scenario.model_construct(**values)
     object.__setattr__(partial, "__pydantic_extra__", extras)
     return _Partial(partial, index_maps)
-
-
-def _salvage(adapter: TypeAdapter, item: Any, error: ValidationError) -> Any:
-    """The item with its offending optional keys dropped, if that makes it valid.
-
-    Whole-scenario checks then still see the rest of the item (a policy with a misspelt
-    regime still gets its dates and selector checked). Returns ``None`` if nothing valid is
-    left.
-    """
-    for _ in range(4):
-        for err in error.errors(include_url=False):
-            loc = _clean_loc(tuple(err["loc"]))
-            parent = item
-            for part in loc[:-1]:
-                try:
-                    parent = parent[part]
-                except (KeyError, IndexError, TypeError):
-                    parent = None
-                    break
-            if isinstance(parent, dict) and loc and loc[-1] in parent:
-                del parent[loc[-1]]
-        try:
-            return adapter.validate_python(item)
-        except ValidationError as e:
-            error = e
-    return None
-
-
-def _kind(x: Any) -> str:
-    if x is None:
-        return "nothing (null)"
-    if isinstance(x, dict):
-        return "a mapping"
-    if isinstance(x, list):
-        return "a list"
-    if isinstance(x, str):
-        return f"the text {x!r}"
-    return f"the value {x!r}"
-
-
-_PYDANTIC_TAGS = ("function-", "tagged-union", "union[", "literal[", "json-or-python",
-                  "lax-or-strict", "chain[", "nullable[", "default[")
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union/validator tags from an error location."""
-    out = []
-    for part in loc:
-        if isinstance(part, str) and (
-            part in ("int", "float", "str", "bool", "dict", "list", "tuple", "none", "date",
-                     "constrained-str", "is-instance[date]")
-            or any(part.startswith(t) for t in _PYDANTIC_TAGS)
-            or "[" in part and part.endswith("]")
-        ):
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _report(e: ValidationError, prefix: tuple[Any, ...], model_type: Any,
-            out: _Collector) -> None:
-    seen: set[tuple[tuple[Any, ...], str]] = set()
-    for err in e.errors(include_url=False):
-        loc = _clean_loc(tuple(err["loc"]))
-        message = _sentence(err, loc, model_type)
-        if (loc, message) in seen:
-            continue  # a union reports the same mistake once per member
-        seen.add((loc, message))
-        out.add((*prefix, *loc), message)
-
-
-def _sentence(err: dict[str, Any], loc: tuple[Any, ...], model_type: Any) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model_type, loc[:-1])
-        key = str(loc[-1]) if loc else "?"
-        hint = did_you_mean(key, allowed) if allowed else ""
-        listing = f" (allowed: {', '.join(allowed)})" if allowed and not hint else ""
-        return f"unknown key {key!r}{hint}{listing}"
-    if kind == "missing":
-        return f"`{loc[-1]}` is required" if loc else "a required field is missing"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        got = err.get("input")
-        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
-        hint = did_you_mean(str(got), options) if isinstance(got, str) else ""
-        return f"{got!r} is not one of {expected}{hint}"
-    if kind in ("value_error", "assertion_error"):
-        msg = err["msg"]
-        for p in ("Value error, ", "Assertion failed, "):
-            msg = msg.removeprefix(p)
-        return msg
-    if kind == "model_type" or kind == "model_attributes_type" or kind == "dict_type":
-        return f"expected a mapping, got {_kind(err.get('input'))}"
-    if kind in ("tuple_type", "list_type"):
-        return f"expected a list, got {_kind(err.get('input'))}"
-    if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
-        return f"expected a number, got {_kind(err.get('input'))}"
-    if kind in ("string_type",):
-        return f"expected text, got {_kind(err.get('input'))}"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, got {_kind(err.get('input'))}"
-    return err["msg"][:1].lower() + err["msg"][1:]
-
-
-def _unwrap(tp: Any) -> list[Any]:
-    """The model/container types inside an annotation (through Annotated, unions, None)."""
-    import types
-    import typing
-
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        out = []
-        for a in typing.get_args(tp):
-            out += _unwrap(a)
-        return out
-    return [tp]
-
-
-def _allowed_keys(tp: Any, loc: tuple[Any, ...]) -> list[str]:
-    """The keys a mapping at ``loc`` under type ``tp`` may hold (for "did you mean")."""
-    import typing
-
-    current = _unwrap(tp)
-    for part in loc:
-        nxt: list[Any] = []
-        for t in current:
-            origin = typing.get_origin(t)
-            if isinstance(t, type) and issubclass(t, BaseModel) and isinstance(part, str):
-                for fname, f in t.model_fields.items():
-                    if part in (fname, f.alias):
-                        nxt += _unwrap(f.annotation)
-            elif origin in (tuple, list) and isinstance(part, int):
-                nxt += _unwrap(typing.get_args(t)[0])
-            elif origin is dict:
-                nxt += _unwrap(typing.get_args(t)[1])
-        current = nxt
-    for t in current:
-        if isinstance(t, type) and issubclass(t, BaseModel):
-            return [f.alias or n for n, f in t.model_fields.items()]
-    return []
-

@@ -48,6 +48,7 @@ from flowsim.scenario.network import Asylum, Country, InitialStock, Network, Rou
 from flowsim.scenario.parameters import Parameter, ParameterEntry, Prior
 from flowsim.scenario.people import Cohort, Shock
 from flowsim.scenario.policies import AsylumChange, CountryChange, Policy, RouteChange, Selector
+from flowsim.scenario.programmes import Programme
 from flowsim.scenario.report import Report, Window
 from flowsim.scenario.schedules import Schedule, SchedulePoint
 from flowsim.scenario.targets import AT_DATE, NEEDS_PLACE, OBSERVABLES, Observable, Target
@@ -123,6 +124,7 @@ __all__ = [
     "Positive",
     "Prior",
     "Probability",
+    "Programme",
     "Real",
     "Regime",
     "Report",
@@ -262,6 +264,11 @@ class Scenario(_Model):
                              "countries": ["USA"], "interpolate": "linear",
                              "points": [{"date": "2021-01-01", "value": 0},
                                         {"date": "2023-06-30", "value": 1.5}]}]])
+    programmes: tuple[Programme, ...] = Field(
+        (), description="Admission programmes: quotas shared by several routes and cohorts, per "
+        "step and in total over a period (beside each route's own capacity).",
+        examples=[[{"name": "parole", "select": {"to": ["USA"]}, "total": 24000,
+                    "start": "2022-10-12", "end": "2023-01-05"}]])
     report: Report = Field(
         default_factory=Report, description="What the summary and the comparisons report: "
         "headline dates, windows, groups and blocs of countries, and their names in words "
@@ -291,6 +298,12 @@ class Scenario(_Model):
             if r.key == key:
                 return r
         raise KeyError(key)
+
+    def _repr_html_(self) -> str:
+        """A summary card in a notebook (:func:`flowsim.scenario.display.scenario_html`)."""
+        from flowsim.scenario.display import scenario_html
+
+        return scenario_html(self)
 
     def group_members(self) -> dict[str, frozenset[str]]:
         """Every group with the country ids it holds, groups of groups expanded."""

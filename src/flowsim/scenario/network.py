@@ -38,6 +38,9 @@ class Asylum(_Model):
     geometric waiting time with mean ``processing_days``, at most ``capacity`` decisions per
     step (``None``: no limit); decisions are positive with ``recognition_rate``. Rejected
     claimants return home with probability ``rejected_return`` and otherwise move on.
+    Pending claimants may leave the procedure before a decision: ``abscond_hazard`` (they
+    stay in the country, present and free to move) and ``pending_onward_hazard`` (they move
+    on at once); both 0 by default.
     """
 
     claim_hazard: Probability = Field(
@@ -57,6 +60,14 @@ class Asylum(_Model):
     rejected_return: Probability = Field(
         0.5, description="Chance that a rejected claimant returns to the origin; the others move "
         "on (choose a route out).", examples=[0.5], json_schema_extra={"unit": "probability"})
+    abscond_hazard: Probability = Field(
+        0.0, description="Chance that a pending claimant leaves the procedure and stays in the "
+        "country, present (free to move on, return or claim again). Default 0.",
+        examples=[0.01], json_schema_extra={"unit": PER_WEEK})
+    pending_onward_hazard: Probability = Field(
+        0.0, description="Chance that a pending claimant abandons the claim and moves on at once "
+        "(chooses a route out of the country). Default 0.",
+        examples=[0.02], json_schema_extra={"unit": PER_WEEK})
 
 
 class InitialStock(_Model):
@@ -158,6 +169,11 @@ class Route(_Model):
     with mean ``delay_days`` and granted with ``issuance``; ``closed`` routes carry nobody.
     ``humanitarian_only`` routes are open only to cohorts eligible for ``humanitarian``
     programmes. ``capacity`` caps crossings per step (excess waits at the source).
+    ``irregular`` routes are crossed in the step chosen, without a visa, by every cohort the
+    documents allow; a share ``interception`` of those crossing is intercepted and sent back
+    to the source. On a route with ``asylum_at_border`` every arrival lodges an asylum claim
+    on entering (arrives pending, not present). A route may pass through transit countries
+    (``via``, where policies on any leg apply) and take time (``travel_days``).
     """
 
     id: Name | None = Field(
@@ -174,7 +190,8 @@ class Route(_Model):
     regime: Regime = Field(
         "visa_free", description="Entry regime: `visa_free`, `visa_on_arrival`, `e_visa` (crossed "
         "in the step chosen), `visa_required`, `humanitarian_only` (applicants queue for a "
-        "decision), `closed` (carries nobody).", examples=["visa_required"])
+        "decision), `closed` (carries nobody), `irregular` (crossed without a visa in the "
+        "step chosen, at the risk of `interception`).", examples=["visa_required"])
     issuance: Probability = Field(
         1.0, description="Share of visa decisions that grant the visa (queued regimes only).",
         examples=[0.6], json_schema_extra={"unit": "probability"})
@@ -196,6 +213,23 @@ class Route(_Model):
     requires: Names = Field(
         (), description="Eligibility flags a cohort must all hold to use the route.",
         examples=[["israel_return"]])
+    via: Names = Field(
+        (), description="Transit countries the route passes through without stopping, in order "
+        "(default: none). A policy on any leg (`from`/`to` selecting a leg's ends) applies to "
+        "the whole route.", examples=[["ECU", "PER"]])
+    travel_days: NonNegative = Field(
+        0.0, description="Mean time on the way: those who cross are in transit (counted in the "
+        "stock of the country they left) and arrive each step with probability 1 − exp(−days "
+        "/ travel_days); 0: they arrive in the step they cross.",
+        examples=[21], json_schema_extra={"unit": "days"})
+    interception: Probability = Field(
+        0.0, description="Share of the people crossing an `irregular` route who are intercepted "
+        "and sent back to the country the route leaves from (no effect under other regimes).",
+        examples=[0.3], json_schema_extra={"unit": "probability"})
+    asylum_at_border: bool = Field(
+        False, description="Entering by this route means lodging an asylum claim: arrivals are "
+        "pending claimants in the destination, which must have an `asylum` system (default "
+        "false: arrivals are present).", examples=[True])
 
     @property
     def key(self) -> str:

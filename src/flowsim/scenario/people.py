@@ -36,6 +36,11 @@ class Cohort(_Model):
         1.0, description="Share holding an international passport (the others can use only "
         "`documents: internal` routes).",
         examples=[0.35], json_schema_extra={"unit": "probability"})
+    reemigration_hazard: Probability = Field(
+        0.0, description="Chance that a person who returned to the origin leaves again, "
+        "multiplied by the same shocks and damped by the same deterrence as first departures "
+        "(default 0: returns are for good).",
+        examples=[0.002], json_schema_extra={"unit": PER_WEEK})
     eligible: Names = Field(
         (), description="Eligibility flags: `humanitarian` opens `humanitarian_only` routes; any "
         "other flag opens the routes that `require` it.", examples=[["humanitarian"]])

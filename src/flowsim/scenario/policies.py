@@ -13,6 +13,7 @@ from flowsim.scenario.values import (
     PER_WEEK,
     Count,
     Date,
+    Documents,
     Mode,
     Name,
     Names,
@@ -77,6 +78,19 @@ class RouteChange(_Model):
     cost: Real | None = Field(
         None, description="New route cost.",
         examples=[1.5], json_schema_extra={"unit": "logit scale"})
+    documents: Documents | None = Field(
+        None, description="New documents accepted: `internal` or `international` (applies to "
+        "every cohort; cannot select cohorts).", examples=["international"])
+    requires: Names | None = Field(
+        None, description="New eligibility flags the selected cohorts must hold to use the "
+        "route (replaces the route's `requires`; `[]` lifts every requirement).",
+        examples=[["humanitarian_visa"]])
+    interception: Probability | None = Field(
+        None, description="New share of irregular crossings intercepted.",
+        examples=[0.5], json_schema_extra={"unit": "probability"})
+    asylum_at_border: bool | None = Field(
+        None, description="Whether arrivals lodge an asylum claim on entering.",
+        examples=[True])
 
 
 class AsylumChange(_Model):
@@ -97,6 +111,12 @@ class AsylumChange(_Model):
     rejected_return: Probability | None = Field(
         None, description="New chance that a rejected claimant returns.",
         examples=[0.3], json_schema_extra={"unit": "probability"})
+    abscond_hazard: Probability | None = Field(
+        None, description="New chance that a pending claimant leaves the procedure and stays.",
+        examples=[0.01], json_schema_extra={"unit": PER_WEEK})
+    pending_onward_hazard: Probability | None = Field(
+        None, description="New chance that a pending claimant moves on.",
+        examples=[0.02], json_schema_extra={"unit": PER_WEEK})
 
 
 class CountryChange(_Model):

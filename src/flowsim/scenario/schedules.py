@@ -17,7 +17,7 @@ from pydantic import Field
 
 from flowsim.scenario.values import Date, Name, Names, _Model
 
-__all__ = ["SCHEDULE_FIELDS", "Schedule", "SchedulePoint"]
+__all__ = ["COHORT_FIELDS", "SCHEDULE_FIELDS", "Schedule", "SchedulePoint"]
 
 #: The country fields a schedule can move, and how: ``factor`` multiplies, ``shift`` adds.
 SCHEDULE_FIELDS: dict[str, str] = {
@@ -28,7 +28,12 @@ SCHEDULE_FIELDS: dict[str, str] = {
     "claim_hazard": "factor",
     "settled_onward_hazard": "factor",
     "settled_return_hazard": "factor",
+    # the origin's cohorts: factors on first departures and on leaving again after a return
+    "emigration_hazard": "factor",
+    "reemigration_hazard": "factor",
 }
+#: The schedule fields of the origin's cohorts (``countries`` must be omitted or the origin).
+COHORT_FIELDS = ("emigration_hazard", "reemigration_hazard")
 
 
 class SchedulePoint(_Model):
@@ -49,7 +54,9 @@ class Schedule(_Model):
     field: Literal[tuple(SCHEDULE_FIELDS)] = Field(  # type: ignore[valid-type]
         description="The country field it moves: `attractiveness` (the values are added) or a "
         "hazard (`onward_hazard`, `return_hazard`, `settle_hazard`, `claim_hazard`, "
-        "`settled_onward_hazard`, `settled_return_hazard`: the values multiply it).",
+        "`settled_onward_hazard`, `settled_return_hazard`: the values multiply it); or, in "
+        "the origin, `emigration_hazard` (a factor on the cohorts' baseline hazard of leaving) "
+        "or `reemigration_hazard` (a factor on leaving again after a return).",
         examples=["attractiveness"])
     countries: Names | None = Field(
         None, description="Countries or groups it applies to (default: every country).",

@@ -267,7 +267,8 @@ def _edits(section: str, item: str, key: str) -> dict[str, Any]:
 
 _LIST_SECTIONS = {"countries": ("Country", "id"), "routes": ("Route", "id (or from, to, mode)"),
                   "cohorts": ("Cohort", "name"), "shocks": ("Shock", "name"),
-                  "policies": ("Policy", "name"), "targets": ("Target", "id")}
+                  "policies": ("Policy", "name"), "schedules": ("Schedule", "name"),
+                  "programmes": ("Programme", "name"), "targets": ("Target", "id")}
 
 
 def scenario_schema() -> dict[str, Any]:

@@ -13,7 +13,8 @@ __all__ = ["AT_DATE", "NEEDS_PLACE", "OBSERVABLES", "Observable", "Target"]
 
 
 OBSERVABLES: dict[str, str] = {
-    "departures": "first departures from the origin during the period",
+    "departures": "departures from the origin during the period (crossings: a person who "
+    "returned and leaves again, where a cohort's reemigration hazard allows it, departs again)",
     "abroad": "people who left the origin and are abroad (not returned) at the date",
     "stock": "people from the origin in the place at the date (present, waiting, "
     "claiming asylum or settled)",
@@ -108,6 +109,11 @@ class Target(_Model):
                                and not math.isfinite(getattr(self, k))]
         if problems:
             raise ValueError("; ".join(problems))
+        # every observable counts people or is a share: a negative figure is a typing slip
+        # (and an `about` range around it would be upside down)
+        problems += [f"{k} must not be negative (a count of people or a share), got "
+                     f"{getattr(self, k):g}" for k in ("value", "low", "high")
+                     if getattr(self, k) is not None and getattr(self, k) < 0]
         if self.kind == "interval":
             if self.low is None or self.high is None:
                 problems.append("an interval target needs low and high")

@@ -187,7 +187,8 @@ Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 Role = Literal["origin", "transit", "destination"]
 Mode = Literal["land", "air", "sea"]
 Regime = Literal[
-    "visa_free", "visa_on_arrival", "e_visa", "visa_required", "humanitarian_only", "closed"
+    "visa_free", "visa_on_arrival", "e_visa", "visa_required", "humanitarian_only", "closed",
+    "irregular",
 ]
 REGIMES: tuple[str, ...] = (
     "visa_free",
@@ -196,6 +197,7 @@ REGIMES: tuple[str, ...] = (
     "visa_required",
     "humanitarian_only",
     "closed",
+    "irregular",  # last: the engine's regime codes of the others do not move
 )
 Documents = Literal["internal", "international"]
 Step = Literal["day", "week", "month"]

@@ -35,11 +35,16 @@ MAX_NODES = 200_000
 
 
 class YamlProblem(Exception):
-    """A file could not be read as a YAML mapping; carries the one problem to report."""
+    """A file could not be read as a YAML mapping; carries the problems to report.
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
+    ``problem`` is the first of ``problems`` (most failures have one; a file with several
+    control characters in it has one problem for each).
+    """
+
+    def __init__(self, problem: Problem, *more: Problem) -> None:
+        super().__init__("\n".join(map(str, (problem, *more))))
         self.problem = problem
+        self.problems = [problem, *more]
 
 
 class LocatedDict(dict):
@@ -65,17 +70,35 @@ class _TooManyNodes(Exception):
         self.mark = mark
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
 class _Loader(yaml.SafeLoader):
     """The safe loader, reading ``1e6`` and ``2.5e-3`` as numbers (YAML 1.2 style), that
-    gives up after :data:`MAX_NODES` parsed values."""
+    gives up after :data:`MAX_NODES` parsed values or beyond :data:`MAX_DEPTH` levels.
+
+    The depth is checked while composing, not after: the composer recurses once per level,
+    so ten thousand ``[`` would otherwise end in a ``RecursionError`` with no position.
+    """
 
     _composed = 0
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._composed += 1
         if self._composed > MAX_NODES:
             raise _TooManyNodes(self.peek_event().start_mark)
-        return super().compose_node(parent, index)
+        # the document's root is depth 0 for _build; one more level is allowed here so that
+        # _build, which knows the path, reports the first level too deep
+        if self._depth > MAX_DEPTH + 1:
+            raise _TooDeep(self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _FLOAT = re.compile(
@@ -143,14 +166,24 @@ def read_yaml(file: str | Path, path: tuple[Any, ...] = ()) -> Any:
         raise fail(f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
                    "save it as UTF-8", line, 1) from None
     if "\x00" in text:
-        raise fail("holds NUL bytes: it is a binary file, not YAML")
+        raise fail("holds NUL bytes: it is a binary file, not YAML",
+                   *_position(text, text.index("\x00")))
     if not text.strip():
-        raise fail("is empty")
-    loader = _Loader(text)
+        raise fail("is empty")  # (no place in the file to point at)
+    bad = _unprintable(name, text)
+    if bad:
+        raise YamlProblem(*bad)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as e:  # the reader's own check, should _unprintable miss a case
+        raise _yaml_error(name, e, text) from None
     try:
         try:
             node = loader.get_single_node()
-        except RecursionError:
+        except _TooDeep as e:
+            raise fail(f"is nested too deeply (more than {MAX_DEPTH} levels)",
+                       e.mark.line + 1, e.mark.column + 1) from None
+        except RecursionError:  # pragma: no cover - _TooDeep stops the composer first
             raise fail(f"is nested too deeply (more than {MAX_DEPTH} levels)") from None
         except _TooManyNodes as e:
             raise fail(f"holds more than {MAX_NODES:,} values; a scenario is much smaller",
@@ -160,9 +193,9 @@ def read_yaml(file: str | Path, path: tuple[Any, ...] = ()) -> Any:
                 m = e.problem_mark
                 raise fail("holds several YAML documents (`---`); a scenario is one document",
                            m.line + 1 if m else None, m.column + 1 if m else None) from None
-            raise _yaml_error(name, e) from None
+            raise _yaml_error(name, e, text) from None
         except yaml.YAMLError as e:
-            raise _yaml_error(name, e) from None
+            raise _yaml_error(name, e, text) from None
         if node is None:
             raise fail("is empty (only comments)")
         state = {"nodes": 0}
@@ -171,13 +204,46 @@ def read_yaml(file: str | Path, path: tuple[Any, ...] = ()) -> Any:
         loader.dispose()
 
 
-def _yaml_error(name: str, e: yaml.YAMLError) -> YamlProblem:
+#: Characters YAML does not allow in a file (PyYAML's reader refuses them).
+_UNPRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+#: At most this many of them are reported, each at its place.
+MAX_REPORTED = 20
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of the character at ``index`` of ``text``."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _unprintable(name: str, text: str) -> list[Problem]:
+    """A problem at every character YAML does not allow (the first :data:`MAX_REPORTED`)."""
+    out = []
+    for match in _UNPRINTABLE.finditer(text):
+        line, col = _position(text, match.start())
+        if len(out) == MAX_REPORTED:
+            out.append(Problem(f"holds more characters that YAML does not allow, from here "
+                               f"on (only the first {MAX_REPORTED} are listed)", file=name,
+                               line=line, column=col))
+            break
+        out.append(Problem(f"holds the control character U+{ord(match.group()):04X}, which "
+                           "YAML does not allow; delete it (or write it as an escape, such "
+                           "as \\t, inside double quotes)", file=name, line=line, column=col))
+    return out
+
+
+def _yaml_error(name: str, e: yaml.YAMLError, text: str) -> YamlProblem:
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    what = getattr(e, "problem", None) or str(e)
+    if mark is not None:
+        line, col = mark.line + 1, mark.column + 1
+    elif isinstance(getattr(e, "position", None), int):  # a ReaderError: an index in text
+        line, col = _position(text, e.position)  # type: ignore[attr-defined]
+    else:
+        line, col = 1, 1
+    what = getattr(e, "problem", None) or getattr(e, "reason", None) or str(e).split("\n")[0]
     context = getattr(e, "context", None)
     message = f"is not valid YAML: {what}" + (f" ({context})" if context else "")
-    return YamlProblem(Problem(message, file=name, line=mark.line + 1 if mark else None,
-                               column=mark.column + 1 if mark else None))
+    return YamlProblem(Problem(message, file=name, line=line, column=col))
 
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -259,6 +325,8 @@ def locate(root: Any, path: tuple[Any, ...] | list[Any]) -> tuple[str | None, in
     node = root
     file = getattr(root, "file", None)
     line = col = None
+    if isinstance(root, LocatedDict | LocatedList):  # the document itself: where it starts
+        line, col = root.mark
     src_path: tuple[Any, ...] = tuple(getattr(root, "path", ()))
     rest = list(path)
     while rest:

@@ -1,0 +1,322 @@
+"""Toys with closed-form answers for returns that are not for good, claims before a decision,
+borders, quotas and routes that take time (the mechanisms of the model's third edition).
+
+Each function returns a :class:`~flowsim.testing.toys.Toy`, as in
+:mod:`flowsim.testing.toys` (same step rules, weekly steps): a scenario, the exact
+expectation and variance of a few outcomes per step, and a reader of the same outcomes.
+
+Examples
+--------
+>>> import flowsim
+>>> from flowsim.testing.border_toys import intercepted_crossing
+>>> toy = intercepted_crossing(N=1000, h=0.2, c=0.4, steps=6)
+>>> res = flowsim.simulate(toy.scenario, replicates=100, seed=1)
+>>> sorted(toy.observed(res)) == sorted(toy.expected())
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+from flowsim.scenario.model import Scenario
+from flowsim.testing.toys import START, Toy, _binomial, _calendar, _check_probability, _stock
+
+__all__ = ["border_claims", "intercepted_crossing", "pending_moves", "return_and_leave_again",
+           "scheduled_departures", "shared_quota", "slow_route"]
+
+ORIGIN = {"id": "ORG", "name": "Origin", "roles": ["origin"]}
+
+
+def return_and_leave_again(S: int, r: float, a: float, steps: int) -> Toy:
+    """``S`` people present in ``AAA`` at the start return home with the weekly hazard ``r``;
+    once home they leave again with the re-emigration hazard ``a`` (the only route leads back
+    to ``AAA``).
+
+    Each person alternates between two states, independently of the others: present in
+    ``AAA`` (start) and returned. Returns happen in step 2 of a step and re-emigration in
+    step 1, so a person who returns in step ``s`` may leave again from step ``s + 1``; in
+    each step ``P → R`` with ``r`` and ``R → P`` with ``a``. With ``π_t`` the state
+    distribution after ``t`` steps (``π_0 = (1, 0)``, ``π_t = π_{t-1} M``):
+
+    * ``E[AAA_t] = S π_t(P)`` and ``E[returned_t] = S π_t(R)`` (binomial);
+    * ``E[departures_t] = S π_{t-1}(R) a`` (a binomial count: the chance that one person
+      leaves in step ``t`` is ``π_{t-1}(R) a``).
+
+    The origin's own cohort never leaves (baseline hazard 0): ``returned_t`` is the origin's
+    stock less its ``N = 500`` stayers.
+    """
+    _check_probability(r=r, a=a)
+    N = 500
+    scenario = Scenario.model_validate({
+        "name": f"return and leave again S={S} r={r} a={a}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A", "return_hazard": r,
+                               "initial": {"all": {"present": S}}}],
+        "routes": [{"from": "ORG", "to": "AAA"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": 0.0,
+                     "reemigration_hazard": a}],
+    })
+    M = np.array([[1 - r, r], [a, 1 - a]])
+    pi = [np.array([1.0, 0.0])]
+    for _ in range(steps):
+        pi.append(pi[-1] @ M)
+    states = np.array(pi)  # (steps + 1, 2)
+    probs = {"A": states[1:, 0], "returned": states[1:, 1], "departures": states[:-1, 1] * a}
+    mean, variance = _binomial(S, probs)
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        dep = results.dataset["departures"].sum("cohort").values
+        return {"A": _stock(results, "AAA"), "returned": _stock(results, "ORG") - N,
+                "departures": np.asarray(dep, dtype=np.int64)}
+
+    return Toy(name="return_and_leave_again", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="pi_t = pi_{t-1} [[1-r, r], [a, 1-a]], pi_0 = (1, 0); E[A_t] = S pi_t(P); "
+                       "E[returned_t] = S pi_t(R); E[departures_t] = S pi_{t-1}(R) a")
+
+
+def pending_moves(S: int, ab: float, po: float, steps: int) -> Toy:
+    """``S`` pending claimants in ``AAA`` at the start, whose claims are never decided (an
+    asylum capacity of 0), abscond (stay in ``AAA``, present) with the weekly hazard ``ab``
+    or move on to ``BBB`` (the only route out) with ``po``.
+
+    Competing risks, as for settled people: a claimant stays pending through a week with
+    ``g = (1 - ab)(1 - po)`` and, leaving, absconds with the share
+    ``w = log(1 - ab) / log(g)``. Present people in ``AAA`` have no hazard. So
+
+    * ``E[AAA_t] = S (g**t + (1 - g**t) w)`` (the pending and the absconded) and ``E[BBB_t] = S (1 - g**t) (1 - w)``
+      (binomial; ``AAA_t + BBB_t = S``).
+    """
+    _check_probability(ab=ab, po=po)
+    scenario = Scenario.model_validate({
+        "name": f"pending moves S={S} ab={ab} po={po}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN,
+                      {"id": "AAA", "name": "A",
+                       "asylum": {"capacity": 0, "abscond_hazard": ab,
+                                  "pending_onward_hazard": po},
+                       "initial": {"all": {"pending": S}}},
+                      {"id": "BBB", "name": "B"}],
+        "routes": [{"from": "ORG", "to": "AAA"}, {"from": "AAA", "to": "BBB"}],
+        "cohorts": [{"name": "all", "population": 100, "baseline_hazard": 0.0}],
+    })
+    t = np.arange(1, steps + 1, dtype=float)
+    g = (1.0 - ab) * (1.0 - po)
+    w = np.log1p(-ab) / np.log(g) if g < 1 else 0.0
+    stay = g ** t
+    mean, variance = _binomial(S, {"A": stay + (1 - stay) * w, "B": (1 - stay) * (1 - w)})
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"A": _stock(results, "AAA"), "B": _stock(results, "BBB")}
+
+    return Toy(name="pending_moves", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="g = (1-ab)(1-po), w = log(1-ab)/log(g); E[A_t] = S (g^t + (1-g^t) w); "
+                       "E[B_t] = S (1-g^t)(1-w)")
+
+
+def border_claims(N: int, h: float, steps: int) -> Toy:
+    """One cohort of ``N`` leaves with the weekly hazard ``h`` by the only route, into
+    ``AAA``, where entering means claiming asylum (``asylum_at_border``); claims are never
+    decided (capacity 0).
+
+    * ``E[AAA_t] = N (1 - (1 - h)**t)`` (binomial);
+    * every arrival is a claim: ``gap_t = AAA_t -`` (cumulative asylum applications in
+      ``AAA``) is 0 exactly, in every replicate (nobody arrives present).
+    """
+    _check_probability(h=h)
+    scenario = Scenario.model_validate({
+        "name": f"border claims N={N} h={h}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A", "asylum": {"capacity": 0}}],
+        "routes": [{"from": "ORG", "to": "AAA", "asylum_at_border": True}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+    })
+    t = np.arange(1, steps + 1, dtype=float)
+    mean, variance = _binomial(N, {"A": 1 - (1 - h) ** t})
+    mean["gap"] = variance["gap"] = np.zeros(steps)
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        apps = results.dataset["asylum_applications"].sel(country="AAA").sum("cohort")
+        cum = np.cumsum(np.asarray(apps.values, dtype=np.int64), axis=1)
+        a = _stock(results, "AAA")
+        return {"A": a, "gap": a - cum}
+
+    return Toy(name="border_claims", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="E[A_t] = N (1 - (1-h)^t); cumulative applications = A_t exactly")
+
+
+def intercepted_crossing(N: int, h: float, c: float, steps: int) -> Toy:
+    """One cohort of ``N`` tries to leave with the weekly hazard ``h`` by the only route, an
+    ``irregular`` one into ``AAA`` that intercepts the share ``c`` of those crossing and sends
+    them back to the origin, where they may try again the next week.
+
+    Each week a person still in the origin ends up in ``AAA`` with ``h (1 - c)``:
+
+    * ``E[AAA_t] = N (1 - (1 - h (1 - c))**t)`` (binomial);
+    * ``E[departures_t] = N (1 - h (1 - c))**(t - 1) h (1 - c)`` (the intercepted are not
+      departures: they never crossed).
+    """
+    _check_probability(h=h, c=c)
+    scenario = Scenario.model_validate({
+        "name": f"intercepted crossing N={N} h={h} c={c}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A"}],
+        "routes": [{"from": "ORG", "to": "AAA", "regime": "irregular", "interception": c}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+    })
+    t = np.arange(1, steps + 1, dtype=float)
+    s = h * (1 - c)
+    mean, variance = _binomial(N, {"A": 1 - (1 - s) ** t,
+                                   "departures": (1 - s) ** (t - 1) * s})
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        dep = results.dataset["departures"].sum("cohort").values
+        return {"A": _stock(results, "AAA"), "departures": np.asarray(dep, dtype=np.int64)}
+
+    return Toy(name="intercepted_crossing", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="s = h (1-c); E[A_t] = N (1 - (1-s)^t); "
+                       "E[departures_t] = N (1-s)^(t-1) s")
+
+
+def shared_quota(N1: int, N2: int, capacity: int, total: int, steps: int) -> Toy:
+    """Two cohorts (``N1``, ``N2`` people, hazard 1) who can each use one route only (out of
+    the origin to ``AAA`` for the first, to ``BBB`` for the second: each route requires its
+    cohort's flag), and one programme over both routes: at most ``capacity`` crossings a step
+    and ``total`` in all.
+
+    Everybody still in the origin tries every step, and each step a random subset of those
+    trying passes, so:
+
+    * the crossings by the end of step ``t`` are ``n_t = min(N, capacity t, total)``
+      exactly (``N = N1 + N2``; variance 0);
+    * who has crossed by then is a uniformly random subset of size ``n_t`` of everybody, so
+      ``AAA_t`` (the first cohort's crossings) is hypergeometric: ``E = n_t N1 / N`` and
+      ``Var = n_t (N1/N)(N2/N)(N - n_t)/(N - 1)``.
+    """
+    if min(N1, N2, capacity, total) < 0:
+        raise ValueError("N1, N2, capacity and total must not be negative")
+    scenario = Scenario.model_validate({
+        "name": f"shared quota N1={N1} N2={N2} capacity={capacity} total={total}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A"}, {"id": "BBB", "name": "B"}],
+        "routes": [{"from": "ORG", "to": "AAA", "requires": ["one"]},
+                   {"from": "ORG", "to": "BBB", "requires": ["two"]}],
+        "cohorts": [{"name": "one", "population": N1, "baseline_hazard": 1.0,
+                     "eligible": ["one"]},
+                    {"name": "two", "population": N2, "baseline_hazard": 1.0,
+                     "eligible": ["two"]}],
+        "programmes": [{"name": "quota", "select": {"from": ["ORG"]}, "capacity": capacity,
+                        "total": total, "start": START}],
+    })
+    N = N1 + N2
+    t = np.arange(1, steps + 1)
+    n = np.minimum(np.minimum(N, capacity * t), total).astype(float)
+    mean = {"crossed": n, "A": n * N1 / N if N else n}
+    var_a = n * (N1 / N) * (N2 / N) * (N - n) / (N - 1) if N > 1 else np.zeros(steps)
+    variance = {"crossed": np.zeros(steps), "A": var_a}
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        a = _stock(results, "AAA")
+        return {"crossed": a + _stock(results, "BBB"), "A": a}
+
+    return Toy(name="shared_quota", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="n_t = min(N, capacity t, total) exactly; A_t ~ Hypergeometric(N1 of N, "
+                       "n_t draws)")
+
+
+def scheduled_departures(N: int, h: float, f: float, from_week: int, steps: int) -> Toy:
+    """One cohort of ``N`` leaves with the weekly hazard ``h`` by the only route, into
+    ``AAA``; a schedule multiplies the hazard by ``f`` from week ``from_week`` on (a step
+    schedule on ``emigration_hazard``: behaviour, not a policy).
+
+    With ``h_s = h`` before week ``from_week`` and ``min(1, h f)`` from it,
+    ``E[AAA_t] = N (1 - prod_{s <= t} (1 - h_s))`` (binomial).
+    """
+    _check_probability(h=h)
+    if f < 0 or not 1 <= from_week <= steps:
+        raise ValueError("f must not be negative and from_week must be a step of the run")
+    change = START + dt.timedelta(weeks=from_week - 1)
+    scenario = Scenario.model_validate({
+        "name": f"scheduled departures N={N} h={h} f={f} from week {from_week}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A"}],
+        "routes": [{"from": "ORG", "to": "AAA"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+        "schedules": [{"name": "more_leave", "field": "emigration_hazard",
+                       "points": [{"date": START, "value": 1.0},
+                                  {"date": change, "value": f}]}],
+    })
+    weeks = np.arange(1, steps + 1)
+    hs = np.where(weeks >= from_week, min(1.0, h * f), h)
+    mean, variance = _binomial(N, {"A": 1 - np.cumprod(1 - hs)})
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"A": _stock(results, "AAA")}
+
+    return Toy(name="scheduled_departures", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="h_s = h before from_week, min(1, h f) from it; "
+                       "E[A_t] = N (1 - prod_{s<=t} (1 - h_s))")
+
+
+def slow_route(N: int, h: float, travel_days: float, steps: int,
+               closed_from: int | None = None) -> Toy:
+    """One cohort of ``N`` leaves with the weekly hazard ``h`` by the only route, from ``ORG``
+    to ``BBB`` through ``AAA`` (``via``), which takes ``travel_days`` on average; if
+    ``closed_from`` is given, a policy closes the leg into ``AAA`` from that week on, which
+    closes the route (and, with the default deterrence, stops departures: no route is left).
+
+    Departures count when people cross (enter the route); each step, from the step they
+    cross, those on the way arrive with ``p = 1 - exp(-7 / travel_days)``. With departures in
+    week ``s`` having probability ``(1 - h)**(s - 1) h`` for ``s < closed_from``:
+
+    * ``E[departures_t] = N (1 - h)**(t - 1) h`` before the closure, 0 from it;
+    * ``E[BBB_t] = N sum_{s <= min(t, closed_from - 1)} (1 - h)**(s - 1) h
+      (1 - (1 - p)**(t - s + 1))`` (binomial: one person is in ``BBB`` by ``t`` with that
+      probability); those on the way count in the origin's stock, so
+      ``ORG_t = N - BBB_t`` exactly and ``AAA`` is always empty.
+    """
+    _check_probability(h=h)
+    if travel_days < 0 or steps < 1:
+        raise ValueError("travel_days must not be negative and steps must be at least 1")
+    last = steps if closed_from is None else closed_from - 1
+    policies = []
+    if closed_from is not None:
+        policies = [{"name": "leg_closed", "start": START + dt.timedelta(weeks=closed_from - 1),
+                     "select": {"to": ["AAA"]}, "route": {"regime": "closed"}}]
+    scenario = Scenario.model_validate({
+        "name": f"slow route N={N} h={h} travel_days={travel_days} closed_from={closed_from}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A", "roles": ["transit"]},
+                      {"id": "BBB", "name": "B"}],
+        "routes": [{"from": "ORG", "to": "BBB", "via": ["AAA"], "travel_days": travel_days}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+        "policies": policies,
+    })
+    p = 1.0 - np.exp(-7.0 / travel_days) if travel_days > 0 else 1.0
+    t = np.arange(1, steps + 1)
+    s_ = np.arange(1, steps + 1)
+    leave = np.where(s_ <= last, (1 - h) ** (s_ - 1) * h, 0.0)  # (s,)
+    reach = np.where(s_[None, :] <= t[:, None],
+                     1 - (1 - p) ** np.maximum(t[:, None] - s_[None, :] + 1, 0), 0.0)
+    mean, variance = _binomial(N, {"B": (reach * leave[None, :]).sum(axis=1),
+                                   "departures": leave})
+    mean["A"] = variance["A"] = np.zeros(steps)
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        dep = results.dataset["departures"].sum("cohort").values
+        return {"B": _stock(results, "BBB"), "A": _stock(results, "AAA"),
+                "departures": np.asarray(dep, dtype=np.int64)}
+
+    return Toy(name="slow_route", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="p = 1 - exp(-7/travel_days); E[departures_s] = N (1-h)^(s-1) h before "
+                       "the closure; E[B_t] = N sum_s (1-h)^(s-1) h (1 - (1-p)^(t-s+1)); A_t = 0")
