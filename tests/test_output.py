@@ -289,3 +289,26 @@ def test_no_warnings_on_a_clean_round_trip(results: Results, tmp_path: Path) -> 
         warnings.simplefilter("error")
         output.write_outputs(results, tmp_path / "run")
         open_results(tmp_path / "run")
+
+
+def test_results_nc_has_cf_time_bounds(tmp_path):
+    """Each step is a CF cell: ``time`` (the last day) names ``time_bnds``, which holds the
+    first and last day in the same units; reading the file back drops the bounds again."""
+    import netCDF4
+    import xarray as xr
+
+    from flowsim.results.opening import open_results
+    from flowsim.testing.toys import linear_chain
+
+    res = flowsim.simulate(linear_chain(N=100, h=0.1, q=0.2, steps=4).scenario, 3, seed=1,
+                           workers=1)
+    path = res.save(tmp_path / "results.nc")
+    with netCDF4.Dataset(path) as nc:
+        assert nc["time"].bounds == "time_bnds"
+        assert nc["time_bnds"].dimensions == ("time", "nv")
+        days = nc["time"][:]
+        bounds = nc["time_bnds"][:]
+    assert (bounds[:, 1] == days).all() and (bounds[:, 1] - bounds[:, 0] == 6).all()
+    decoded = xr.open_dataset(path)["time_bnds"].values
+    np.testing.assert_array_equal(decoded[:, 0], res.dataset["step_start"].values)
+    xr.testing.assert_identical(open_results(path).dataset, res.dataset)

@@ -184,11 +184,11 @@ def compare(
     baseline: Scenario,
     counterfactuals: Scenario | Sequence[Scenario] | Mapping[str, Scenario],
     replicates: int = 1000,
-    seed: SeedLike = None,
+    seed: SeedLike = 1,
     posterior: Any = None,
     params: Mapping[str, Any] | None = None,
     dates: Sequence[dt.date] | None = None,
-    workers: int = 1,
+    workers: int = 0,
     client: Any = None,
     progress: Callable[[str, int, int], None] | None = None,
     record: Sequence[str] = (),
@@ -203,7 +203,8 @@ def compare(
         Usually overlays of the baseline (``extends:``) that add, remove or replace policies.
     replicates : int
     seed : int, SeedSequence, Generator or None
-        Shared by every scenario: with coupled sampling, the same seed means the same random
+        Default 1, as ``flowsim compare`` (``None`` for fresh entropy). Shared by every
+        scenario: with coupled sampling, the same seed means the same random
         numbers for the same event in every scenario.
     posterior : object with ``sample(n, seed)`` and ``parameter_names``, optional
         Draw each replicate's parameters from it (the same draws for every scenario); a
@@ -215,7 +216,7 @@ def compare(
     dates : sequence of date, optional
         Dates for the "abroad at" outcomes.
     workers, client
-        As for :func:`flowsim.simulate`.
+        As for :func:`flowsim.simulate` (default 0: one process per CPU, as the command).
     progress : callable, optional
         ``progress(scenario_name, done, total)``.
     record : sequence of str

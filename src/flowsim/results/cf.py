@@ -10,9 +10,10 @@ posterior, "with parameter uncertainty", with the posterior's file and hash), th
 
 Counts of people are dimensionless in UDUNITS, so their ``units`` is ``"1"`` and their
 ``long_name`` begins "number of people". Each step is a cell of days: ``time`` holds its last
-day and ``step_start`` its first (both inclusive). A CF ``bounds`` variable would repeat
-them as a ``(time, 2)`` array; it is not written, so that the variables of ``results.nc``
-stay those the digests in ``tests/digests/`` pin.
+day and ``step_start`` its first (both inclusive); the file written by
+:func:`flowsim.results.netcdf.save_results` also holds them as the CF bounds variable
+``time_bnds`` (``time: bounds = "time_bnds"``), which :func:`flowsim.open_results` drops
+again (it repeats two coordinates).
 """
 
 from __future__ import annotations

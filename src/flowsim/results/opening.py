@@ -16,6 +16,7 @@ from flowsim.results.netcdf import (
     RESULTS_FILE,
     SCENARIO_ATTR,
     SCENARIO_FILE,
+    TIME_BOUNDS,
     _embedded_scenario,
     _sidecar_scenario,
 )
@@ -59,6 +60,10 @@ def open_results(path: str | os.PathLike[str]) -> Any:
         from flowsim.results.streamed import StreamedResults
 
         return StreamedResults.open(file)
+    # the time bounds repeat step_start and time (written for CF readers): not in a run
+    if TIME_BOUNDS in ds.variables:
+        ds = ds.drop_vars(TIME_BOUNDS)
+        ds["time"].attrs = {k: v for k, v in ds["time"].attrs.items() if k != "bounds"}
     # strings come back as objects: give them str dtype, as in a fresh run
     strings = {n: ds[n].astype(str) for n in ds.coords if ds[n].dtype == object}
     ds = ds.assign_coords(strings)
