@@ -345,3 +345,25 @@ def test_handle_input_errors_as_a_decorator(tmp_path: Path, capsys) -> None:
     with pytest.raises(typer.Exit):
         command()
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_validate_on_an_overlay_shows_what_it_changes() -> None:
+    """An overlay is shown as its changes against the file it extends (not the whole merged
+    scenario), in text and in JSON."""
+    import json
+    import subprocess
+    import sys
+
+    overlay = "scenarios/counterfactuals/georgia_kazakhstan_visas.yaml"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "flowsim", "validate", overlay], cwd=root,
+                         capture_output=True, text=True, check=True).stdout
+    assert "an overlay of" in out and "russia-2022.yaml" in out
+    assert "+ policy" in out and "Targets" not in out  # changes, not the whole summary
+    doc = json.loads(subprocess.run(
+        [sys.executable, "-m", "flowsim", "validate", "--json", overlay], cwd=root,
+        capture_output=True, text=True, check=True).stdout)
+    entry = doc["files"][0]
+    assert entry["extends"].endswith("russia-2022.yaml")
+    assert any(c["kind"] == "added" and c["path"].startswith("policies")
+               for c in entry["changes"])

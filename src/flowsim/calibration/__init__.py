@@ -16,6 +16,8 @@
   :func:`calibrate`), by importance weights or by MCMC moves;
 * :mod:`flowsim.calibration.predictive`: the posterior-predictive check
   (:func:`posterior_predictive`, :func:`predictive_table`, ...);
+* :mod:`flowsim.calibration.convergence`: whether a calibration converged, and whether its
+  posterior piles up at a prior bound;
 * :mod:`flowsim.calibration.loading`: a saved posterior read back for a scenario.
 
 (:mod:`flowsim.calibration.streams` derives the random streams of a calibration from its

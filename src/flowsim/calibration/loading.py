@@ -34,7 +34,9 @@ class LoadedPosterior:
         The estimated parameters the scenario does not declare (their draws are not used).
     warnings : tuple of str
         Plain sentences on what does not match (another scenario's calibration, parameters
-        not declared), each beginning with the file's name.
+        not declared) and on what makes the posterior doubtful (it did not converge, its
+        convergence is unknown, it piles up at a prior bound), each beginning with the
+        file's name.
     """
 
     posterior: Posterior
@@ -49,7 +51,8 @@ class LoadedPosterior:
         return {"file": str(self.file), "parameters": list(self.used),
                 "scenario": post.attrs.get("scenario_name"),
                 "scenario_hash": post.attrs.get("scenario_hash"),
-                "particles": int(post.size), "ess": float(post.ess)}
+                "particles": int(post.size), "ess": float(post.ess),
+                "converged": post.converged}
 
 
 def load_posterior(path: str | os.PathLike[str], scenario: Scenario,
@@ -93,6 +96,18 @@ def load_posterior(path: str | os.PathLike[str], scenario: Scenario,
         raise fail(f"{label} declares none of the posterior's parameters "
                    f"({', '.join(estimated[:5])}{', ...' if len(estimated) > 5 else ''})")
     said = []
+    if post.converged is False:
+        said.append(f"{file}: warning: this posterior did NOT converge "
+                    f"({post.attrs.get('convergence', post.attrs.get('stop_reason', '?'))}); "
+                    "its draws come from a looser fit than the targets define")
+    elif post.converged is None and post.attrs.get("stop_reason") != "tolerance reached":
+        # written before flowsim recorded convergence: only a stop on the tolerance would
+        # count as converged today, so anything else is said (a tolerance stop is not)
+        said.append(f"{file}: warning: convergence unknown (the posterior was written before "
+                    "flowsim recorded it) and it stopped on "
+                    f"{post.attrs.get('stop_reason', 'an unrecorded reason')!r}, not on its "
+                    "tolerance")
+    said += [f"{file}: warning: {w}" for w in post.prior_bound_warnings]
     calibrated = post.attrs.get("scenario_hash")
     if calibrated is not None and calibrated != scenario_hash(scenario):
         said.append(f"{file}: warning: the posterior was calibrated on scenario "

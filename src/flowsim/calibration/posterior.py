@@ -132,7 +132,9 @@ class Posterior:
     priors : tuple of str
         The prior of each estimated parameter, as text.
     attrs : dict
-        Provenance: scenario name and hash, method, stop reason, seed, settings.
+        Provenance: scenario name and hash, method, stop reason, seed, settings; and the
+        verdict of :mod:`flowsim.calibration.convergence` (``converged``, ``convergence``,
+        ``prior_bound_warnings``, as text), read by :attr:`converged`.
     """
 
     param_names: tuple[str, ...]
@@ -166,6 +168,22 @@ class Posterior:
     def epsilon(self) -> float:
         """The final tolerance."""
         return float(self.generations[-1].epsilon) if self.generations else math.nan
+
+    @property
+    def converged(self) -> bool | None:
+        """Whether the sampler reached its tolerance (see
+        :mod:`flowsim.calibration.convergence`); ``None`` for a posterior written before
+        flowsim recorded it (convergence unknown)."""
+        from flowsim.calibration.convergence import converged_from_attrs
+
+        return converged_from_attrs(self.attrs)
+
+    @property
+    def prior_bound_warnings(self) -> tuple[str, ...]:
+        """One sentence per parameter whose posterior piles up at a bound of its prior
+        (:func:`flowsim.calibration.convergence.bound_pileups`); empty when none or unknown."""
+        text = self.attrs.get("prior_bound_warnings") or ""
+        return tuple(line for line in str(text).split("\n") if line.strip())
 
     def mean(self) -> Any:
         """Weighted posterior mean of each parameter (a pandas Series)."""

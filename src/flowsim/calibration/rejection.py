@@ -107,6 +107,16 @@ def rejection_abc(
     w = frac[ok] / frac[ok].sum()
     pop = _Population(theta[ok], w, d[ok], obs[ok], eps, n, int(ok.size), n * run.k, run.round)
     info = _info(pop, 0, run.simulations, time.perf_counter() - t0)
+    # a given tolerance is met by construction; a quantile's is a tolerance only when it
+    # is 0, every kept particle meeting every target
+    if epsilon is not None:
+        converged, why = True, f"every kept particle is within the tolerance ε = {eps:g} given"
+    elif eps <= 0:
+        converged, why = True, "every kept particle meets every target (ε = 0)"
+    else:
+        converged, why = False, (f"the {quantile:g} quantile of the distances is ε = {eps:.4g}"
+                                 " > 0: not every target is met")
     return _posterior(run, pop, [info], "rejection",
-                      {"stop_reason": "single generation", "quantile": quantile})
+                      {"stop_reason": "single generation", "quantile": quantile},
+                      converged, why)
 

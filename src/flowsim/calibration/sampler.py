@@ -41,6 +41,7 @@ from typing import Any, Self
 import numpy as np
 
 from flowsim._version import __version__
+from flowsim.calibration.convergence import bound_pileups, convergence_attrs
 from flowsim.calibration.distance import ObservationPlan, TargetSet
 from flowsim.calibration.kernels import _Kernel
 from flowsim.calibration.posterior import (
@@ -274,10 +275,14 @@ def _next_epsilon(pop: _Population, alpha: float) -> float:
 
 
 def _posterior(run: _Run, pop: _Population, gens: list[GenerationInfo], method: str,
-               extra: dict[str, Any]) -> Posterior:
+               extra: dict[str, Any], converged: bool, convergence: str) -> Posterior:
+    """The posterior of a population, with its provenance and convergence attributes
+    (:mod:`flowsim.calibration.convergence`)."""
     ts = run.targets
     attrs = run.attrs(method)
     attrs.update(extra)
+    attrs.update(convergence_attrs(converged, convergence, bound_pileups(
+        run.prior.names, pop.theta, pop.weights, run.prior.priors)))
     return Posterior(
         param_names=run.prior.names,
         particles=pop.theta,

@@ -170,14 +170,27 @@ def abc_smc(
             "stop_reason": reason, **settings, "mcmc_steps_max": mcmc_steps_max,
             "kernel": "random-walk Metropolis-Hastings in the unconstrained space, covariance "
                       "min(2, 2.38^2/p) x the survivors' covariance (replenishment, Drovandi "
-                      "& Pettitt 2011)"})
+                      "& Pettitt 2011)"}, *_verdict(reason, pop.epsilon, min_epsilon))
     with run:
         pop, gens, reason = _smc_pmc(run, population, alpha, min_epsilon, generations_max,
                                      min_acceptance, budget, progress)
     return _posterior(run, pop, gens, "abc-smc", {
         "stop_reason": reason, **settings,
         "kernel": "multivariate normal, 2x weighted covariance, unconstrained space",
-    })
+    }, *_verdict(reason, pop.epsilon, min_epsilon))
+
+
+def _verdict(reason: str, epsilon: float, min_epsilon: float) -> tuple[bool, str]:
+    """Converged, and why (:mod:`flowsim.calibration.convergence`).
+
+    Only "tolerance reached" converges. In particular a ``"mcmc"`` run whose budget ran out
+    during the moves of a generation at ``min_epsilon`` did not: some of its particles are
+    still unmoved copies, so the population is not yet a sample of the posterior.
+    """
+    goal = "every target met" if min_epsilon == 0 else f"min_epsilon {min_epsilon:g}"
+    if reason == "tolerance reached":
+        return True, f"tolerance reached: ε = {epsilon:.4g} ({goal})"
+    return False, f"{reason} at ε = {epsilon:.4g}, short of the goal ({goal})"
 
 
 def _smc_pmc(run: _Run, population: int, alpha: float, min_epsilon: float,

@@ -9,6 +9,12 @@ each with parameters drawn from the posterior) checks every target, and the outp
 :mod:`flowsim.calibration.report`): ``posterior.nc``, ``posterior.csv``, ``diagnostics.csv``,
 ``report.md``, ``report.csv``, ``parameters.csv``, the figures and ``run.json``.
 
+**Convergence** (:mod:`flowsim.calibration.convergence`): a run converged when it stopped on
+its tolerance (every target met). One stopped by ``--budget`` or ``--generations`` prints
+``warning: NOT CONVERGED: ...`` on stderr, even with ``--quiet``, and says so in
+``posterior.nc`` (``converged: "false"``), ``report.md``, ``run.json`` and the figures'
+titles. A parameter whose posterior piles up at a bound of its prior gets a warning too.
+
 Defaults are sized for the bundled scenario (``scenarios/russia-2022.yaml``: 71 estimated
 parameters, 17 targets) on a 2-core machine: ``--method mcmc`` (replenishment with
 Metropolis-Hastings moves, whose weights do not degenerate with many parameters),
@@ -186,6 +192,8 @@ def calibrate(
             err.print(f"stopped: {post.attrs['stop_reason']}; {post.size:,} particles, "
                       f"ε {post.epsilon:.4f}, {post.generations[-1].total_simulations:,} "
                       f"simulations in {t_cal:,.0f} s", soft_wrap=True)
+        _warn_convergence(post, err, quiet)  # warnings even with --quiet
+        if not quiet:
             err.print(f"posterior predictive: {predictive:,} replicates", soft_wrap=True)
         t2 = time.perf_counter()
         from flowsim.calibration.distance import record_for
@@ -241,6 +249,22 @@ def calibrate(
     console.print(f"Wrote {out_dir}{'/' if not str(out_dir).endswith('/') else ''}: "
                   + ", ".join(p.name for p in written), soft_wrap=True)
     console.print(f"Repeat with: {shlex.join(repeat)}", soft_wrap=True)
+
+
+def _warn_convergence(post: Any, err: Any, quiet: bool) -> None:
+    """Say loudly on stderr when the calibration did not converge, and name every parameter
+    whose posterior piles up at a prior bound (:mod:`flowsim.calibration.convergence`)."""
+    if post.converged is False:
+        err.print(f"warning: NOT CONVERGED: {post.attrs.get('convergence')}. The posterior "
+                  "is written with converged: false; it is not the posterior the targets "
+                  "define: raise --budget (or --generations) and calibrate again.",
+                  style="bold red", soft_wrap=True, markup=False, highlight=False)
+    elif post.converged and not quiet:
+        err.print(f"converged: {post.attrs.get('convergence')}", soft_wrap=True,
+                  markup=False, highlight=False)
+    for w in post.prior_bound_warnings:
+        err.print(f"warning: {w}", style="bold yellow", soft_wrap=True, markup=False,
+                  highlight=False)
 
 
 def read_with_targets(file: Path, targets: Path | None) -> tuple[Any, list[Problem]]:

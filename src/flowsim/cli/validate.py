@@ -58,6 +58,12 @@ def validate(
                           "summary": summarize(s) if s is not None else None,
                           "problems": [p.to_dict() for p in problems]}
                          for f, s, problems in reports]}
+        for entry, (f, s, _) in zip(doc["files"], reports, strict=True):
+            changes = _overlay_changes(f, s, allow_root or (), max_steps) if s else None
+            if changes is not None:
+                entry["extends"], diff = changes
+                entry["changes"] = [{"kind": c.kind, "path": c.path, "text": c.text}
+                                    for c in diff]
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         out, err = out_console(), err_console()
@@ -65,12 +71,56 @@ def validate(
             if s is not None:
                 if i:
                     out.print()
-                render_summary(summarize(s), str(f), problems, out)
+                changes = _overlay_changes(f, s, allow_root or (), max_steps)
+                if changes is None:
+                    render_summary(summarize(s), str(f), problems, out)
+                else:  # an overlay: what it changes, not the whole merged scenario
+                    _render_changes(f, changes, problems, out)
             else:
                 print_problems(problems, err)
                 err.print(f"{f}: invalid ({_counts(problems)})", soft_wrap=True)
     if any(s is None for _, s, _ in reports):
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _overlay_changes(file: Path, scenario: Scenario, allow: Any, max_steps: int | None
+                     ) -> tuple[str, list[Any]] | None:
+    """For an overlay (a file with ``extends:``), the file it extends and what it changes
+    against it; ``None`` for any other file."""
+    import yaml
+
+    from flowsim.scenario.diff import scenario_diff
+
+    try:
+        top = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    parent = top.get("extends") if isinstance(top, dict) else None
+    if not isinstance(parent, str):
+        return None
+    path = (file.parent / parent).resolve()
+    try:  # it loaded as the overlay's parent a moment ago, under the same rules
+        base, _ = read_scenario(path, allow=allow, max_steps=max_steps)
+    except (ScenarioError, OSError):
+        return None
+    return str(path), scenario_diff(base, scenario)
+
+
+def _render_changes(file: Path, changes: tuple[str, list[Any]], warnings: list[Problem],
+                    console: Any) -> None:
+    parent, diff = changes
+    console.print(f"{file} (valid): an overlay of {parent} with {len(diff)} "
+                  f"change{'s' if len(diff) != 1 else ''}", soft_wrap=True, markup=False,
+                  highlight=False)
+    for c in diff:
+        mark = {"added": "+", "removed": "-", "changed": "~"}[c.kind]
+        console.print(f"  {mark} {c.text}", soft_wrap=True, markup=False, highlight=False)
+    if warnings:
+        console.print(f"  Warnings ({len(warnings)})", style="bold yellow")
+        for w in warnings:
+            console.print(f"    {w}", soft_wrap=True, markup=False, highlight=False)
+    console.print("  (flowsim diff BASE OVERLAY says the same; validate the base for its "
+                  "summary)", markup=False, highlight=False)
 
 
 def _check(file: Path, allow: Any = (), max_steps: int | None = None

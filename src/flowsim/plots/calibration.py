@@ -8,7 +8,9 @@ canvas (no ``pyplot``, no global state).
 * :func:`posterior_pairs`: the joint posterior of the most informed parameters
   (:func:`information`), two at a time.
 * :func:`target_check`: every target's accepted range and the model's median and interval,
-  each relative to the published figure, on one log axis.
+  each relative to the published figure, on one log axis;
+* :func:`convergence_title` and :func:`mark_unconverged`: the titles of a calibration's
+  figures say when it did not converge (:mod:`flowsim.calibration.convergence`).
 
 Parameters whose prior is ``loguniform`` or ``lognormal`` (rates, multipliers, durations
 spanning decades) are drawn on a log axis and their spread is measured on the log scale;
@@ -29,7 +31,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from flowsim.plots.style import FAN_COLOUR, TARGET_COLOUR, new_figure
 
-__all__ = ["information", "posterior_marginals", "posterior_pairs", "target_check"]
+__all__ = ["convergence_title", "information", "mark_unconverged", "posterior_marginals",
+           "posterior_pairs", "target_check"]
 
 PRIOR_COLOUR = "0.45"
 START_COLOUR = "#E69F00"
@@ -347,4 +350,57 @@ def target_check(table: Any, title: str = "Every target against the model",
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold", pad=22)
     if note:
         fig.supxlabel(note, x=0.01, ha="left", fontsize=7, color="0.35", wrap=True)
+    return fig
+
+
+#: colour of the "not converged" flag in titles
+UNCONVERGED_COLOUR = "#b2182b"
+
+
+def convergence_title(converged: bool | None, reason: str = "") -> str:
+    """The title of a calibration's target figure, by its convergence.
+
+    Parameters
+    ----------
+    converged : bool or None
+        :attr:`Posterior.converged <flowsim.calibration.Posterior.converged>` (``None``:
+        unknown, a posterior written before flowsim recorded it).
+    reason : str
+        Why, in a few words (shown when not converged).
+
+    Returns
+    -------
+    str
+        "against the calibrated model" only when converged.
+    """
+    if converged:
+        return "Every target against the calibrated model"
+    if converged is None:
+        return "Every target against the model (convergence unknown)"
+    return "Every target against the model: not converged" + (f" ({reason})" if reason
+                                                                else "")
+
+
+def mark_unconverged(fig: Figure, converged: bool | None) -> Figure:
+    """Append "not converged" (or "convergence unknown") to the title of each axes of
+    ``fig`` that has a left title, in red; a converged figure is left as it is.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    converged : bool or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig``.
+    """
+    if converged:
+        return fig
+    flag = "not converged" if converged is False else "convergence unknown"
+    for ax in fig.axes:
+        title = ax.get_title(loc="left")
+        if title:
+            ax.set_title(f"{title}: {flag}", loc="left", color=UNCONVERGED_COLOUR,
+                         fontsize=11, fontweight="bold")
     return fig

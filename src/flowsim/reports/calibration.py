@@ -4,15 +4,18 @@
 (:func:`flowsim.results.files.staged_directory`):
 
 ===========================  =================================================================
-``posterior.nc``             the weighted particles, diagnostics and provenance
-                             (:meth:`Posterior.save <flowsim.calibration.Posterior.save>`)
+``posterior.nc``             the weighted particles, diagnostics and provenance, with
+                             ``converged`` (``"true"``/``"false"``) and why
+                             (:meth:`Posterior.save <flowsim.calibration.Posterior.save>`,
+                             :mod:`flowsim.calibration.convergence`)
 ``posterior.csv``            one row per particle: parameters, ``weight``, ``distance``, and
                              the particle's observables (``target:<column>``)
 ``diagnostics.csv``          one row per generation: tolerance, acceptance, ESS, simulations,
                              time, distance quantiles
-``report.md``                the calibration report: every target against the posterior
-                             predictive, the generations, the most informed parameters, the
-                             figures
+``report.md``                the calibration report: converged or not (first, as a
+                             warning when not) and any prior-bound warnings, every target
+                             against the posterior predictive, the generations, the most
+                             informed parameters, the figures
 ``report.csv``               the report's target table (:func:`predictive_table`)
 ``parameters.csv``           prior, starting value, posterior quantiles and sd ratio of every
                              estimated parameter (:func:`flowsim.plots.calibration.information`)
@@ -21,7 +24,8 @@
                              the targets on departures and on people abroad
 ``posterior_marginals.png``  :func:`flowsim.plots.calibration.posterior_marginals`
 ``posterior_pairs.png``      :func:`flowsim.plots.calibration.posterior_pairs`
-``run.json``                 how it was made: seed, settings, scenario, versions, timings
+``run.json``                 how it was made: seed, settings, scenario, versions, timings;
+                             ``converged``, ``convergence``, ``prior_bound_warnings``
 ===========================  =================================================================
 """
 
@@ -138,6 +142,8 @@ def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str
     head = [
         f"# Calibration report: {a.get('scenario_name', '?')}",
         "",
+        _convergence_markdown(posterior),
+        "",
         f"ABC-SMC ({a.get('method')}) of {len(posterior.param_names)} parameters to "
         f"{len(table)} target figures: {posterior.size:,} particles (ESS "
         f"{posterior.ess:,.0f}) after {len(gens)} generations and "
@@ -193,6 +199,33 @@ def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str
         "",
     ]
     return "\n".join(head)
+
+
+def _targets_title(posterior: Any) -> str:
+    from flowsim.plots.calibration import convergence_title
+
+    return convergence_title(posterior.converged, posterior.attrs.get("stop_reason", ""))
+
+
+def _convergence_markdown(posterior: Any) -> str:
+    """The report's first paragraph: converged or not (loudly), and the prior-bound
+    warnings (:mod:`flowsim.calibration.convergence`)."""
+    from flowsim.calibration.convergence import convergence_note
+
+    c = posterior.converged
+    note = convergence_note(posterior.attrs)
+    if c:
+        lines = [f"**Converged**: {posterior.attrs.get('convergence')}."]
+    elif c is None:
+        lines = [f"**Convergence unknown**: {note.removeprefix('convergence unknown ')}."]
+    else:
+        lines = [(f"> **Warning: NOT CONVERGED.** {posterior.attrs.get('convergence')}. This "
+                  "posterior is the ABC posterior at that looser tolerance, not the one the "
+                  "targets define: give a larger budget (or more generations) before using "
+                  "it.")]
+    for w in posterior.prior_bound_warnings:
+        lines += ["", f"> **Warning**: {w}."]
+    return "\n".join(lines)
 
 
 def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, results: Any,
@@ -254,8 +287,9 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
                     "the posterior.")
             drawn = {
                 "targets": plots_calibration.target_check(
-                    table, title="Every target against the calibrated model", note=note),
-                "fan_departures": plots.fan_chart(results, targets=scenario.targets),
+                    table, title=_targets_title(posterior), note=note),
+                "fan_departures": plots_calibration.mark_unconverged(
+                    plots.fan_chart(results, targets=scenario.targets), posterior.converged),
                 "posterior_marginals": plots_calibration.posterior_marginals(posterior,
                                                                              scenario),
                 "posterior_pairs": plots_calibration.posterior_pairs(
@@ -271,6 +305,9 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
                          "hash": posterior.attrs.get("scenario_hash")},
             "method": posterior.attrs.get("method"),
             "stop_reason": posterior.attrs.get("stop_reason"),
+            "converged": posterior.converged,
+            "convergence": posterior.attrs.get("convergence"),
+            "prior_bound_warnings": list(posterior.prior_bound_warnings),
             "particles": posterior.size,
             "ess": posterior.ess,
             "epsilon": posterior.epsilon,
@@ -343,7 +380,7 @@ def draw_calibration_figures(saved: SavedCalibration, workers: int = 1
     skipped: list[str] = []
     if saved.table is not None:
         figures["targets"] = plots_calibration.target_check(
-            saved.table, title="Every target against the calibrated model")
+            saved.table, title=_targets_title(saved.posterior))
     else:
         skipped.append("targets: no report.csv in the directory")
     if saved.scenario is None:
@@ -351,8 +388,9 @@ def draw_calibration_figures(saved: SavedCalibration, workers: int = 1
                        "scenario is not in posterior.nc (made before flowsim 0.2)")
         return figures, skipped
     try:
-        figures["fan_departures"] = plots.fan_chart(saved.predictive(workers),
-                                                    targets=saved.scenario.targets)
+        figures["fan_departures"] = plots_calibration.mark_unconverged(
+            plots.fan_chart(saved.predictive(workers), targets=saved.scenario.targets),
+            saved.posterior.converged)
     except ValueError as e:
         skipped.append(f"fan_departures: {e}")
     info = plots_calibration.information(saved.posterior, saved.scenario)

@@ -214,20 +214,25 @@ def calibration_report(posterior: Any, scenario: Any, results: Any, table: Any,
                        run_info: Mapping[str, Any] | None = None) -> str:
     """The HTML report of a calibration: every target against the posterior predictive,
     the generations, the parameters, the figures, the scenario, the provenance."""
+    from flowsim.calibration.convergence import convergence_note
     from flowsim.plots import calibration as plots_calibration
     from flowsim.plots import run as plots
 
     info = plots_calibration.information(posterior, scenario)
+    converged = posterior.converged
+    # the figures say "not converged" unless the sampler reached its tolerance
+    title = plots_calibration.convergence_title(converged,
+                                                posterior.attrs.get("stop_reason", ""))
     figures = {
-        "targets": plots_calibration.target_check(table, title="Every target against the "
-                                                  "calibrated model"),
+        "targets": plots_calibration.target_check(table, title=title),
         "posterior_marginals": plots_calibration.posterior_marginals(posterior, scenario),
         "posterior_pairs": plots_calibration.posterior_pairs(posterior, scenario,
                                                              names=list(info.index[:6])),
     }
     skipped = []
     if results is not None:
-        figures["fan_departures"] = plots.fan_chart(results, targets=scenario.targets)
+        figures["fan_departures"] = plots_calibration.mark_unconverged(
+            plots.fan_chart(results, targets=scenario.targets), converged)
     else:
         skipped.append("fan_departures: the posterior-predictive run was not given")
     a = dict(posterior.attrs)
@@ -248,6 +253,7 @@ def calibration_report(posterior: Any, scenario: Any, results: Any, table: Any,
         ("Provenance", _facts([
             ("scenario", f"{a.get('scenario_name')} (hash {a.get('scenario_hash')})"),
             ("method", a.get("method")), ("stopped", a.get("stop_reason")),
+            ("converged", convergence_note(a)),
             ("particles", posterior.size), ("ESS", f"{posterior.ess:,.0f}"),
             ("seed", (run_info or {}).get("seed", {}).get("given")),
             ("flowsim", a.get("flowsim_version")),
