@@ -242,21 +242,14 @@ class ReferenceSimulator:
                     base = self.country_weight(self.base_epoch[e], c, k)
                     now = self.country_weight(e, c, k)
                     damp = (now / base if base > 0 else 1.0) ** self.deterrence
-                h = [f["return_hazard"][e][c][k],
+                events[c, k] = _competing(
+                    [f["return_hazard"][e][c][k],
                      min(1.0, f["onward_hazard"][e][c][k] * self.onward_factor * damp),
                      f["claim_hazard"][e][c][k] if self.has_asylum[c] else 0.0,
-                     f["settle_hazard"][e][c][k]]
-                rates = [-math.log(1 - min(x, 1 - 1e-15)) for x in h]
-                total = sum(rates)
-                p_any = 1 - math.exp(-total * scale)
-                events[c, k] = [p_any * x / total if total > 0 else 0.0 for x in rates]
-                h2 = [f["settled_return_hazard"][e][c][k],
-                      min(1.0, f["settled_onward_hazard"][e][c][k] * damp)]
-                rates2 = [-math.log(1 - min(x, 1 - 1e-15)) for x in h2]
-                total2 = sum(rates2)
-                p_any2 = 1 - math.exp(-total2 * scale)
-                settled_events[c, k] = [p_any2 * x / total2 if total2 > 0 else 0.0
-                                        for x in rates2]
+                     f["settle_hazard"][e][c][k]], scale)
+                settled_events[c, k] = _competing(
+                    [f["settled_return_hazard"][e][c][k],
+                     min(1.0, f["settled_onward_hazard"][e][c][k] * damp)], scale)
                 pending_events[c, k] = _competing(
                     [f["abscond_hazard"][e][c][k],
                      min(1.0, f["pending_onward_hazard"][e][c][k] * damp)], scale)

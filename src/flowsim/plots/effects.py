@@ -207,7 +207,11 @@ def _dot_panels(comparison: Any, outcomes: list[str], labels: list[str], heading
 
 
 def _outcome_coords(comparison: Any) -> dict[str, np.ndarray]:
+    """The structured parts of each outcome's name (quantity, place, date, cohort)."""
     v = comparison.values
+    if "quantity" not in v.coords:
+        raise ValueError("this comparison's outcomes have no structured names (made before "
+                         "flowsim 0.2); compare again")
     return {f: np.asarray(v[f].values, dtype=str) for f in ("quantity", "place", "date",
                                                            "cohort") if f in v.coords}
 
@@ -229,9 +233,6 @@ def effects_by_place(comparison: Any, top: int = 20, *,
     matplotlib.figure.Figure
     """
     c = _outcome_coords(comparison)
-    if "quantity" not in c:
-        raise ValueError("this comparison's outcomes have no structured names (made before "
-                         "flowsim 0.2); compare again")
     scenario = _scenario(comparison)
     names = [str(o) for o in comparison.values["outcome"].values]
     stock = [i for i in range(len(names)) if c["quantity"][i] == "stock" and not c["cohort"][i]]
@@ -269,9 +270,6 @@ def effects_by_cohort(comparison: Any, *, figsize: tuple[float, float] | None = 
     matplotlib.figure.Figure
     """
     c = _outcome_coords(comparison)
-    if "quantity" not in c:
-        raise ValueError("this comparison's outcomes have no structured names (made before "
-                         "flowsim 0.2); compare again")
     names = [str(o) for o in comparison.values["outcome"].values]
     rows = [i for i in range(len(names)) if c["cohort"][i]]
     if not rows:

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from flowsim.errors import did_you_mean
+from flowsim.scenario.found import Found, duplicates, unknown_names
 from flowsim.scenario.select import selected_routes
 
 __all__ = ["check_admission"]
-
-Found = tuple[tuple[Any, ...], str, str]
 
 
 def check_admission(ctx: Any) -> Iterator[Found]:
@@ -73,46 +72,31 @@ def _ever_irregular(ctx: Any, i: int) -> bool:
 
 def _check_programmes(ctx: Any) -> Iterator[Found]:
     programmes = tuple(getattr(ctx.s, "programmes", ()) or ())
-    first: dict[str, int] = {}
+    yield from duplicates(programmes, "name", "programmes", "programme")
     claimed: dict[tuple[int, str], int] = {}  # (route, cohort) -> programme
-    places = ctx.places()
     for i, p in enumerate(programmes):
         here = ("programmes", i)
-        if p.name in first:
-            yield ((*here, "name"), (f"the programme {p.name!r} is declared twice (first at "
-                                    f"programmes[{first[p.name]}])"), "error")
-        first.setdefault(p.name, i)
         sel = p.select
         if sel.countries is not None:
             yield ((*here, "select", "countries"),
                    ("a programme covers routes: select them with `routes`, `from`, `to` and "
                     "`mode` (`countries` has no meaning here)"), "error")
-        names_ok = True
-        for key in ("from_", "to"):
-            for j, n in enumerate(getattr(sel, key) or ()):
-                if places and n not in places:
-                    names_ok = False
-                    yield ((*here, "select", key.rstrip("_"), j),
-                           f"unknown country or group {n!r}{did_you_mean(n, places)}", "error")
-        keys = [r.key for r in ctx.routes]
-        for j, n in enumerate(sel.routes or ()):
-            if keys and n not in keys:
-                names_ok = False
-                yield ((*here, "select", "routes", j),
-                       f"unknown route {n!r}{did_you_mean(n, keys)}", "error")
-        cohorts = ctx.known_cohorts()
-        for j, n in enumerate(sel.cohorts or ()):
-            if cohorts and n not in cohorts:
-                names_ok = False
-                yield ((*here, "select", "cohorts", j),
-                       f"unknown cohort {n!r}{did_you_mean(n, cohorts)}", "error")
+        unknown = [*unknown_names(sel.from_, ctx.places(), (*here, "select", "from"),
+                                  "country or group"),
+                   *unknown_names(sel.to, ctx.places(), (*here, "select", "to"),
+                                  "country or group"),
+                   *unknown_names(sel.routes, [r.key for r in ctx.routes],
+                                  (*here, "select", "routes"), "route"),
+                   *unknown_names(sel.cohorts, ctx.known_cohorts(),
+                                  (*here, "select", "cohorts"), "cohort")]
+        yield from unknown
         if ctx.calendar is not None:
             for key in ("start", "end"):
                 d = getattr(p, key)
                 if d is not None and not ctx.in_horizon(d):
                     yield ((*here, key), f"{d} is outside the horizon ({ctx.horizon()})",
                            "error")
-        if not names_ok or not ctx.routes:
+        if unknown or not ctx.routes:
             continue
         chosen = selected_routes(ctx.routes, sel, ctx.expand)
         if not chosen:

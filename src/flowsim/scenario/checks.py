@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from flowsim.errors import did_you_mean
 from flowsim.scenario.admission_checks import check_admission
+from flowsim.scenario.found import Found, duplicates, unknown_names
 from flowsim.scenario.groups import resolve_groups
 from flowsim.scenario.limits import STEPS_VARIABLE, step_count
 from flowsim.scenario.schedules import COHORT_FIELDS
@@ -28,7 +29,6 @@ from flowsim.scenario.values import ValueKind, _KindTag, describe_kind, kind_acc
 
 __all__ = ["check_scenario", "iter_values", "route_graph"]
 
-Found = tuple[tuple[Any, ...], str, str]
 ASYLUM_OBSERVABLES = frozenset({"asylum_applications", "asylum_grants", "recognition_share"})
 
 
@@ -104,29 +104,6 @@ def _texts(names: Any) -> list[str]:
     return [x for x in names if isinstance(x, str) and x]
 
 
-def _duplicates(items: tuple[Any, ...], attr: str, section: str, what: str) -> Iterator[Found]:
-    first: dict[str, int] = {}
-    for i, item in enumerate(items):
-        key = getattr(item, attr)
-        if key is None:  # a broken item's unreadable name (see messages.fieldwise)
-            continue
-        if key in first:
-            yield ((section, i, attr if attr != "key" else "to"),
-                   f"the {what} {key!r} is declared twice (first at {section}[{first[key]}])",
-                   "error")
-        else:
-            first[key] = i
-
-
-def _unknown_names(names: tuple[str, ...] | None, known: list[str], path: tuple[Any, ...],
-                   what: str) -> Iterator[Found]:
-    if not known:
-        return  # the section is missing or broken: already reported
-    for j, n in enumerate(names or ()):
-        if n not in known:
-            yield ((*path, j), f"unknown {what} {n!r}{did_you_mean(n, known)}", "error")
-
-
 # --------------------------------------------------------------------------------------------
 
 
@@ -155,7 +132,7 @@ def _check_calendar(ctx: _Context) -> Iterator[Found]:
 
 
 def _check_countries(ctx: _Context) -> Iterator[Found]:
-    yield from _duplicates(ctx.countries, "id", "countries", "country")
+    yield from duplicates(ctx.countries, "id", "countries", "country")
     if ctx.countries and not ctx.origins:
         yield (("countries",), "no country has the role `origin`; exactly one must", "error")
     for i, c in enumerate(ctx.countries):
@@ -210,13 +187,13 @@ def _check_groups(ctx: _Context) -> Iterator[Found]:
     for name, members in declared.items():
         if name in ctx.country_ids:
             yield (("groups", name), f"the group name {name!r} is also a country id", "error")
-        yield from _unknown_names(members, ctx.places(), ("groups", name), "country or group")
+        yield from unknown_names(members, ctx.places(), ("groups", name), "country or group")
     for path, message in ctx.group_problems:
         yield (path, message, "error")
 
 
 def _check_cohorts(ctx: _Context) -> Iterator[Found]:
-    yield from _duplicates(ctx.cohorts, "name", "cohorts", "cohort")
+    yield from duplicates(ctx.cohorts, "name", "cohorts", "cohort")
     def number(x: Any) -> float:
         if isinstance(x, str):
             par = ctx.parameters.get(x)
@@ -234,7 +211,7 @@ def _check_cohorts(ctx: _Context) -> Iterator[Found]:
 
 
 def _check_routes(ctx: _Context) -> Iterator[Found]:
-    yield from _duplicates(ctx.routes, "key", "routes", "route")
+    yield from duplicates(ctx.routes, "key", "routes", "route")
     flags = {f for c in ctx.cohorts for f in c.eligible}
     for i, r in enumerate(ctx.routes):
         for end in ("from", "to"):
@@ -290,7 +267,7 @@ def _check_graph(ctx: _Context) -> Iterator[Found]:
 
 
 def _check_shocks(ctx: _Context) -> Iterator[Found]:
-    yield from _duplicates(ctx.shocks, "name", "shocks", "shock")
+    yield from duplicates(ctx.shocks, "name", "shocks", "shock")
     for i, sh in enumerate(ctx.shocks):
         if not ctx.in_horizon(sh.date):
             yield (("shocks", i, "date"), f"{sh.date} is outside the horizon ({ctx.horizon()})",
@@ -299,7 +276,7 @@ def _check_shocks(ctx: _Context) -> Iterator[Found]:
             yield (("shocks", i, "end"),
                    (f"the shock ends ({sh.end}) before it starts "
                     f"({sh.date})"), "error")
-        yield from _unknown_names(sh.cohorts, ctx.known_cohorts(), ("shocks", i, "cohorts"),
+        yield from unknown_names(sh.cohorts, ctx.known_cohorts(), ("shocks", i, "cohorts"),
                                   "cohort")
         for k in sh.multiplier:
             if k != "default" and k not in ctx.known_cohorts() and ctx.cohorts:
@@ -315,7 +292,7 @@ def _check_shocks(ctx: _Context) -> Iterator[Found]:
 
 
 def _check_policies(ctx: _Context) -> Iterator[Found]:
-    yield from _duplicates(ctx.policies, "name", "policies", "policy")
+    yield from duplicates(ctx.policies, "name", "policies", "policy")
     for i, p in enumerate(ctx.policies):
         here = ("policies", i)
         sel = p.select
@@ -337,14 +314,14 @@ def _check_policies(ctx: _Context) -> Iterator[Found]:
                         f"({ctx.calendar.end}); leave `end` out for 'until the end'"), "error")
         for field in ("countries", "from", "to"):
             names = getattr(sel, "from_" if field == "from" else field)
-            yield from _unknown_names(names, ctx.places(), (*here, "select", field),
+            yield from unknown_names(names, ctx.places(), (*here, "select", field),
                                       "country or group")
-        yield from _unknown_names(sel.cohorts, ctx.known_cohorts(), (*here, "select", "cohorts"),
+        yield from unknown_names(sel.cohorts, ctx.known_cohorts(), (*here, "select", "cohorts"),
                                   "cohort")
         if sel.cohorts is not None and not sel.cohorts:
             yield ((*here, "select", "cohorts"), "selects no cohort", "error")
         route_keys = [r.key for r in ctx.routes]
-        yield from _unknown_names(sel.routes, route_keys, (*here, "select", "routes"), "route")
+        yield from unknown_names(sel.routes, route_keys, (*here, "select", "routes"), "route")
         if p.route is not None:
             for shared in ("capacity", "documents"):
                 if getattr(p.route, shared) is not None and sel.cohorts is not None:
@@ -395,11 +372,11 @@ def _selected_routes(ctx: _Context, sel: Any) -> list[int]:
 
 
 def _check_targets(ctx: _Context) -> Iterator[Found]:
-    yield from _duplicates(ctx.targets, "id", "targets", "target")
+    yield from duplicates(ctx.targets, "id", "targets", "target")
     for i, t in enumerate(ctx.targets):
         here = ("targets", i)
-        yield from _unknown_names(t.where, ctx.places(), (*here, "where"), "country or group")
-        yield from _unknown_names(t.cohorts, ctx.known_cohorts(), (*here, "cohorts"), "cohort")
+        yield from unknown_names(t.where, ctx.places(), (*here, "where"), "country or group")
+        yield from unknown_names(t.cohorts, ctx.known_cohorts(), (*here, "cohorts"), "cohort")
         if t.where and ctx.countries and _all_known(ctx, t.where):
             chosen = ctx.expand(t.where)
             if not chosen:
@@ -437,12 +414,12 @@ def _check_schedules(ctx: _Context) -> Iterator[Found]:
     """Schedules: unique names, known places and cohorts, points in date order, and factors
     that cannot make a hazard negative."""
     schedules = tuple(getattr(ctx.s, "schedules", ()) or ())
-    yield from _duplicates(schedules, "name", "schedules", "schedule")
+    yield from duplicates(schedules, "name", "schedules", "schedule")
     for i, sc in enumerate(schedules):
         path = ("schedules", i)
-        yield from _unknown_names(sc.countries, ctx.places(), (*path, "countries"),
+        yield from unknown_names(sc.countries, ctx.places(), (*path, "countries"),
                                   "country or group")
-        yield from _unknown_names(sc.cohorts, ctx.known_cohorts(), (*path, "cohorts"), "cohort")
+        yield from unknown_names(sc.cohorts, ctx.known_cohorts(), (*path, "cohorts"), "cohort")
         if sc.field in COHORT_FIELDS and sc.countries is not None and ctx.origins and (
                 set(sc.countries) != {ctx.origins[0]}):
             yield ((*path, "countries"), (f"{sc.field} is a hazard of leaving the origin: omit "
@@ -464,15 +441,15 @@ def _check_report(ctx: _Context) -> Iterator[Found]:
         return
     groups = sorted(ctx.groups) + ctx.also_groups
     if rep.groups is not None and ctx.countries:
-        yield from _unknown_names(rep.groups, groups, ("report", "groups"), "group")
+        yield from unknown_names(rep.groups, groups, ("report", "groups"), "group")
     places = ctx.places()
     for name, members in (rep.blocs or {}).items():
-        yield from _unknown_names(members, places, ("report", "blocs", name),
+        yield from unknown_names(members, places, ("report", "blocs", name),
                                   "group or country")
     if rep.settled_in is not None:
         blocs = list(rep.blocs) if rep.blocs is not None else \
             list(rep.groups) if rep.groups is not None else groups
-        yield from _unknown_names(rep.settled_in, blocs, ("report", "settled_in"), "bloc")
+        yield from unknown_names(rep.settled_in, blocs, ("report", "settled_in"), "bloc")
     for j, d in enumerate(rep.dates or ()):
         if not ctx.in_horizon(d):
             yield (("report", "dates", j), f"{d} is outside the calendar ({ctx.horizon()})",
@@ -485,7 +462,7 @@ def _check_report(ctx: _Context) -> Iterator[Found]:
         if not ctx.in_horizon(w.start):
             yield ((*path, "start"), f"{w.start} is outside the calendar ({ctx.horizon()})",
                    "error")
-        yield from _unknown_names(w.cohorts, ctx.known_cohorts(), (*path, "cohorts"),
+        yield from unknown_names(w.cohorts, ctx.known_cohorts(), (*path, "cohorts"),
                                   "cohort")
     named = set(groups) | set(rep.blocs or ()) | set(ctx.country_ids)
     for key in rep.labels:
