@@ -16,6 +16,17 @@ bisection vectorized, the same numbers bit for bit). What is left: about 45% of 
 run is the exact search (some 190 million terms of its recurrence a block, which cannot be
 skipped without changing the numbers), 20% the rest of the transform, 10% the keyed
 uniforms. See ``test_coupled_toys.py`` for the toys.
+
+With numba installed (``pip install 'flowsim[fast]'``), ``flowsim.core.accel`` compiles the
+keyed hash, the branching and the exact search (the same numbers bit for bit), and
+``extra_info["accelerator"]`` says so (``numba <version>``; ``none`` without it or with
+``FLOWSIM_ACCEL=0``). Time both in one session, one right after the other::
+
+    python -m pytest benchmarks/test_coupled_cost.py benchmarks/test_coupled_toys.py \
+        --benchmark-only --benchmark-storage=/tmp/bench --benchmark-save=numba
+    FLOWSIM_ACCEL=0 python -m pytest benchmarks/test_coupled_cost.py \
+        benchmarks/test_coupled_toys.py --benchmark-only --benchmark-storage=/tmp/bench \
+        --benchmark-save=numpy
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import time
 import numpy as np
 import pytest
 
+from flowsim.core import accel
 from flowsim.core.compile import compile_scenario
 from flowsim.core.engine import run_block
 from flowsim.core.samplers import CoupledSampler, ExactSampler
@@ -61,7 +73,17 @@ def measure_coupled(benchmark, model, size: int, rounds: int = 3) -> None:
         "cost_ratio": coupled_s / min(exact_s),
         "coupled_replicates_per_s": size / coupled_s,
         "exact_replicates_per_s": size / min(exact_s),
+        "accelerator": _accelerator(),
     })
+
+
+def _accelerator() -> str:
+    """The compiled kernels in use (``flowsim.core.accel``): ``numba <version>`` or ``none``."""
+    if not accel.enabled():
+        return "none"
+    import numba
+
+    return f"numba {numba.__version__}"
 
 
 @pytest.mark.benchmark(group="coupled sampling")

@@ -12,7 +12,9 @@ samplers spend most of their time in the Python-level overhead of each call, mor
 the coupled sampler's (a keyed hash and a transform are a few dozen numpy calls, numpy's
 binomial one); and the chain on the exact branch draws counts near 100 with variance below
 100, for which the exact search runs about 100 terms per draw. The large block shows the
-cost per draw.
+cost per draw. With the optional numba kernels (``flowsim.core.accel``) the hash, the
+branching and the search are one compiled call each, which takes most of both away; the
+quota route's hypergeometric quantile stays in scipy (see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ capacity, intercepted) count among those who never left.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Mapping
@@ -167,18 +168,53 @@ class ReferenceSimulator:
             hl = None if sh.half_life_days is None else float(
                 sh.half_life_days.values(p[None])[0])
             self.shocks.append((sh.start_day, sh.end_day, _scalar_field(sh.multiplier, p), hl))
+        # shocks on hazards abroad: (field, countries, start, end, multipliers, half-life)
+        self.hazard_shocks = []
+        for sh in m.hazard_shocks:
+            hl = None if sh.half_life_days is None else float(
+                sh.half_life_days.values(p[None])[0])
+            self.hazard_shocks.append((sh.field, [bool(x) for x in sh.countries], sh.start_day,
+                                       sh.end_day, _scalar_field(sh.multiplier, p), hl))
+        # flags held in part: each class's probability per cohort and its routes
+        self.classes = None
+        fc = m.flag_classes
+        if fc is not None:
+            share = _scalar_field(fc.share, p)  # [flag][cohort]
+            self.classes = []
+            for g, bits in enumerate(itertools.product((0, 1), repeat=len(fc.flags))):
+                # itertools.product runs the last flag fastest: bit i of g is flag F-1-i
+                held = bits[::-1]
+                prob = [math.prod(share[i][k] if held[i] else 1 - share[i][k]
+                                  for i in range(len(fc.flags))) for k in range(K)]
+                self.classes.append((prob, fc.eligible[:, g].tolist(),
+                                     fc.humanitarian[g].tolist()))
+        # regularisation before a cut-off: the step each country marks its eligible (-1: no)
+        self.cutoff = ([-1] * C if m.settle_cutoff_step is None
+                       else [int(x) for x in m.settle_cutoff_step])
+        if m.settle_hazard_other is not None:
+            self.fields["settle_hazard_other"] = _scalar_field(m.settle_hazard_other, p)
         self.steps = [(int(m.epoch_of_step[t]), int(m.step_days[t])) for t in range(m.n_steps)]
         self._cache: dict[tuple[int, int], dict[str, Any]] = {}
+        self._shocked: dict[int, dict[str, Any]] = {}  # by step: events under shocks abroad
 
     # -- the rules, in scalar arithmetic -------------------------------------------------------
 
-    def is_open(self, e: int, r: int, k: int) -> bool:
+    def is_open(self, e: int, r: int, k: int, g: int | None = None) -> bool:
+        """Whether route ``r`` is open to cohort ``k`` (to its class ``g`` of movers, where
+        flags are held in part; with ``g`` None, to some class of positive probability)."""
         reg = self.regime[e][r][k]
-        return (reg != CLOSED and self.eligible[e][r][k]
-                and (reg != HUMANITARIAN or self.hum[k]))
+        if self.classes is not None and g is None:
+            return any(prob[k] > 0 and self.is_open(e, r, k, h)
+                       for h, (prob, _, _) in enumerate(self.classes))
+        if g is None:
+            eligible, hum = self.eligible[e][r][k], self.hum[k]
+        else:
+            _, elig, hums = self.classes[g]
+            eligible, hum = elig[e][r][k], hums[k]
+        return reg != CLOSED and eligible and (reg != HUMANITARIAN or hum)
 
-    def weight(self, e: int, r: int, k: int) -> float:
-        if not self.is_open(e, r, k):
+    def weight(self, e: int, r: int, k: int, g: int | None = None) -> float:
+        if not self.is_open(e, r, k, g):
             return 0.0
         f = self.fields
         u = (f["attractiveness"][e][self.dst[r]][k] - f["route_cost"][e][r][k]
@@ -189,10 +225,21 @@ class ReferenceSimulator:
                boost: list[float] | None = None) -> list[tuple[int, float]]:
         """``(route, probability)`` for a mover in ``c``; the rest of the mass is "stay".
 
-        ``boost`` adds a network term to each destination's utility.
+        ``boost`` adds a network term to each destination's utility. Where flags are held in
+        part, the mixture over the classes of movers.
         """
+        if self.classes is not None:
+            total: dict[int, float] = {}
+            for g, (prob, _, _) in enumerate(self.classes):
+                for r, pr in self._choice(e, c, k, boost, g):
+                    total[r] = total.get(r, 0.0) + prob[k] * pr
+            return [(r, pr) for r, pr in sorted(total.items()) if pr > 0]
+        return self._choice(e, c, k, boost, None)
+
+    def _choice(self, e: int, c: int, k: int, boost: list[float] | None,
+                g: int | None) -> list[tuple[int, float]]:
         rs = self.routes_from[c]
-        w = {r: self.weight(e, r, k) * (math.exp(boost[self.dst[r]]) if boost else 1.0)
+        w = {r: self.weight(e, r, k, g) * (math.exp(boost[self.dst[r]]) if boost else 1.0)
              for r in rs}
         tot_all = sum(w.values())
         tot_int = sum(w[r] for r in rs if self.internal[e][r])
@@ -212,11 +259,19 @@ class ReferenceSimulator:
         return self.country_weight(e, self.origin, k)
 
     def country_weight(self, e: int, c: int, k: int) -> float:
-        """The passport-mixture choice weight of the routes open out of ``c``."""
+        """The passport-mixture choice weight of the routes open out of ``c`` (and the
+        mixture over the classes of movers, where flags are held in part)."""
         rs = self.routes_from[c]
         pi = self.passport[k]
-        return (pi * sum(self.weight(e, r, k) for r in rs)
-                + (1 - pi) * sum(self.weight(e, r, k) for r in rs if self.internal[e][r]))
+
+        def one(g: int | None) -> float:
+            return (pi * sum(self.weight(e, r, k, g) for r in rs)
+                    + (1 - pi) * sum(self.weight(e, r, k, g) for r in rs
+                                     if self.internal[e][r]))
+
+        if self.classes is None:
+            return one(None)
+        return sum(prob[k] * one(g) for g, (prob, _, _) in enumerate(self.classes))
 
     def epoch(self, e: int, days: int) -> dict[str, Any]:
         key = (e, days)
@@ -224,35 +279,11 @@ class ReferenceSimulator:
             return self._cache[key]
         f = self.fields
         C, R, K = self.C, self.R, self.K
-        scale = days / 7
         access = []
         for k in range(K):
             base, now = self.origin_weight(self.base_epoch[e], k), self.origin_weight(e, k)
             ratio = now / base if base > 0 else 1.0
             access.append(ratio ** self.deterrence)
-        events = {}  # (c, k) -> [p_return, p_onward, p_claim, p_settle]
-        settled_events = {}  # (c, k) -> [p_return, p_onward] of settled people
-        pending_events = {}  # (c, k) -> [p_abscond, p_onward] of pending claimants
-        for c in range(C):
-            if c == self.origin:
-                continue
-            for k in range(K):
-                damp = 1.0  # deterrence abroad: moves on damped by the routes closed out of c
-                if self.deterrence_abroad:
-                    base = self.country_weight(self.base_epoch[e], c, k)
-                    now = self.country_weight(e, c, k)
-                    damp = (now / base if base > 0 else 1.0) ** self.deterrence
-                events[c, k] = _competing(
-                    [f["return_hazard"][e][c][k],
-                     min(1.0, f["onward_hazard"][e][c][k] * self.onward_factor * damp),
-                     f["claim_hazard"][e][c][k] if self.has_asylum[c] else 0.0,
-                     f["settle_hazard"][e][c][k]], scale)
-                settled_events[c, k] = _competing(
-                    [f["settled_return_hazard"][e][c][k],
-                     min(1.0, f["settled_onward_hazard"][e][c][k] * damp)], scale)
-                pending_events[c, k] = _competing(
-                    [f["abscond_hazard"][e][c][k],
-                     min(1.0, f["pending_onward_hazard"][e][c][k] * damp)], scale)
         asylum = {}
         for c in range(C):
             if not self.has_asylum[c]:
@@ -283,9 +314,7 @@ class ReferenceSimulator:
             issue.append(iv)
         out = {
             "access": access,
-            "events": events,
-            "settled_events": settled_events,
-            "pending_events": pending_events,
+            **self.abroad_events(e, days, {}),
             "choice": {(c, k): self.choice(e, c, k) for c in range(C) for k in range(K)},
             "asylum": asylum,
             "queued": queued,
@@ -297,6 +326,66 @@ class ReferenceSimulator:
                           for r in range(R)],
         }
         self._cache[key] = out
+        return out
+
+    def abroad_events(self, e: int, days: int, shocked: dict[tuple[str, int, int], float]
+                      ) -> dict[str, Any]:
+        """Step probabilities of the events of present, eligible, settled and pending
+        people in each country abroad; ``shocked`` holds the factors of shocks abroad on
+        weekly hazards, by (field, country, cohort)."""
+        f = self.fields
+        scale = days / 7
+        other = "settle_hazard_other" if "settle_hazard_other" in f else "settle_hazard"
+
+        def h(field: str, c: int, k: int, name: str | None = None) -> float:
+            return f[name or field][e][c][k] * shocked.get((field, c, k), 1.0)
+
+        events = {}  # (c, k) -> [p_return, p_onward, p_claim, p_settle]
+        eligible = {}  # the same for the eligible of a regularisation with a cut-off
+        settled_events = {}  # (c, k) -> [p_return, p_onward] of settled people
+        pending_events = {}  # (c, k) -> [p_abscond, p_onward] of pending claimants
+        for c in range(self.C):
+            if c == self.origin:
+                continue
+            for k in range(self.K):
+                damp = 1.0  # deterrence abroad: moves on damped by the routes closed out of c
+                if self.deterrence_abroad:
+                    base = self.country_weight(self.base_epoch[e], c, k)
+                    now = self.country_weight(e, c, k)
+                    damp = (now / base if base > 0 else 1.0) ** self.deterrence
+                first = [h("return_hazard", c, k),
+                         min(1.0, h("onward_hazard", c, k) * self.onward_factor * damp),
+                         h("claim_hazard", c, k) if self.has_asylum[c] else 0.0]
+                events[c, k] = _competing([*first, h("settle_hazard", c, k, other)], scale)
+                eligible[c, k] = _competing([*first, h("settle_hazard", c, k)], scale)
+                settled_events[c, k] = _competing(
+                    [h("settled_return_hazard", c, k),
+                     min(1.0, h("settled_onward_hazard", c, k) * damp)], scale)
+                pending_events[c, k] = _competing(
+                    [f["abscond_hazard"][e][c][k],
+                     min(1.0, f["pending_onward_hazard"][e][c][k] * damp)], scale)
+        return {"events": events, "eligible_events": eligible, "settled_events": settled_events,
+                "pending_events": pending_events}
+
+    def hazard_shock_factors(self, first_day: int, days: int
+                             ) -> dict[tuple[str, int, int], float]:
+        """The mean over the step's days of the product of the shocks abroad in force, by
+        (field, country, cohort); empty when none is in force."""
+        out: dict[tuple[str, int, int], float] = {}
+        for field in {sh[0] for sh in self.hazard_shocks}:
+            for c in range(self.C):
+                for k in range(self.K):
+                    total, hit = 0.0, False
+                    for d in range(first_day, first_day + days):
+                        prod = 1.0
+                        for fd, where, start, end, mult, hl in self.hazard_shocks:
+                            if fd == field and where[c] and start <= d <= end:
+                                hit = True
+                                decay = 1.0 if hl is None else 0.5 ** ((d - start) / hl)
+                                prod *= 1 + (mult[k] - 1) * decay
+                        total += prod
+                    if hit:
+                        out[field, c, k] = total / days
         return out
 
     def shock_multiplier(self, first_day: int, days: int, k: int) -> float:
@@ -333,8 +422,16 @@ class ReferenceSimulator:
             else:
                 person[1], person[2] = PRESENT, src[r]
 
+        eligible: set[int] = set()  # the people eligible for a regularisation (by identity)
         for t, (e, days) in enumerate(self.steps):
             ep = self.epoch(e, days)
+            if t not in self._shocked:  # shocks abroad: this step's events abroad (or none)
+                shocked = self.hazard_shock_factors(first_day, days)
+                self._shocked[t] = self.abroad_events(e, days, shocked) if shocked else {}
+            ep = {**ep, **self._shocked[t]}
+            for person in people:  # present on the cut-off day: eligible
+                if person[1] == PRESENT and self.cutoff[person[2]] == t:
+                    eligible.add(id(person))
             movers: list[list[Any]] = []
             boost = None
             if self.has_network:  # the people in each country at the start of the step
@@ -369,7 +466,7 @@ class ReferenceSimulator:
                         movers.append(person)
                 elif state == PRESENT:
                     self._events(rng, person, ep, rec["returns"][t],
-                                 rec["asylum_applications"][t], movers)
+                                 rec["asylum_applications"][t], movers, eligible)
                 elif state == SETTLED and c != o:
                     # settled at the start of the step: return, move on, or stay
                     u, (p_ret, p_on) = rng.random(), ep["settled_events"][c, k]
@@ -382,16 +479,24 @@ class ReferenceSimulator:
             # 3. asylum decisions (claims made in this step included)
             self._asylum(rng, people, ep, rec, t, movers)
             # 4. route choice (with network effects: from the stocks at the step's start)
+            boosted: dict[tuple[int, int], list[tuple[int, float]]] = {}
             immediate: list[list[Any]] = [[] for _ in range(R)]
             for person in movers:
                 k, _, c = person
                 u, acc, chosen = rng.random(), 0.0, None
-                options = self.choice(e, c, k, boost) if boost else ep["choice"][c, k]
+                if boost:  # the same for every mover of (c, k) in this step
+                    if (c, k) not in boosted:
+                        boosted[c, k] = self.choice(e, c, k, boost)
+                    options = boosted[c, k]
+                else:
+                    options = ep["choice"][c, k]
                 for r, pr in options:
                     acc += pr
                     if u < acc:
                         chosen = r
                         break
+                if chosen is not None:
+                    eligible.discard(id(person))  # leaves the country (or joins a queue)
                 if chosen is None:  # no usable route: stay (in the origin, as they were)
                     if c != o:
                         person[1] = PRESENT
@@ -504,15 +609,19 @@ class ReferenceSimulator:
         return rec
 
     def _events(self, rng: random.Random, person: list[Any], ep: dict[str, Any],
-                returns: np.ndarray, claims: np.ndarray, movers: list[list[Any]]) -> None:
+                returns: np.ndarray, claims: np.ndarray, movers: list[list[Any]],
+                eligible: set[int]) -> None:
         k, _, c = person
         u, acc = rng.random(), 0.0
-        for i, pr in enumerate(ep["events"][c, k]):
+        table = ep["eligible_events" if id(person) in eligible else "events"]
+        for i, pr in enumerate(table[c, k]):
             acc += pr
             if u < acc:
                 break
         else:
             return  # stays present
+        if i != 1:  # leaves the present (a mover keeps eligibility until they cross)
+            eligible.discard(id(person))
         if i == 0:
             person[1], person[2] = RETURNED, self.origin
             returns[c, k] += 1

@@ -283,7 +283,7 @@ def test_abc_smc_matches_the_exact_abc_posterior():
     scenario = binomial_toy(value=300, tolerance=0.05)
     mean, sd = exact_abc_posterior(scenario)
     seen: list[GenerationInfo] = []
-    post = abc_smc(scenario, population=1000, budget=60_000, seed=1, progress=seen.append)
+    post = abc_smc(scenario, population=1000, budget=60_000, seed=1, workers=1, progress=seen.append)
     # it reaches tolerance 0 (the target's band itself), so its target is the exact posterior
     assert post.attrs["stop_reason"] == "tolerance reached" and post.epsilon == 0.0
     assert [g.generation for g in seen] == list(range(len(post.generations)))
@@ -302,7 +302,7 @@ def test_abc_smc_matches_the_exact_abc_posterior():
     assert diag["total_simulations"].iloc[-1] <= 60_000
 
     # rejection ABC at tolerance 0 targets the same posterior
-    rej = rejection_abc(scenario, n=12_000, epsilon=0.0, seed=2)
+    rej = rejection_abc(scenario, n=12_000, epsilon=0.0, seed=2, workers=1)
     se_rej = sd / math.sqrt(rej.size)
     assert abs(rej.mean()["h"] - mean) < 4 * se_rej
     assert rej.sd()["h"] == pytest.approx(sd, rel=0.12)
@@ -319,7 +319,7 @@ def test_abc_smc_mcmc_matches_the_exact_abc_posterior_even_with_many_parameters(
         data["parameters"][f"u{i}"] = {"value": 0.5, "prior": {"dist": "beta", "a": 2, "b": 2}}
     scenario = Scenario.model_validate(data)
     mean, sd = exact_abc_posterior(scenario)
-    post = abc_smc(scenario, population=1000, budget=60_000, seed=1, method="mcmc")
+    post = abc_smc(scenario, population=1000, budget=60_000, seed=1, workers=1, method="mcmc")
     assert post.epsilon == 0.0 and post.attrs["method"] == "abc-smc-mcmc"
     assert np.allclose(post.weights, 1e-3)
     # MCMC copies are correlated: allow 4 standard errors at an effective size of 300
@@ -333,7 +333,7 @@ def test_abc_smc_mcmc_matches_the_exact_abc_posterior_even_with_many_parameters(
 def test_abc_smc_with_replicates_per_particle_targets_the_same_posterior():
     scenario = binomial_toy(value=300, tolerance=0.05)
     mean, sd = exact_abc_posterior(scenario)
-    post = abc_smc(scenario, population=600, budget=60_000, seed=3, replicates_per_particle=3)
+    post = abc_smc(scenario, population=600, budget=60_000, seed=3, workers=1, replicates_per_particle=3)
     assert post.epsilon == 0.0
     se = sd / math.sqrt(post.ess)
     assert abs(post.mean()["h"] - mean) < 4 * se
@@ -342,13 +342,13 @@ def test_abc_smc_with_replicates_per_particle_targets_the_same_posterior():
 
 def test_abc_smc_stops_on_budget_and_checks_its_arguments():
     scenario = binomial_toy(value=300, tolerance=0.001)
-    post = abc_smc(scenario, population=200, budget=2_500, seed=4)
+    post = abc_smc(scenario, population=200, budget=2_500, seed=4, workers=1)
     assert post.attrs["stop_reason"] == "budget exhausted"
     assert post.generations[-1].total_simulations <= 2_500
-    post = abc_smc(scenario, population=200, budget=50_000, generations_max=2, seed=4)
+    post = abc_smc(scenario, population=200, budget=50_000, generations_max=2, seed=4, workers=1)
     assert len(post.generations) == 2 and post.attrs["stop_reason"] == "generations_max reached"
     with pytest.raises(ValueError, match="cannot complete the first generation"):
-        abc_smc(scenario, population=200, budget=100, seed=4)
+        abc_smc(scenario, population=200, budget=100, seed=4, workers=1)
     with pytest.raises(ValueError, match="alpha"):
         abc_smc(scenario, alpha=1.5)
     with pytest.raises(ValueError, match="population"):
@@ -357,7 +357,7 @@ def test_abc_smc_stops_on_budget_and_checks_its_arguments():
         abc_smc(scenario, method="nuts")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="replicates_per_particle=1"):
         abc_smc(scenario, method="mcmc", replicates_per_particle=2)
-    post = abc_smc(scenario, population=200, budget=3_000, seed=4, method="mcmc")
+    post = abc_smc(scenario, population=200, budget=3_000, seed=4, workers=1, method="mcmc")
     assert post.attrs["stop_reason"] == "budget exhausted"
     assert post.generations[-1].total_simulations <= 3_000
     assert (post.distances <= post.epsilon).all()  # a valid population at its tolerance
@@ -365,7 +365,7 @@ def test_abc_smc_stops_on_budget_and_checks_its_arguments():
 
 # -- recovery -----------------------------------------------------------------------------------
 
-RECOVERY_SEEDS = 15
+RECOVERY_SEEDS = 10
 
 
 def test_recovery_credible_intervals_cover_the_truth_at_the_nominal_rate():
@@ -384,7 +384,7 @@ def test_recovery_credible_intervals_cover_the_truth_at_the_nominal_rate():
         # noisy ABC: figure = y × exp(η), η from the uniform log-scale kernel of `about`
         eta = rng.uniform(-math.log(1 + tol), -math.log(1 - tol), size=y.size)
         scenario = three_parameter_toy(tuple(y * np.exp(eta)), tol)
-        post = abc_smc(scenario, population=400, budget=40_000, seed=seed)
+        post = abc_smc(scenario, population=400, budget=40_000, seed=seed, workers=1)
         assert post.epsilon == 0.0, post.diagnostics()
         ci = post.interval(0.9)
         covered.append((ci[:, 0] <= truth) & (truth <= ci[:, 1]))
@@ -485,8 +485,8 @@ def test_posterior_sample_shape_order_and_weights():
 
 def test_posterior_predictive_reports_every_target():
     scenario = binomial_toy(value=300, tolerance=0.05)
-    post = abc_smc(scenario, population=300, budget=20_000, seed=6)
-    table = posterior_predictive(scenario, post, replicates=500, seed=7)
+    post = abc_smc(scenario, population=300, budget=20_000, seed=6, workers=1)
+    table = posterior_predictive(scenario, post, replicates=500, seed=7, workers=1)
     assert list(table["target"]) == ["dep"]
     row = table.iloc[0]
     assert row["lower"] <= row["median"] <= row["upper"]

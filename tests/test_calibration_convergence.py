@@ -97,15 +97,19 @@ def test_old_posteriors_read_as_convergence_unknown() -> None:
     assert converged_from_attrs({"converged": "true"}) is True
     assert convergence_note({"stop_reason": "budget exhausted"}).startswith(
         "convergence unknown")
-    post = Posterior.load("scenarios/russia-2022-posterior.nc")
+    # the Syrian posterior was written before flowsim recorded convergence
+    post = Posterior.load("scenarios/syria-2015-posterior.nc")
+    assert "converged" not in post.attrs
     assert post.converged is None and post.prior_bound_warnings == ()
+    # the Russian one after: converged, to the error model's goal
+    assert Posterior.load("scenarios/russia-2022-posterior.nc").converged is True
 
 
 # -- the samplers -------------------------------------------------------------------------------
 
 
 def test_a_budget_limited_calibration_is_not_converged_and_says_so(tmp_path: Path) -> None:
-    post = abc_smc(chain(), population=200, budget=2_000, seed=1)
+    post = abc_smc(chain(), population=200, budget=2_000, seed=1, workers=1)
     assert post.attrs["stop_reason"] == "budget exhausted" and post.epsilon > 0
     assert post.converged is False
     assert post.attrs["convergence"].startswith("budget exhausted at ε =")
@@ -121,12 +125,12 @@ def test_a_budget_limited_calibration_is_not_converged_and_says_so(tmp_path: Pat
     # so does a run stopped by generations_max, and by the mcmc sampler's budget
     assert abc_smc(chain(), population=200, budget=20_000, generations_max=2,
                    seed=1).converged is False
-    assert abc_smc(chain(), population=200, budget=2_000, seed=1,
+    assert abc_smc(chain(), population=200, budget=2_000, seed=1, workers=1,
                    method="mcmc").converged is False
 
 
 def test_a_calibration_that_reaches_its_tolerance_is_converged(tmp_path: Path) -> None:
-    post = abc_smc(chain(), population=200, budget=20_000, seed=1)
+    post = abc_smc(chain(), population=200, budget=20_000, seed=1, workers=1)
     assert post.attrs["stop_reason"] == "tolerance reached" and post.epsilon == 0.0
     assert post.converged is True and post.prior_bound_warnings == ()
     post.save(tmp_path / "p.nc")
@@ -134,12 +138,12 @@ def test_a_calibration_that_reaches_its_tolerance_is_converged(tmp_path: Path) -
         assert ds.attrs["converged"] == "true"
     assert load_posterior(tmp_path / "p.nc", chain()).warnings == ()
     # rejection ABC: converged with a given tolerance, not with a quantile above 0
-    assert rejection_abc(chain(), n=400, epsilon=0.1, seed=2).converged is True
-    assert rejection_abc(chain(), n=400, quantile=0.5, seed=2).converged is False
+    assert rejection_abc(chain(), n=400, epsilon=0.1, seed=2, workers=1).converged is True
+    assert rejection_abc(chain(), n=400, quantile=0.5, seed=2, workers=1).converged is False
 
 
 def test_a_prior_whose_upper_bound_is_below_the_fit_warns() -> None:
-    post = abc_smc(chain(high=0.05), population=200, budget=4_000, seed=1)
+    post = abc_smc(chain(high=0.05), population=200, budget=4_000, seed=1, workers=1)
     assert post.converged is False  # the target cannot be met inside the prior
     (w,) = post.prior_bound_warnings
     assert "the posterior of h piles up at the upper bound of its prior (0.05)" in w
@@ -204,3 +208,14 @@ def test_calibrate_to_the_tolerance_says_converged(tmp_path: Path) -> None:
         assert ds.attrs["converged"] == "true"
     assert "**Converged**: tolerance reached" in (out / "report.md").read_text(encoding="utf-8")
     assert json.loads((out / "run.json").read_text(encoding="utf-8"))["converged"] is True
+
+
+def test_a_small_effective_sample_is_warned_about() -> None:
+    from flowsim.calibration.convergence import MIN_ESS, small_sample
+
+    assert small_sample(400.0, 400) == ""
+    assert small_sample(float(MIN_ESS), 400) == ""
+    assert small_sample(30.0, 30) == ""  # the whole of a small population
+    few = small_sample(18.9, 400)
+    assert few.startswith("the posterior's effective sample is 19 of 400 particles")
+    assert "--population" in few

@@ -73,7 +73,8 @@ def test_compare_prints_the_effects_and_writes_the_outputs(files, tmp_path: Path
     effects = pd.read_csv(out / "effects.csv")
     assert list(effects.columns) == ["counterfactual", "outcome", "baseline",
                                      "counterfactual_median", "difference", "difference_low",
-                                     "difference_high", "ratio", "ratio_low", "ratio_high"]
+                                     "difference_high", "ratio", "ratio_low", "ratio_high",
+                                     "place", "place_name"]
     assert set(effects["counterfactual"]) == {"no closure", "more visas"}
     with xr.open_dataset(out / "comparison.nc") as ds:
         ds = ds.load()

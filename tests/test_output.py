@@ -150,8 +150,19 @@ def test_write_outputs_writes_every_file(results: Results, tmp_path: Path) -> No
     summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
     expected = results.summary()
     assert list(summary.columns) == ["quantity", "when", "q05", "q50", "q95", "mean", "start",
-                                     "end", "unit"]
+                                     "end", "unit", "place", "place_name"]
     assert list(summary["quantity"]) == list(expected["quantity"])
+    # places by id and by name: a country's `name:`, a group's label
+    names = {c.id: c.name for c in results.scenario.countries}
+    in_country = summary[summary["quantity"].str.match(r"^in [A-Z]{3}$")]
+    assert len(in_country) and list(in_country["place"]) == [q[3:] for q in
+                                                             in_country["quantity"]]
+    assert list(in_country["place_name"]) == [names[c] for c in in_country["place"]]
+    shares = summary[summary["quantity"].str.startswith("share abroad in ")]
+    assert list(shares["place"]) == [q.removeprefix("share abroad in ") for q in
+                                     shares["quantity"]]
+    assert all(shares["place_name"] != "") and "Germany" in set(summary["place_name"])
+    assert set(summary.loc[summary["quantity"].str.startswith("cumulative"), "place"]) == {""}
     counts = summary["unit"] == "people"
     assert counts.any() and (~counts).any()  # the scenario's groups give shares
     np.testing.assert_array_equal(summary.loc[counts, "q50"].astype(float),

@@ -2,17 +2,19 @@
 
 :mod:`reference` (``tests/reference.py``) simulates every person separately with Python's
 ``random``, following the engine's documented step rules but none of its array code. For
-five small scenarios (a visa route with queues, passport mixtures, a quota and a closure
+six small scenarios (a visa route with queues, passport mixtures, a quota and a closure
 while people wait; asylum with a processing capacity and route quotas, in monthly steps; a
 shock, a cohort-specific closure with deterrence, a country policy, humanitarian routes and
 a route that requires a flag, with a short last step; people abroad at the start, settled
 people who move, deterrence abroad, schedules and a network effect; re-emigration, an
 origin schedule, pending claimants who abscond or move on, interception, asylum at the
-border, a shared programme quota and a route through a transit country that takes time), we
-run the engine
-(``N_ENGINE`` replicates) and the reference (``N_REF`` runs) and compare the distribution
+border, a shared programme quota and a route through a transit country that takes time;
+shocks on hazards abroad, eligibility held by a share of a cohort and a regularisation of
+those present before a cut-off date), we run the engine (``N_ENGINE`` replicates) and
+the reference (``N_REF`` runs, ``REF_RUNS`` where it is slow) and compare the distribution
 of each of several outcomes (final stock per country, mid-horizon stock per country,
-departures per cohort, returns, asylum decisions and grants, visas issued, flow per route).
+departures per cohort, returns, asylum decisions and grants, visas issued, flow per route,
+and the final settled where a regularisation has a cut-off date).
 
 The test: a two-sample chi-square test of homogeneity on binned counts. Outcomes are small
 integer counts with many ties, which rules out the continuous-distribution tests (the
@@ -35,12 +37,13 @@ onward hazard 20 % too high (0.18 instead of 0.15: smallest p about 1e-62 when w
 with half the deterrence (0.3 instead of 0.6: p about 1e-45), and a reference that decides
 asylum claims one step late (p = 0 to double precision).
 The later mechanisms have their own power tests (a wrong initial stock, settled hazard,
-deterrence abroad, re-emigration hazard, interception, programme total, abscond hazard and
-travel time).
+deterrence abroad, re-emigration hazard, interception, programme total, abscond hazard,
+travel time, shock abroad, eligibility share, and a regularisation without its cut-off).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -61,6 +64,9 @@ ALPHA = 1e-3  # overall false-failure rate of one scenario's test
 MIN_EXPECTED = 20.0
 N_ENGINE = 3000
 N_REF = 1500
+# fewer reference runs where the per-person reference is slow (its tests stay within seconds;
+# the binned test adapts its bins to the smaller sample)
+REF_RUNS = {"status": 800}
 
 START = dt.date(2022, 1, 3)
 
@@ -295,7 +301,64 @@ BORDER = {
                    "travel": 10},
 }
 
-SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD, "border": BORDER}
+# the fourth: shocks on hazards abroad (returns from A, claims in D), eligibility flags held
+# by a share of each cohort (one share a parameter; a route that requires a flag, a
+# humanitarian_only route, and a policy that changes what a route requires while people
+# wait on it), and a regularisation in A of those present before a cut-off date
+STATUS = {
+    "name": "status and shares",
+    "calendar": _calendar(12),
+    "countries": [
+        {"id": "RUS", "name": "Origin", "roles": ["origin"]},
+        {"id": "ARM", "name": "A", "roles": ["transit", "destination"], "onward_hazard": 0.1,
+         "return_hazard": 0.04, "settle_hazard": 0.02, "attractiveness": 0.5,
+         "network": {"weight": 0.6, "scale": 30},  # sees the eligible among the present
+         "initial": {"men": {"present": 30}, "rest": {"present": 20}}},
+        {"id": "GEO", "name": "G", "roles": ["transit"], "onward_hazard": 0.2,
+         "return_hazard": 0.03},
+        {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.0,
+         "asylum": {"claim_hazard": 0.05, "processing_days": 28, "recognition_rate": 0.5}},
+    ],
+    "routes": [
+        {"from": "RUS", "to": "ARM", "documents": "internal"},
+        {"from": "RUS", "to": "GEO"},
+        {"from": "RUS", "to": "DEU", "mode": "air", "requires": ["visa"]},
+        {"from": "ARM", "to": "DEU", "mode": "air", "regime": "humanitarian_only",
+         "delay_days": 14, "issuance": 0.6},
+        {"from": "GEO", "to": "ARM"},
+        {"from": "GEO", "to": "DEU", "mode": "air", "requires": ["visa"]},
+    ],
+    "cohorts": [
+        {"name": "men", "population": 50, "baseline_hazard": 0.05,
+         "international_passport": 0.7, "eligible": {"humanitarian": "hum_share", "visa": 0.5}},
+        {"name": "rest", "population": 30, "baseline_hazard": 0.04,
+         "eligible": {"humanitarian": 1.0, "visa": 0.2}},
+    ],
+    "shocks": [
+        {"name": "invasion", "date": dt.date(2022, 1, 10), "multiplier": 3.0,
+         "half_life_days": 14},
+        {"name": "go_home", "date": dt.date(2022, 1, 19), "field": "return_hazard",
+         "countries": ["ARM"], "multiplier": "home_shock", "half_life_days": 10},
+        {"name": "claims_surge", "date": dt.date(2022, 2, 7), "end": dt.date(2022, 3, 6),
+         "field": "claim_hazard", "countries": ["DEU"], "cohorts": ["men"], "multiplier": 4.0},
+    ],
+    "policies": [
+        {"name": "geo_closes_to_men", "start": dt.date(2022, 1, 24), "end": dt.date(2022, 2, 20),
+         "select": {"from": ["RUS"], "to": ["GEO"], "cohorts": ["men"]},
+         "route": {"regime": "closed"}},
+        # those waiting on A -> D who may hold the visa flag stay in the queue
+        {"name": "arm_deu_needs_visa", "start": dt.date(2022, 2, 21),
+         "select": {"from": ["ARM"], "to": ["DEU"]}, "route": {"requires": ["visa"]}},
+        {"name": "arm_amnesty", "start": dt.date(2022, 2, 7),
+         "select": {"countries": ["ARM"]},
+         "country": {"settle_hazard": 0.25, "settle_arrived_before": dt.date(2022, 1, 24)}},
+    ],
+    "behaviour": {"deterrence": 0.6},
+    "parameters": {"hum_share": 0.4, "home_shock": 5.0},
+}
+
+SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD, "border": BORDER,
+             "status": STATUS}
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -317,6 +380,10 @@ def outcomes(model: CompiledModel) -> list[Outcome]:
                         lambda d, c=c: d["stock"][:, T // 2 - 1, c].sum(-1)))
     for k, name in enumerate(model.cohort_names):
         out.append((f"departures of {name}", lambda d, k=k: d["departures"][..., k].sum(1)))
+    if model.settle_cutoff_step is not None:  # regularisations with a cut-off
+        for c in np.flatnonzero(model.settle_cutoff_step >= 0):
+            out.append((f"final settled {model.country_ids[c]}",
+                        lambda d, c=c: d["settled"][:, -1, c].sum(-1)))
     for c in np.flatnonzero(model.has_asylum):
         out.append((f"final pending {model.country_ids[c]}",
                     lambda d, c=c: d["pending"][:, -1, c].sum(-1)))
@@ -397,14 +464,18 @@ def _model(key: str) -> CompiledModel:
 
 @functools.cache
 def engine_sample(key: str, **params: float) -> dict[str, np.ndarray]:
-    res = flowsim.simulate(_model(key), replicates=N_ENGINE, seed=2024,
+    return _engine(_model(key), params)
+
+
+def _engine(model: CompiledModel, params: dict[str, float]) -> dict[str, np.ndarray]:
+    res = flowsim.simulate(model, replicates=N_ENGINE, seed=2024,
                            params=params or None, record=tuple(RECORDABLE))
     return {v: res.dataset[v].values for v in RECORDABLE}
 
 
 @functools.cache
 def reference_sample(key: str, **variant: Any) -> dict[str, np.ndarray]:
-    return ReferenceSimulator(_model(key), **variant).runs(N_REF, seed=11)
+    return ReferenceSimulator(_model(key), **variant).runs(REF_RUNS.get(key, N_REF), seed=11)
 
 
 # -- tests ------------------------------------------------------------------------------------
@@ -534,3 +605,43 @@ def test_power_against_a_wrong_travel_time() -> None:
     model = _model("border")
     result = compare(model, engine_sample("border", travel=30), reference_sample("border"))
     assert result.rejected, f"a tripled travel time went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_wrong_shock_abroad() -> None:
+    """The engine with A's return shock multiplier 5 -> 2.5 is told apart."""
+    model = _model("status")
+    result = compare(model, engine_sample("status", home_shock=2.5), reference_sample("status"))
+    assert result.rejected, f"a halved shock on returns went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_wrong_flag_share() -> None:
+    """The engine with 70% instead of 40% of men eligible for humanitarian routes is told
+    apart."""
+    model = _model("status")
+    result = compare(model, engine_sample("status", hum_share=0.7), reference_sample("status"))
+    assert result.rejected, f"a wrong eligibility share went unnoticed: {result.describe()}"
+
+
+def test_power_against_a_regularisation_without_its_cut_off() -> None:
+    """The engine regularising everybody present in A (no cut-off date) is told apart from
+    the reference, where only those present on the cut-off day are eligible."""
+    data = copy.deepcopy(STATUS)
+    del data["policies"][2]["country"]["settle_arrived_before"]
+    scenario, _ = validate_data(data)
+    result = compare(_model("status"), _engine(compile_scenario(scenario), {}),
+                     reference_sample("status"))
+    assert result.rejected, f"a regularisation of everybody went unnoticed: {result.describe()}"
+
+
+def test_coupled_engine_matches_reference_on_status() -> None:
+    """The coupled sampler (used by comparisons) follows the same model on the fourth
+    edition's scenario: the eligible counted apart, their stayers drawn hypergeometrically by
+    inverse CDF, shocks abroad and classes of movers (same Bonferroni test, its own 1e-3)."""
+    model = _model("status")
+    res = flowsim.simulate(model, replicates=N_ENGINE, seed=2024, record=tuple(RECORDABLE),
+                           sampling="coupled")
+    coupled = {v: res.dataset[v].values for v in RECORDABLE}
+    result = compare(model, coupled, reference_sample("status"))
+    assert not result.rejected, (
+        f"the coupled engine and the reference differ in {', '.join(result.rejected)} "
+        f"({result.describe()})")

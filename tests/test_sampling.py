@@ -323,3 +323,20 @@ def test_the_vectorized_hypergeometric_quantile_is_scipys() -> None:
         u[80:160] *= 1e-14
         np.testing.assert_array_equal(_hypergeometric_ppf(u, total, good, take),
                                       stats.hypergeom.ppf(u, total, good, take))
+
+
+def test_the_largest_hash_gives_a_uniform_below_one_and_a_count_inside_its_range():
+    """(2**53 - 0.5) / 2**53 rounds to 1.0; the uniform is kept below 1, where the normal
+    branch's quantile is finite (it once gave -9.2e18 there)."""
+    from flowsim.core import samplers
+
+    top = np.array([np.iinfo(np.uint64).max], dtype=np.uint64)
+    u = samplers._unit(top)
+    assert u[0] < 1.0 and u[0] == np.nextafter(1.0, 0.0)
+    for p in (0.5, 0.7, 1.0):
+        k = samplers.binomial_icdf(np.array([1000]), np.array([p]), u)
+        assert 0 <= k[0] <= 1000, (p, k)
+    # every other value is what it always was
+    h = np.array([0, 1 << 11, (1 << 63) + 12345], dtype=np.uint64)
+    np.testing.assert_array_equal(samplers._unit(h),
+                                  ((h >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0 ** 53)

@@ -210,11 +210,11 @@ def _peak_bytes(scenario: flowsim.Scenario, path: Path, replicates: int) -> int:
 def test_peak_memory_does_not_grow_with_replicates(tmp_path) -> None:
     toy, _ = validate_data(base_data())  # small, so that tracing allocations stays quick
     small = _peak_bytes(toy, tmp_path / "a.nc", 20)
-    large = _peak_bytes(toy, tmp_path / "b.nc", 320)
-    # sixteen times the replicates: the same blocks, one at a time, a few hundred bytes per
+    large = _peak_bytes(toy, tmp_path / "b.nc", 160)
+    # eight times the replicates: the same blocks, one at a time, a few hundred bytes per
     # replicate (its task, its index, its headline numbers read back for the summary) and
     # cyclic garbage (netCDF objects) that the collector frees in its own time, up to about
-    # 300 kB here; keeping the blocks' outputs (8.6 kB a replicate) would add 2.6 MB
+    # 300 kB here; keeping the blocks' outputs (8.6 kB a replicate) would add 1.2 MB
     assert large - small < 600 * 1_000, (small, large)
 
 

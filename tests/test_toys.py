@@ -4,8 +4,8 @@ Every comparison is ``|mean - E| < 5 * sd / sqrt(R)`` with the *exact* standard 
 ``sd`` of one replicate (binomial or hypergeometric, from :mod:`flowsim.testing.toys` and
 :mod:`flowsim.testing.border_toys`) and
 ``R`` replicates. Under normality of the ensemble mean (``R`` = 4000) one comparison fails
-by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 850 comparisons,
-so a correct engine fails it with probability below ``5e-4`` (Bonferroni). The seeds are
+by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 930 comparisons,
+so a correct engine fails it with probability below ``6e-4`` (Bonferroni). The seeds are
 fixed, so the outcome is reproducible. Outcomes whose exact variance is 0 must match
 exactly, in every replicate.
 """
@@ -21,10 +21,13 @@ from flowsim.scenario import validate_data
 from flowsim.testing.border_toys import (
     border_claims,
     intercepted_crossing,
+    partial_eligibility,
     pending_moves,
+    regularised_before,
     return_and_leave_again,
     scheduled_departures,
     shared_quota,
+    shocked_returns,
     slow_route,
 )
 from flowsim.testing.toys import (
@@ -110,6 +113,11 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
     scheduled_departures(N=1000, h=0.05, f=4.0, from_week=4, steps=10),
     slow_route(N=1000, h=0.2, travel_days=20, steps=10),
     slow_route(N=1000, h=0.3, travel_days=10, steps=10, closed_from=4),  # a leg closes
+    shocked_returns(S=2000, r=0.05, m=6.0, half_life_days=10, from_day=17, steps=10),
+    partial_eligibility(N=2000, h=0.2, share=0.3, passport=0.6, u=0.5, steps=8),
+    partial_eligibility(N=1000, h=0.3, share=1.0, passport=0.0, u=0.0, steps=5),  # all AAA
+    regularised_before(S=1000, N=2000, h=0.1, o=0.2, b=0.02, g=0.3, cutoff_week=4,
+                       from_week=6, steps=12),
 ], ids=lambda t: t.scenario.name)
 def test_toy_means_match_exact_expectations(toy: Toy) -> None:
     _, problems = validate_data(toy.scenario.to_data())

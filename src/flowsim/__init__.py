@@ -19,6 +19,9 @@ from flowsim.comparison.effects import Comparison, compare
 from flowsim.ensemble.simulation import simulate
 from flowsim.ensemble.streaming import stream
 from flowsim.errors import Problem, ScenarioError, ScenarioWarning
+
+# registers ``results.plot`` and ``comparison.plot`` (matplotlib loads on their first use)
+from flowsim.plots import registration as _plots_registration  # noqa: F401
 from flowsim.results.dataset import Results
 from flowsim.results.streamed import StreamedResults
 from flowsim.scenario import Scenario, load_scenario
@@ -34,6 +37,17 @@ __all__ = [
     "__version__",
     "compare",
     "load_scenario",
+    "sensitivity",
     "simulate",
     "stream",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # flowsim.sensitivity is loaded on first use: it brings in the calibration stage, which
+    # a plain simulation does not need
+    if name == "sensitivity":
+        from flowsim.calibration.sensitivity import sensitivity
+
+        return sensitivity
+    raise AttributeError(f"module 'flowsim' has no attribute {name!r}")

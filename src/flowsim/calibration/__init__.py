@@ -1,7 +1,11 @@
 """Calibration of a scenario's parameters to published figures by ABC.
 
+* :mod:`flowsim.calibration.observation`: the observation model, which maps every target
+  (series, sums over windows, ratios, changes, coverage) onto the engine's arrays;
 * :mod:`flowsim.calibration.distance`: how far a replicate is from the targets (zero inside
   every accepted range, log-scale outside; see its docstring for the choices);
+* :mod:`flowsim.calibration.errors`: targets read with an error model (standardized
+  residuals, the goal tolerance, the likelihood weights; docs/calibration.md);
 * :mod:`flowsim.calibration.priors`: the joint prior (:class:`JointPrior`) and the
   transforms that make its support unbounded;
 * :mod:`flowsim.calibration.kernels`: the perturbation kernel of ABC-SMC;

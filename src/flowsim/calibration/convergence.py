@@ -161,3 +161,29 @@ def convergence_note(attrs: Mapping[str, Any]) -> str:
         return ("convergence unknown (the posterior was written before flowsim recorded it; "
                 f"stopped: {attrs.get('stop_reason', '?')})")
     return f"{'converged' if c else 'NOT converged'} ({reason})"
+
+
+#: The smallest effective sample size a posterior is reported without a warning.
+MIN_ESS = 100
+
+
+def small_sample(ess: float, size: int) -> str:
+    """A sentence when a posterior's effective sample is too small to trust its intervals.
+
+    The error models' reweighting (:mod:`flowsim.calibration.errors`) can leave a population
+    whose weights rest on a few particles; quantiles of a few dozen distinct draws are
+    rough. Empty when the effective sample size is at least :data:`MIN_ESS` (or the whole
+    population, when smaller).
+
+    Parameters
+    ----------
+    ess : float
+        The effective sample size of the posterior's weights.
+    size : int
+        The number of particles.
+    """
+    if ess >= min(MIN_ESS, size) - 1e-9:
+        return ""
+    return (f"the posterior's effective sample is {ess:,.0f} of {size:,} particles: its "
+            "intervals rest on few distinct draws; calibrate again with a larger "
+            "--population to estimate them better")

@@ -39,10 +39,20 @@ The distance is built in three layers, each vectorized over replicates:
    the others stop improving; under the RMS the others keep being pushed towards their
    figures.
 
+**Targets with an error model** (an ``error:`` block) are not read as ranges: each column's
+distance is its **standardized residual** ``|z|`` (:mod:`flowsim.calibration.errors`), and a
+set of such targets combines **every column** (not target by target) by the root mean square
+(or the maximum): ``D = sqrt(Σ z² / M)``, the error model's negative log-likelihood
+``Σ z² / 2`` on the scale of a tolerance. A set that mixes error targets and range targets
+has no single distance (a log-scale miss and a number of sds do not add up): calibration
+refuses it and says how to give every target an error (the validation set may mix them,
+since it is only compared, never combined).
+
 Columns
 -------
 An observation matrix has shape ``(replicates, M)``: one column per target, except that an
-``each: true`` target has one column per selected country, labelled ``"id[COUNTRY]"``.
+``each: true`` target has one column per selected country, labelled ``"id[COUNTRY]"``, and a
+series one per window (:mod:`flowsim.calibration.observation`, which computes them).
 """
 
 from __future__ import annotations
@@ -54,6 +64,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from flowsim.calibration.errors import ErrorColumns, goal_epsilon, log_kernel
+from flowsim.calibration.observation import Layout, ObservationPlan, column_layout, needs
 from flowsim.scenario.model import Scenario, Target
 
 __all__ = ["FLOOR", "NORMS", "ObservationPlan", "TargetSet", "combine", "record_for",
@@ -63,27 +75,11 @@ FLOOR = 1e-3
 NORMS = ("rms", "max")
 Norm = Literal["rms", "max"]
 
-# The engine variables each observable is computed from (see Results.observable).
-_NEEDS: dict[str, tuple[str, ...]] = {
-    "departures": ("departures",),
-    "abroad": ("stock",),
-    "stock": ("stock",),
-    "settled": ("settled",),
-    "arrivals": ("arrivals",),
-    "returns": ("returns",),
-    "asylum_applications": ("asylum_applications",),
-    "asylum_grants": ("asylum_grants",),
-    "recognition_share": ("asylum_grants", "asylum_decisions"),
-    "visas_issued": ("visas_issued",),
-}
-
-
 def record_for(targets: Sequence[Target]) -> tuple[str, ...]:
     """The engine variables to record so that the observables of ``targets`` can be computed."""
     out: dict[str, None] = {}
     for t in targets:
-        for v in _NEEDS[t.observable]:
-            out[v] = None
+        out.update(dict.fromkeys(needs(t)))
     return tuple(out)
 
 
@@ -135,18 +131,6 @@ def combine(d: np.ndarray, norm: Norm = "rms", axis: int = -1) -> np.ndarray:
     raise ValueError(f"unknown norm {norm!r}; choose 'rms' or 'max'")
 
 
-def _countries_in(scenario: Scenario, where: Sequence[str]) -> list[str]:
-    # The same order as Results.countries_in: groups in scenario order, ids as listed.
-    ids = [c.id for c in scenario.countries]
-    groups = scenario.group_members()
-    out: list[str] = []
-    for n in where:
-        if n in groups:
-            out += [c for c in ids if c in groups[n] and c not in out]
-        elif n not in out:
-            out.append(n)
-    return out
-
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TargetSet:
@@ -158,15 +142,22 @@ class TargetSet:
     ----------
     targets : tuple of Target
     columns : tuple of str
-        Column labels: the target id, or ``"id[COUNTRY]"`` for ``each: true`` targets.
+        Column labels (see :func:`flowsim.calibration.observation.column_layout`).
     column_target : ndarray of int, shape (M,)
         Index in ``targets`` of each column.
     column_country : tuple of str or None
         The country of each column of an ``each: true`` target, else ``None``.
     low, high, floor : ndarray of float, shape (M,)
-        The accepted range and the floor of each column.
+        The accepted range and the floor of each column; for a column with an error model,
+        the values within 2 sds of its figure (:func:`flowsim.calibration.errors.band`).
     norm : {"rms", "max"}
         How columns combine into a target, and targets into the total distance.
+    column_value : ndarray of float, shape (M,)
+        The central figure of each column (the window's figure for a series; NaN for a
+        range or bound without one).
+    errors : ErrorColumns or None
+        The error model of each column; ``None`` when no target has one (then every
+        distance is the range distance above, computed as it always was).
     """
 
     targets: tuple[Target, ...]
@@ -177,6 +168,8 @@ class TargetSet:
     high: np.ndarray
     floor: np.ndarray
     norm: Norm = "rms"
+    column_value: np.ndarray | None = None
+    errors: ErrorColumns | None = None
 
     @classmethod
     def build(cls, targets: Sequence[Target], scenario: Scenario | None = None,
@@ -203,66 +196,87 @@ class TargetSet:
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"target ids must be unique; repeated: {', '.join(dup)}")
-        columns: list[str] = []
-        owner: list[int] = []
-        country: list[str | None] = []
-        low, high, fl = [], [], []
-        for i, t in enumerate(targets):
+        layout = column_layout(targets, scenario)
+        low, high, fl, central, entries = [], [], [], [], []
+        for col in layout:
+            t = targets[col.target]
             lo, hi = t.bounds
-            if t.each:
-                if scenario is None:
-                    raise ValueError(f"target {t.id!r} has `each: true`: pass the scenario to "
-                                     "know its countries")
-                places = _countries_in(scenario, t.where or ())
-            else:
-                places = [None]
-            for c in places:
-                columns.append(t.id if c is None else f"{t.id}[{c}]")
-                owner.append(i)
-                country.append(c)
-                low.append(lo)
-                high.append(hi)
-                fl.append(target_floor(lo, hi, floor))
-        return cls(targets, tuple(columns), np.array(owner, dtype=np.int64), tuple(country),
-                   np.array(low, dtype=float), np.array(high, dtype=float),
-                   np.array(fl, dtype=float), norm)
+            v = None
+            if col.window is not None:  # a series: the window's figure ± the tolerance
+                v = col.window[2]
+                lo, hi = v * lo, v * hi
+            f = target_floor(lo, hi, floor)
+            low.append(lo)
+            high.append(hi)
+            fl.append(f)
+            central.append(v if v is not None else
+                           (math.nan if t.value is None else float(t.value)))
+            entries.append((t, v, f))
+        low_a, high_a = np.array(low, dtype=float), np.array(high, dtype=float)
+        errors = None
+        if any(t.error is not None for t in targets):
+            errors = ErrorColumns.build(entries)
+            band_lo, band_hi = errors.band()
+            low_a = np.where(errors.active, band_lo, low_a)
+            high_a = np.where(errors.active, band_hi, high_a)
+        return cls(targets, tuple(c.label for c in layout),
+                   np.array([c.target for c in layout], dtype=np.int64),
+                   tuple(c.country for c in layout), low_a, high_a,
+                   np.array(fl, dtype=float), norm, np.array(central, dtype=float), errors)
+
+    # -- what the set is --------------------------------------------------------------------
 
     @property
     def record(self) -> tuple[str, ...]:
         """The engine variables the observables need (for ``simulate(record=...)``)."""
         return record_for(self.targets)
 
+    @property
+    def mixed(self) -> bool:
+        """Whether some targets have an error model and others are ranges."""
+        return self.errors is not None and not bool(self.errors.active.all())
+
+    @property
+    def goal(self) -> float:
+        """The tolerance at which calibration has converged: 0 for ranges (every target
+        met), :func:`~flowsim.calibration.errors.goal_epsilon` for error models."""
+        if self.errors is None:
+            return 0.0
+        return goal_epsilon(len(self.columns), self.norm)
+
+    def check_combinable(self) -> None:
+        """Raise a ValueError if the targets mix error models and ranges (see the module
+        doc); a calibration needs one distance."""
+        if self.mixed:
+            err = [t.id for t in self.targets if t.error is not None]
+            rng = [t.id for t in self.targets if t.error is None]
+            raise ValueError(
+                f"the targets mix error models ({', '.join(err[:3])}{', ...' if len(err) > 3 else ''}) "
+                f"and ranges ({', '.join(rng[:3])}{', ...' if len(rng) > 3 else ''}), whose "
+                "distances do not add up: give every target an `error:` block, or none (in a "
+                "targets file, `error_model: error` gives each target without one the error "
+                "its kind implies)")
+
+    # -- observing ----------------------------------------------------------------------------
+
     def observe(self, results: Any) -> np.ndarray:
         """The observation matrix ``(replicates, M)`` of a :class:`~flowsim.Results`.
 
         The results must carry the scenario (for group names) and the variables in
-        :attr:`record`.
+        :attr:`record`; the numbers are those of :meth:`plan` (one observation model,
+        :mod:`flowsim.calibration.observation`).
         """
-        R = results.replicates
-        out = np.empty((R, len(self.columns)), dtype=float)
-        col = 0
-        for t in self.targets:
-            da = results.observable(t)
-            if t.each:
-                n = int(np.sum(self.column_target == self.targets.index(t)))
-                got = [str(c) for c in da["country"].values]
-                want = list(self.column_country[col:col + n])
-                if got != want:
-                    raise ValueError(f"target {t.id!r}: the results hold countries {got}, the "
-                                     f"layout expects {want}")
-                out[:, col:col + n] = da.transpose("replicate", "country").values
-                col += n
-            else:
-                out[:, col] = da.values
-                col += 1
-        return out
+        plan = ObservationPlan.for_results(self.targets, results)
+        obs = plan.observe(results)
+        if obs.shape[1] != len(self.columns):
+            raise ValueError(f"the results' scenario gives {obs.shape[1]} target columns, the "
+                             f"layout expects {len(self.columns)} ({', '.join(self.columns)})")
+        return obs
 
     def plan(self, model: Any, scenario: Scenario | None = None) -> ObservationPlan:
-        """The observation matrix as index arithmetic on the engine's arrays (fast).
+        """The observation matrix as index arithmetic on the engine's arrays.
 
-        :meth:`observe` goes through :class:`~flowsim.Results` and xarray, which costs about
-        4 ms per target per call; calibration observes every block of replicates where it
-        ran, so it uses this plan instead (the same numbers, see :class:`ObservationPlan`).
+        Calibration observes every block of replicates where it ran, with this plan.
 
         Parameters
         ----------
@@ -270,11 +284,23 @@ class TargetSet:
         scenario : Scenario, optional
             For group names in ``where`` (as in :meth:`build`).
         """
-        return ObservationPlan.build(self, model, scenario)
+        return ObservationPlan.build(self.targets, Layout.from_model(model, scenario), scenario)
+
+    # -- distances ---------------------------------------------------------------------------
+
+    def z(self, obs: np.ndarray) -> np.ndarray:
+        """Standardized residuals of the error columns (NaN for range columns)."""
+        if self.errors is None:
+            return np.full(np.shape(obs), np.nan)
+        return self.errors.z(obs)
 
     def column_distances(self, obs: np.ndarray) -> np.ndarray:
-        """Per-column distances, shape ``(..., M)`` like ``obs``."""
-        return target_distance(obs, self.low, self.high, self.floor)
+        """Per-column distances, shape ``(..., M)`` like ``obs``: the range distance, or
+        ``|z|`` for a column with an error model."""
+        d = target_distance(obs, self.low, self.high, self.floor)
+        if self.errors is None:
+            return d
+        return np.where(self.errors.active, self.errors.z(obs), d)
 
     def target_distances(self, obs: np.ndarray) -> np.ndarray:
         """Per-target distances, shape ``(..., len(targets))``."""
@@ -286,118 +312,26 @@ class TargetSet:
         return np.stack(parts, axis=-1)
 
     def distance(self, obs: np.ndarray) -> np.ndarray:
-        """The total distance of each replicate, shape ``obs.shape[:-1]``."""
-        return combine(self.target_distances(obs), self.norm)
+        """The total distance of each replicate, shape ``obs.shape[:-1]``.
+
+        Ranges: the targets' distances combined. Error models: every column's ``|z|``
+        combined (each observation weighs the same).
+        """
+        if self.errors is None:
+            return combine(self.target_distances(obs), self.norm)
+        self.check_combinable()
+        return combine(self.errors.z(obs), self.norm)
 
     __call__ = distance
 
+    def log_likelihood(self, obs: np.ndarray) -> np.ndarray:
+        """The error model's log-likelihood ``-Σ z² / 2`` of each replicate (0 for ranges)."""
+        if self.errors is None:
+            return np.zeros(np.shape(obs)[:-1])
+        return log_kernel(self.errors.z(obs))
+
     def met(self, obs: np.ndarray) -> np.ndarray:
-        """Whether each column's observable lies in its accepted range (NaN: not met)."""
+        """Whether each column's observable lies in its accepted range, or within 2 sds of
+        its figure (NaN: not met)."""
         obs = np.asarray(obs, dtype=float)
         return (obs >= self.low) & (obs <= self.high)
-
-
-def _days(dates: Sequence[Any]) -> np.ndarray:
-    return np.array([np.datetime64(d, "D") for d in dates], dtype="datetime64[D]")
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class ObservationPlan:
-    """How to read a :class:`TargetSet`'s columns off the engine's arrays, without labels.
-
-    The same quantities as :meth:`flowsim.Results.observable` (which stays the reference and
-    is what :meth:`TargetSet.observe` uses): cohorts and countries are summed first (exact
-    integers), then flows over a period are weighted by the share of each step's days inside
-    it and summed over time; stocks are read at the end of the step holding the date.
-    Build it with :meth:`TargetSet.plan`; call it with a mapping from variable name to the
-    ``(replicate, time, ...)`` arrays of :data:`flowsim.engine.RECORDABLE`.
-    """
-
-    record: tuple[str, ...]
-    #: per target: (observable, cohort indices or None, country indices or None, each,
-    #: time weights or None, step index or None)
-    items: tuple[tuple[str, Any, Any, bool, Any, Any], ...]
-    n_columns: int
-
-    @classmethod
-    def build(cls, targets: TargetSet, model: Any,
-              scenario: Scenario | None = None) -> ObservationPlan:
-        starts, ends = _days(model.step_starts), _days(model.step_ends)
-        countries = list(model.country_ids)
-        cohorts = list(model.cohort_names)
-        groups = scenario.group_members() if scenario is not None else {}
-
-        def window(start: Any, end: Any) -> np.ndarray:
-            lo = starts[0] if start is None else np.datetime64(start, "D")
-            hi = ends[-1] if end is None else np.datetime64(end, "D")
-            inside = (np.minimum(ends, hi) - np.maximum(starts, lo)).astype(int) + 1
-            return np.clip(inside, 0, None) / ((ends - starts).astype(int) + 1)
-
-        def step_at(at: Any) -> int:
-            d = np.datetime64(at, "D")
-            if d < starts[0] or d > ends[-1]:
-                raise ValueError(f"{d} is outside the simulated period ({starts[0]} to "
-                                 f"{ends[-1]})")
-            return int(np.searchsorted(ends, d, side="left"))
-
-        def places(where: Any) -> np.ndarray:
-            if where is None:
-                return np.arange(len(countries))
-            out: list[str] = []
-            for n in where:
-                if n in groups:
-                    out += [c for c in countries if c in groups[n] and c not in out]
-                elif n in countries:
-                    if n not in out:
-                        out.append(n)
-                else:
-                    raise KeyError(f"unknown country or group {n!r}")
-            return np.array([countries.index(c) for c in out], dtype=np.int64)
-
-        items = []
-        for t in targets.targets:
-            coh = None if t.cohorts is None else np.array([cohorts.index(c) for c in t.cohorts])
-            obs = t.observable
-            if obs == "departures":
-                items.append((obs, coh, None, False, window(t.start, t.end), None))
-            elif obs == "abroad":
-                others = np.array([i for i in range(len(countries)) if i != model.origin])
-                items.append(("stock", coh, others, False, None, step_at(t.at)))
-            elif obs in ("stock", "settled"):
-                items.append((obs, coh, places(t.where), bool(t.each), None, step_at(t.at)))
-            else:
-                items.append((obs, coh, places(t.where), bool(t.each), window(t.start, t.end),
-                              None))
-        return cls(targets.record, tuple(items), len(targets.columns))
-
-    def __call__(self, arrays: Any) -> np.ndarray:
-        """The observation matrix ``(replicates, M)``."""
-        out: list[np.ndarray] = []
-        for obs, coh, where, each, w, step in self.items:
-            if obs == "recognition_share":
-                g = self._total(arrays["asylum_grants"], coh, where, each, w)
-                d = self._total(arrays["asylum_decisions"], coh, where, each, w)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    x = np.where(d > 0, g / np.where(d > 0, d, 1.0), 0.0)
-            elif step is not None:  # a stock at a date
-                a = arrays[obs][:, step]  # (R, country, cohort)
-                a = a.sum(axis=-1) if coh is None else a[..., coh].sum(axis=-1)
-                a = a[:, where]
-                x = a if each else a.sum(axis=1)
-            else:
-                x = self._total(arrays[obs], coh, where, each, w)
-            out.append(np.asarray(x, dtype=float).reshape(x.shape[0], -1))
-        obs_matrix = np.concatenate(out, axis=1)
-        if obs_matrix.shape[1] != self.n_columns:  # pragma: no cover - a bug, not user input
-            raise RuntimeError("the observation plan does not match its target columns")
-        return obs_matrix
-
-    @staticmethod
-    def _total(a: np.ndarray, coh: Any, where: Any, each: bool, w: np.ndarray) -> np.ndarray:
-        """A flow summed over cohorts and places, weighted over a period."""
-        a = a.sum(axis=-1) if coh is None else a[..., coh].sum(axis=-1)  # (R, T[, country])
-        if a.ndim == 3:
-            a = a[:, :, where]
-            if not each:
-                a = a.sum(axis=2)
-        return (a * (w if a.ndim == 2 else w[:, None])).sum(axis=1)

@@ -22,6 +22,7 @@ import numpy as np
 
 from flowsim.calibration.streams import _rng
 from flowsim.ensemble.blocks import SeedLike, seed_sequence
+from flowsim.results.accessor import PlotAccessor
 from flowsim.results.files import atomic_file
 
 __all__ = ["GenerationInfo", "Posterior", "effective_sample_size", "weighted_quantile"]
@@ -102,6 +103,39 @@ class GenerationInfo:
 
 _GEN_FIELDS = tuple(f.name for f in dataclasses.fields(GenerationInfo))
 
+#: ``long_name`` and ``units`` (None: the parameter's own, or none) of every variable and
+#: coordinate of ``posterior.nc``, so that the file describes itself in xarray or ncdump.
+_LONG_NAMES: dict[str, tuple[str, str | None]] = {
+    "particles": ("value of each estimated parameter in each particle", None),
+    "weight": ("normalised importance weight", "1"),
+    "distance": (("ABC distance to the targets (the median over the particle's replicates; "
+                  "0: every range met)"), "1"),
+    "observable": ("the particle's simulated observable (the mean over its replicates)", None),
+    "target_id": ("the target each observation column belongs to", None),
+    "target_low": ("lower end of the column's accepted range", None),
+    "target_high": ("upper end of the column's accepted range", None),
+    "prior": ("prior of the parameter, as written in the scenario", None),
+    "fixed_value": ("declared value of every scenario parameter (used where not estimated)",
+                    None),
+    "epsilon": ("ABC tolerance of the generation", "1"),
+    "proposed": ("particles proposed in the generation", "1"),
+    "accepted": ("particles accepted in the generation", "1"),
+    "acceptance_rate": ("share of proposals accepted", "1"),
+    "ess": ("effective sample size of the generation's weights", "1"),
+    "simulations": ("simulations run in the generation", "1"),
+    "total_simulations": ("simulations run up to and including the generation", "1"),
+    "rounds": ("rounds of proposals in the generation", "1"),
+    "wall_time": ("wall-clock time of the generation", "s"),
+    "distance_q10": ("10% quantile of the accepted distances", "1"),
+    "distance_median": ("median of the accepted distances", "1"),
+    "distance_q90": ("90% quantile of the accepted distances", "1"),
+    "particle": ("particle index", None),
+    "parameter": ("estimated parameter", None),
+    "target": ("observation column of the targets", None),
+    "generation": ("ABC-SMC generation", None),
+    "scenario_parameter": ("parameter of the scenario", None),
+}
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Posterior:
@@ -151,6 +185,11 @@ class Posterior:
     fixed_values: np.ndarray
     priors: tuple[str, ...]
     attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    #: the figures of the posterior, ``posterior.plot.marginals(scenario)`` and
+    #: ``.pairs(scenario)`` (registered by :mod:`flowsim.plots`; see
+    #: :mod:`flowsim.results.accessor`)
+    plot = PlotAccessor("posterior")
 
     # -- summaries ------------------------------------------------------------------------------
 
@@ -314,11 +353,13 @@ class Posterior:
                 "scenario_parameter": list(self.scenario_parameters),
             },
         )
-        ds["weight"].attrs["long_name"] = "normalised importance weight"
-        ds["distance"].attrs["long_name"] = "ABC distance to the targets (0: all met)"
-        ds["observable"].attrs["long_name"] = "the particle's simulated observable"
+        for name, (long_name, units) in _LONG_NAMES.items():
+            ds[name].attrs["long_name"] = long_name
+            if units is not None:
+                ds[name].attrs["units"] = units
         ds.attrs.update({k: v for k, v in self.attrs.items() if v is not None})
         ds.attrs["title"] = "flowsim posterior"
+        ds.attrs["Conventions"] = "CF-1.10"
         return ds
 
     @classmethod

@@ -32,8 +32,8 @@ def posterior_predictive(
     scenario: Scenario,
     posterior: Posterior,
     replicates: int = 1000,
-    seed: SeedLike = None,
-    workers: int = 1,
+    seed: SeedLike = 1,
+    workers: int = 0,
     targets: Sequence[Target] | None = None,
     level: float = 0.9,
     client: Any = None,
@@ -48,7 +48,8 @@ def posterior_predictive(
     replicates : int
         Replicates, each with its own posterior draw.
     seed, workers, client, pool
-        As in :func:`flowsim.simulate`.
+        As in :func:`flowsim.simulate` (default: seed 1 and one worker per CPU, as
+        ``flowsim calibrate``).
     targets : sequence of Target, optional
         Default: the scenario's targets.
     level : float
@@ -67,7 +68,7 @@ def posterior_predictive(
 
 
 def predictive_results(scenario: Scenario, posterior: Posterior, replicates: int = 1000,
-                       seed: SeedLike = None, workers: int = 1,
+                       seed: SeedLike = 1, workers: int = 0,
                        record: Sequence[str] | None = None, client: Any = None,
                        pool: Any = None) -> Any:
     """Simulate a scenario with each replicate's parameters drawn from a posterior.
@@ -80,9 +81,10 @@ def predictive_results(scenario: Scenario, posterior: Posterior, replicates: int
     posterior : Posterior
     replicates : int
     seed : int, SeedSequence, Generator or None
-        Its first child draws the parameters, its second runs the simulations.
+        Its first child draws the parameters, its second runs the simulations (default 1,
+        as ``flowsim calibrate``).
     workers, client, pool
-        As in :func:`flowsim.simulate`.
+        As in :func:`flowsim.simulate` (default 0: one worker per CPU).
     record : sequence of str, optional
         Variables to keep (default: :data:`flowsim.engine.DEFAULT_RECORD`).
 
@@ -155,7 +157,8 @@ def predictive_table(results: Any, targets: Sequence[Target] | None = None,
         Carrying its scenario and the variables the targets need (e.g. a run with
         parameters drawn from a posterior: the posterior-predictive check).
     targets : sequence of Target, optional
-        Default: the scenario's targets.
+        Default: the scenario's targets. They may mix error models and ranges (as a
+        validation set may): each column is judged on its own.
     level : float
         Width of the interval over replicates (default 90 %).
     norm : {"rms", "max"}
@@ -164,13 +167,16 @@ def predictive_table(results: Any, targets: Sequence[Target] | None = None,
     Returns
     -------
     pandas.DataFrame
-        One row per target (per country for ``each: true``): ``target``, ``country``,
-        ``observable``, ``kind``, ``figure`` (the published figure as text), ``value`` (its
-        central figure, NaN for a range or bound without one), ``low``, ``high`` (its
-        accepted range), ``median``, ``lower``, ``upper`` (the median and interval over
-        replicates), ``met`` (whether the median lies in the accepted range), ``distance``
-        (of the median, see :mod:`flowsim.calibration.distance`) and ``vs_value`` (the
-        median's relative deviation from ``value``: ``median / value - 1``).
+        One row per column (per country for ``each: true``, per window for a series):
+        ``target``, ``column`` (its label), ``country``, ``window``, ``observable``,
+        ``kind``, ``figure`` (the published figure as text, with its error model),
+        ``value`` (its central figure, NaN for a range or bound without one), ``low``,
+        ``high`` (the accepted range, or the values within 2 sds of the figure under its
+        error model), ``median``, ``lower``, ``upper`` (the median and interval over
+        replicates), ``met`` (whether the median lies in ``low``..``high``), ``distance``
+        (of the median: the range distance, or ``|z|``, see
+        :mod:`flowsim.calibration.distance`), ``z`` (the median's standardized residual
+        under the error model, NaN for a range) and ``vs_value`` (``median / value - 1``).
     """
     import pandas as pd
 
@@ -184,32 +190,45 @@ def predictive_table(results: Any, targets: Sequence[Target] | None = None,
     a = (1.0 - level) / 2.0
     q = np.quantile(obs, [a, 0.5, 1.0 - a], axis=0)
     dist = ts.column_distances(q[1])
+    z = ts.z(q[1])
     rows = []
     for j, col in enumerate(ts.columns):
         t = ts.targets[ts.column_target[j]]
-        value = math.nan if t.value is None else float(t.value)
+        value = float(ts.column_value[j]) if ts.column_value is not None else math.nan
+        country = ts.column_country[j] or ""
+        window = col.rsplit("[", 1)[1].rstrip("]") if t.kind == "series" else ""
         rows.append({
-            "target": t.id, "country": ts.column_country[j] or "",
-            "observable": t.observable, "kind": t.kind, "figure": _figure(t), "value": value,
+            "target": t.id, "column": col, "country": country, "window": window,
+            "observable": _observable(t), "kind": t.kind,
+            "figure": _figure(t, value if t.kind == "series" else None), "value": value,
             "low": ts.low[j], "high": ts.high[j],
             "median": q[1, j], "lower": q[0, j], "upper": q[2, j],
             "met": bool(ts.low[j] <= q[1, j] <= ts.high[j]), "distance": float(dist[j]),
-            "vs_value": q[1, j] / value - 1.0 if value else math.nan,
+            "z": float(z[j]),
+            "vs_value": q[1, j] / value - 1.0 if value and np.isfinite(value) else math.nan,
         })
     return pd.DataFrame(rows)
 
 
-def _figure(t: Target) -> str:
-    """A target's published figure as text (``400,000 to 500,000``, ``>= 0.333``)."""
+def _observable(t: Target) -> str:
+    """The observable in a few words: ``stock``, ``returns ÷ departures``, ``change of
+    stock``, with a coverage share."""
+    if t.observable == "ratio" and t.numerator is not None and t.denominator is not None:
+        text = f"{t.numerator.observable} ÷ {t.denominator.observable}"
+    elif t.since is not None:
+        text = f"change of {t.observable}"
+    else:
+        text = t.observable
+    if t.error is not None and t.error.coverage != 1:
+        text += f" × {t.error.coverage:g}"
+    return text
 
-    def num(x: float) -> str:
-        return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:,.6g}"
 
-    if t.kind == "interval":
-        return f"{num(t.low)} to {num(t.high)}"  # type: ignore[arg-type]
-    if t.kind == "at_least":
-        return f">= {num(t.value)}"  # type: ignore[arg-type]
-    if t.kind == "at_most":
-        return f"<= {num(t.value)}"  # type: ignore[arg-type]
-    tol = 0.25 if t.tolerance is None else t.tolerance
-    return f"about {num(t.value)} (±{tol:.0%})"  # type: ignore[arg-type]
+def _figure(t: Target, window_value: float | None = None) -> str:
+    """A target's published figure as text (``400,000 to 500,000``, ``>= 0.333``); for a
+    window of a series, that window's figure."""
+    if window_value is None:
+        return t.figure_text()
+    one = t.model_copy(update={"kind": "about", "value": window_value, "every": None,
+                               "values": None, "windows": None})
+    return one.figure_text()

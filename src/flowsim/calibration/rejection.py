@@ -37,8 +37,8 @@ def rejection_abc(
     n: int = 10_000,
     quantile: float | None = None,
     epsilon: float | None = None,
-    seed: SeedLike = None,
-    workers: int = 1,
+    seed: SeedLike = 1,
+    workers: int = 0,
     replicates_per_particle: int = 1,
     norm: Norm = "rms",
     parameters: Sequence[str] | None = None,
@@ -111,11 +111,14 @@ def rejection_abc(
     # is 0, every kept particle meeting every target
     if epsilon is not None:
         converged, why = True, f"every kept particle is within the tolerance ε = {eps:g} given"
-    elif eps <= 0:
-        converged, why = True, "every kept particle meets every target (ε = 0)"
+    elif eps <= run.targets.goal:
+        converged, why = True, ("every kept particle meets every target (ε = 0)"
+                                if run.targets.errors is None else
+                                f"every kept particle is within ε = {eps:.4g} ≤ the goal "
+                                f"{run.targets.goal:.4g} of the error models")
     else:
         converged, why = False, (f"the {quantile:g} quantile of the distances is ε = {eps:.4g}"
-                                 " > 0: not every target is met")
+                                 f" > {run.targets.goal:.4g}: not every target is met")
     return _posterior(run, pop, [info], "rejection",
                       {"stop_reason": "single generation", "quantile": quantile},
                       converged, why)

@@ -55,6 +55,7 @@ from flowsim.calibration.settings import RunSettings
 from flowsim.calibration.streams import _child, _rng
 from flowsim.core.compile import CompiledModel, compile_scenario
 from flowsim.ensemble.blocks import seed_sequence
+from flowsim.ensemble.processes import resolve_workers
 from flowsim.ensemble.simulation import simulate
 from flowsim.ensemble.workers import local_pool
 from flowsim.scenario.model import Scenario, Target
@@ -111,11 +112,12 @@ class _Run:
         self.prior = JointPrior.from_scenario(scenario, settings.parameters)
         self.targets = TargetSet.build(scenario.targets if targets is None else targets,
                                        scenario, settings.norm)
+        self.targets.check_combinable()
         self.record = self.targets.record
         self.reduce = functools.partial(_observe,
                                         plan=self.targets.plan(self.model, scenario))
         workers = settings.workers
-        self.workers = (os.cpu_count() or 1) if workers is None or workers <= 0 else workers
+        self.workers = resolve_workers(workers)
         self.client = settings.client
         self.pool = settings.pool
         self._own_pool: Any = None
@@ -281,12 +283,20 @@ def _posterior(run: _Run, pop: _Population, gens: list[GenerationInfo], method: 
     ts = run.targets
     attrs = run.attrs(method)
     attrs.update(extra)
+    weights = pop.weights
+    if ts.errors is not None:
+        weights = _likelihood_weights(ts, pop)
+        attrs["weighting"] = (
+            "the last population's ABC weights times the error model's likelihood "
+            "exp(-sum z^2 / 2) (flowsim.calibration.errors); ESS "
+            f"{effective_sample_size(pop.weights):.1f} before, "
+            f"{effective_sample_size(weights):.1f} after")
     attrs.update(convergence_attrs(converged, convergence, bound_pileups(
-        run.prior.names, pop.theta, pop.weights, run.prior.priors)))
+        run.prior.names, pop.theta, weights, run.prior.priors)))
     return Posterior(
         param_names=run.prior.names,
         particles=pop.theta,
-        weights=pop.weights,
+        weights=weights,
         distances=np.median(pop.rep_dist, axis=1),
         target_columns=ts.columns,
         target_ids=tuple(ts.targets[i].id for i in ts.column_target),
@@ -300,3 +310,23 @@ def _posterior(run: _Run, pop: _Population, gens: list[GenerationInfo], method: 
         attrs=attrs,
     )
 
+
+
+def _likelihood_weights(ts: TargetSet, pop: _Population) -> np.ndarray:
+    """The population's weights times the error model's likelihood, normalised.
+
+    A particle's ABC weight holds the share of its replicates within the tolerance; its
+    likelihood under the error model is estimated by the mean over those replicates of
+    ``exp(-Σ z² / 2)`` (:mod:`flowsim.calibration.errors`), so the weight is multiplied by
+    that mean over the share (for one replicate per particle: by its ``exp(-Σ z² / 2)``).
+    """
+    within = (pop.rep_dist <= pop.epsilon) & np.isfinite(pop.rep_dist)  # (n, k)
+    ll = ts.log_likelihood(pop.obs)  # (n, k)
+    ll = np.where(within, ll, -np.inf)
+    top = float(np.max(ll)) if np.isfinite(ll).any() else 0.0
+    kern = np.exp(ll - top).sum(axis=1) / np.maximum(within.sum(axis=1), 1)
+    w = pop.weights * kern
+    total = w.sum()
+    if not total > 0:  # pragma: no cover - every accepted replicate has a finite z
+        return pop.weights
+    return w / total

@@ -61,8 +61,8 @@ class RunSettings:
         ``batch_memory`` is not positive.
     """
 
-    seed: SeedLike = None
-    workers: int = 1
+    seed: SeedLike = 1
+    workers: int = 0
     replicates_per_particle: int = 1
     norm: Norm = "rms"
     parameters: Sequence[str] | None = None
@@ -88,9 +88,13 @@ class RunSettings:
 RUN_SETTINGS_DOC = """\
 seed : int, SeedSequence, Generator or None
     The calibration's root seed: the same seed gives the same posterior bit for bit,
-    whatever the number of workers (see :mod:`flowsim.calibration.sampler`).
+    whatever the number of workers (see :mod:`flowsim.calibration.sampler`). Default 1,
+    as ``flowsim calibrate`` (``None``: fresh entropy).
 workers : int
-    Worker processes for the simulations (results do not depend on it).
+    Worker processes for the simulations (results do not depend on it). Default 0: one
+    per CPU, as ``flowsim calibrate`` (and ``flowsim.simulate``); a script that starts
+    workers needs an ``if __name__ == "__main__":`` guard only where it defines functions
+    the workers need (see :mod:`flowsim.ensemble.processes`); 1 runs in this process.
 replicates_per_particle : int
     Simulations of each candidate: a candidate is accepted when at least one of its
     replicates is within the tolerance, and weighted by the fraction that are (see

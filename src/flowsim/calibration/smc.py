@@ -25,8 +25,11 @@ al. 2012) in this implementation (:func:`_smc_pmc`, ``method="pmc"``, the defaul
   its ``k`` replicates is within the tolerance and its weight is multiplied by the fraction
   that are. This estimate of the ABC likelihood is unbiased, so the target is the same ABC
   posterior as with ``k = 1``, with less variance in the weights.
-* **Stopping**: after a generation whose tolerance is ``<= min_epsilon`` (zero by default:
-  every target met, see :mod:`flowsim.calibration.distance`); when the tolerance no longer
+* **Stopping**: after a generation whose tolerance is ``<= min_epsilon`` (by default the
+  targets' goal: zero for ranges, every target met, see :mod:`flowsim.calibration.distance`;
+  for error models the radius within which every observation is within its error, after
+  which the population is reweighted by the error model's likelihood, see
+  :mod:`flowsim.calibration.errors`); when the tolerance no longer
   decreases; after ``generations_max`` generations; when the acceptance rate falls below
   ``min_acceptance``; or when the simulation ``budget`` cannot complete another generation
   (the incomplete generation is discarded and the last complete one returned).
@@ -84,12 +87,12 @@ def abc_smc(
     *,
     population: int = 1000,
     budget: int = 200_000,
-    min_epsilon: float = 0.0,
+    min_epsilon: float | None = None,
     generations_max: int = 20,
     alpha: float = 0.5,
     min_acceptance: float = 0.0,
-    seed: SeedLike = None,
-    workers: int = 1,
+    seed: SeedLike = 1,
+    workers: int = 0,
     replicates_per_particle: int = 1,
     norm: Norm = "rms",
     parameters: Sequence[str] | None = None,
@@ -113,8 +116,11 @@ def abc_smc(
         Accepted particles per generation.
     budget : int
         The most simulated replicates (candidates × ``replicates_per_particle``) in all.
-    min_epsilon : float
-        Stop after a generation with a tolerance at or below this (0: all targets met).
+    min_epsilon : float, optional
+        Stop after a generation with a tolerance at or below this. Default: the targets'
+        goal (:attr:`TargetSet.goal <flowsim.calibration.TargetSet.goal>`): 0 for ranges
+        (every target met), and for error models the radius within which every
+        observation is within its error (:func:`flowsim.calibration.errors.goal_epsilon`).
     generations_max : int
         Stop after this many generations (generation 0 included).
     alpha : float
@@ -143,7 +149,7 @@ def abc_smc(
     generations_max = _check_positive_int("generations_max", generations_max)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
-    if not min_epsilon >= 0:
+    if min_epsilon is not None and not min_epsilon >= 0:
         raise ValueError(f"min_epsilon must be >= 0, got {min_epsilon}")
     if method not in ("pmc", "mcmc"):
         raise ValueError(f"unknown method {method!r}; choose 'pmc' or 'mcmc'")
@@ -153,6 +159,9 @@ def abc_smc(
                            parameters=parameters, batch_memory=batch_memory, client=client,
                            pool=pool, block_size=block_size)
     run = _Run(scenario, targets, settings)
+    errors = run.targets.errors is not None
+    if min_epsilon is None:
+        min_epsilon = run.targets.goal
     if method == "mcmc" and run.k != 1:
         raise ValueError("method='mcmc' needs replicates_per_particle=1")
     first = math.ceil(population / alpha) * run.k
@@ -170,24 +179,29 @@ def abc_smc(
             "stop_reason": reason, **settings, "mcmc_steps_max": mcmc_steps_max,
             "kernel": "random-walk Metropolis-Hastings in the unconstrained space, covariance "
                       "min(2, 2.38^2/p) x the survivors' covariance (replenishment, Drovandi "
-                      "& Pettitt 2011)"}, *_verdict(reason, pop.epsilon, min_epsilon))
+                      "& Pettitt 2011)"}, *_verdict(reason, pop.epsilon, min_epsilon, errors))
     with run:
         pop, gens, reason = _smc_pmc(run, population, alpha, min_epsilon, generations_max,
                                      min_acceptance, budget, progress)
     return _posterior(run, pop, gens, "abc-smc", {
         "stop_reason": reason, **settings,
         "kernel": "multivariate normal, 2x weighted covariance, unconstrained space",
-    }, *_verdict(reason, pop.epsilon, min_epsilon))
+    }, *_verdict(reason, pop.epsilon, min_epsilon, errors))
 
 
-def _verdict(reason: str, epsilon: float, min_epsilon: float) -> tuple[bool, str]:
+def _verdict(reason: str, epsilon: float, min_epsilon: float,
+             errors: bool = False) -> tuple[bool, str]:
     """Converged, and why (:mod:`flowsim.calibration.convergence`).
 
     Only "tolerance reached" converges. In particular a ``"mcmc"`` run whose budget ran out
     during the moves of a generation at ``min_epsilon`` did not: some of its particles are
     still unmoved copies, so the population is not yet a sample of the posterior.
     """
-    goal = "every target met" if min_epsilon == 0 else f"min_epsilon {min_epsilon:g}"
+    if errors:
+        goal = (f"ε ≤ {min_epsilon:.4g}: every observation within its error (the ball that "
+                "holds 99.9 % of the error model's mass)")
+    else:
+        goal = "every target met" if min_epsilon == 0 else f"min_epsilon {min_epsilon:g}"
     if reason == "tolerance reached":
         return True, f"tolerance reached: ε = {epsilon:.4g} ({goal})"
     return False, f"{reason} at ε = {epsilon:.4g}, short of the goal ({goal})"

@@ -13,7 +13,18 @@ from typing import Annotated
 import typer
 
 from flowsim._version import __version__
-from flowsim.cli import calibrate, compare, diff, plot, report, run, schema, validate
+from flowsim.cli import (
+    calibrate,
+    compare,
+    diff,
+    plot,
+    report,
+    run,
+    schema,
+    sensitivity,
+    validate,
+)
+from flowsim.cli._common import check_environment
 
 __all__ = ["app", "main"]
 
@@ -45,6 +56,7 @@ def _root(
     Describe countries, routes, cohorts and policies in a scenario file (YAML), check it with
     [bold]flowsim validate[/bold], and simulate it.
     """
+    check_environment()
 
 
 # -- commands: one module each (the module keeps its name here), registered with one line ---
@@ -56,6 +68,7 @@ app.command(name="diff")(diff.diff)
 app.command(name="schema")(schema.schema)
 app.command(name="compare")(compare.compare)
 app.command(name="calibrate")(calibrate.calibrate)
+app.command(name="sensitivity")(sensitivity.sensitivity)
 
 
 def main() -> None:

@@ -254,6 +254,24 @@ def hold_output_directory(command: str, out_dir: Path, force: bool) -> None:
     ctx.with_resource(output_directory(command, out_dir, force))
 
 
+def check_environment() -> None:
+    """Refuse a bad ``FLOWSIM_WORKERS`` before any command starts work: one line on stderr
+    and exit status :data:`EXIT_BAD_INPUT`.
+
+    Raises
+    ------
+    typer.Exit
+        With status 2, when the variable is not a positive whole number.
+    """
+    from flowsim.ensemble.processes import resolve_workers
+
+    try:
+        resolve_workers(0)
+    except ValueError as e:
+        err_console().print(f"flowsim: {e}", soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
 def fault(command: str, out_dir: Path, e: BaseException, what: str) -> NoReturn:
     """Report a fault of the machine as one line naming ``out_dir``; exit :data:`EXIT_FAULT`.
     """

@@ -43,6 +43,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from flowsim.calibration.convergence import small_sample
 from flowsim.cli._common import (
     EXIT_BAD_INPUT,
     err_console,
@@ -69,6 +70,7 @@ from flowsim.cli.options import (
 )
 from flowsim.cli.report import ReportOption, write_html
 from flowsim.cli.run import default_out_dir
+from flowsim.ensemble.processes import resolve_workers
 from flowsim.ensemble.workers import WorkerLost
 from flowsim.errors import Problem, ScenarioError
 
@@ -198,10 +200,14 @@ def calibrate(
         t2 = time.perf_counter()
         from flowsim.calibration.distance import record_for
 
-        record = tuple(dict.fromkeys((*record_for(scenario.targets), "departures", "stock")))
+        record = tuple(dict.fromkeys((*record_for(scenario.targets),
+                                      *record_for(scenario.validation), "departures", "stock")))
         results = predictive_results(scenario, post, predictive, pred_seed,
                                      workers=n_workers, record=record, pool=pool)
-        table = predictive_table(results, scenario.targets, 0.9, post.attrs.get("norm", "rms"))
+        norm = post.attrs.get("norm", "rms")
+        table = predictive_table(results, scenario.targets, 0.9, norm)
+        validation = predictive_table(results, scenario.validation, 0.9, norm) \
+            if scenario.validation else None
         t_pred = time.perf_counter() - t2
     except KeyboardInterrupt as e:
         err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
@@ -213,6 +219,8 @@ def calibrate(
             pool.shutdown(wait=False, cancel_futures=True)
     if not quiet:
         _print_targets(table)
+        if validation is not None:
+            _print_targets(validation, "Validation (not calibrated on)")
     run_info = {
         "workers": n_workers,
         "seed": {"given": seed, "calibration": "first child of the seed",
@@ -230,7 +238,8 @@ def calibrate(
         with handle_faults("calibrate", out_dir):
             t3 = time.perf_counter()
             written = write_calibration(out_dir, post, scenario, results, table,
-                                        run_info=run_info, figures=figures)
+                                        run_info=run_info, figures=figures,
+                                        validation=validation)
             t_write = time.perf_counter() - t3
     except KeyboardInterrupt as e:
         err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
@@ -239,7 +248,7 @@ def calibrate(
         from flowsim.reports.html import calibration_report
 
         written = [*written, write_html(out_dir, calibration_report(
-            post, scenario, results, table, run_info))]
+            post, scenario, results, table, run_info, validation))]
     console = out_console()
     if quiet:
         console.print(str(out_dir), soft_wrap=True)
@@ -265,14 +274,20 @@ def _warn_convergence(post: Any, err: Any, quiet: bool) -> None:
     for w in post.prior_bound_warnings:
         err.print(f"warning: {w}", style="bold yellow", soft_wrap=True, markup=False,
                   highlight=False)
+    if few := small_sample(post.ess, post.size):
+        err.print(f"warning: {few}", style="bold yellow", soft_wrap=True, markup=False,
+                  highlight=False)
 
 
 def read_with_targets(file: Path, targets: Path | None) -> tuple[Any, list[Problem]]:
     """Read a scenario; with ``targets``, its targets replaced by those of that file.
 
-    The targets file holds a list of targets or a mapping with a ``targets:`` list, as a
-    scenario's ``targets: FILE`` does; they are validated with the scenario (so that their
-    countries, groups, cohorts and dates are checked), and problems point into the file.
+    The targets file holds a list of targets or a mapping with a ``targets:`` list (and
+    optionally ``validation:`` and ``error_model:``, see
+    :mod:`flowsim.scenario.targets_file`), as a scenario's ``targets: FILE`` does; they are
+    validated with the scenario (so that their countries, groups, cohorts and dates are
+    checked), and problems point into the file. The file's validation set, if it has one,
+    replaces the scenario's.
 
     Raises
     ------
@@ -285,6 +300,7 @@ def read_with_targets(file: Path, targets: Path | None) -> tuple[Any, list[Probl
     # The loader's own steps (reading with `extends`, then validating), with the targets
     # swapped in between; the located values keep their file, line and column.
     from flowsim.scenario.loading import _MergeProblems, _read_merged, validate_data
+    from flowsim.scenario.targets_file import targets_file_sections
     from flowsim.scenario.yamlio import YamlProblem, read_yaml
 
     try:
@@ -295,6 +311,8 @@ def read_with_targets(file: Path, targets: Path | None) -> tuple[Any, list[Probl
         raise ScenarioError(e.problems) from None
     try:
         included = read_yaml(Path(targets))
+        sections = targets_file_sections(included) \
+            if isinstance(included, dict) and "targets" in included else {}
     except YamlProblem as e:
         raise ScenarioError(e.problems) from None
     if isinstance(included, dict):
@@ -303,11 +321,14 @@ def read_with_targets(file: Path, targets: Path | None) -> tuple[Any, list[Probl
                 "a targets file holds a list of targets, or a mapping with a `targets:` "
                 f"list; this mapping has {', '.join(map(str, included)) or 'no keys'}",
                 file=str(targets), line=1, column=1)])
-        included = included["targets"]
+        included = sections["targets"]
     if not isinstance(included, list) or not included:
         raise ScenarioError([Problem("a targets file holds a non-empty list of targets",
                                      file=str(targets), line=1, column=1)])
     data["targets"] = included
+    if "validation" in sections:
+        data["validation"] = sections["validation"]
+        data.marks["validation"] = data.marks.get("targets", (1, 1))
     return validate_data(data)
 
 
@@ -319,6 +340,14 @@ def _check_calibratable(scenario: Any, file: Path, targets: Path | None) -> None
     if not scenario.targets:
         problems.append(Problem("no targets to calibrate to (give `targets:` or --targets)",
                                 "targets", str(targets if targets is not None else file)))
+    else:  # one distance for all the targets (error models and ranges do not mix)
+        from flowsim.calibration.distance import TargetSet
+
+        try:
+            TargetSet.build(scenario.targets, scenario).check_combinable()
+        except ValueError as e:
+            problems.append(Problem(str(e), "targets",
+                                    str(targets if targets is not None else file)))
     if problems:
         print_problems(problems)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -331,25 +360,23 @@ def _default_out(name: str) -> Path:
 
 
 def _workers(workers: int) -> int:
-    import os
-
-    return (os.cpu_count() or 1) if workers <= 0 else workers
+    return resolve_workers(workers)
 
 
-def _print_targets(table: Any) -> None:
+def _print_targets(table: Any, title: str = "Targets") -> None:
     from rich import box
     from rich.table import Table
 
-    from flowsim.reports.calibration import _accepted, _num
+    from flowsim.reports.calibration import _accepted, _label, _num
 
-    t = Table(title=f"Targets: posterior predictive, {int(table['met'].sum())} of "
+    t = Table(title=f"{title}: posterior predictive, {int(table['met'].sum())} of "
               f"{len(table)} met", title_justify="left", title_style="bold",
               box=box.SIMPLE_HEAD, header_style="dim")
     for c in ("target", "figure", "accepted", "median", "90% interval", "met"):
         t.add_column(c, justify="right" if c in ("median", "90% interval") else "left",
                      overflow="fold")
     for r in table.to_dict("records"):
-        name = f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
+        name = _label(r)
         t.add_row(name, r["figure"], _accepted(r), _num(r["median"]),
                   f"{_num(r['lower'])} – {_num(r['upper'])}", "yes" if r["met"] else "NO")
     out_console().print(t)

@@ -11,7 +11,6 @@ The figures go to ``--out DIR`` (default: the directory itself), all or nothing.
 from __future__ import annotations
 
 import errno
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +25,7 @@ from flowsim.cli._common import (
     print_problems,
 )
 from flowsim.cli.options import DEFAULT_WORKERS, Workers, out_option
+from flowsim.ensemble.processes import resolve_workers
 from flowsim.errors import Problem
 
 __all__ = ["plot"]
@@ -130,4 +130,4 @@ def _open(path: Path, opener: Any, what: str) -> Any:
 
 
 def _workers(workers: int) -> int:
-    return (os.cpu_count() or 1) if workers <= 0 else workers
+    return resolve_workers(workers)

@@ -7,7 +7,6 @@ it reads offline and can be sent by mail (:mod:`flowsim.reports.html`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from flowsim.cli._common import (
     print_problems,
 )
 from flowsim.cli.options import DEFAULT_WORKERS, Workers
+from flowsim.ensemble.processes import resolve_workers
 from flowsim.errors import Problem
 
 __all__ = ["report"]
@@ -44,8 +44,7 @@ def report(
 
     with handle_input_errors():
         try:
-            path = write_report(directory, out, workers=(os.cpu_count() or 1)
-                                if workers <= 0 else workers)
+            path = write_report(directory, out, workers=resolve_workers(workers))
         except FileNotFoundError:
             raise
         except (OSError, ValueError, KeyError) as e:

@@ -361,6 +361,14 @@ class _progress:
             self.bar.stop()
 
 
+def _in_words(quantity: Any, place: Any, name: Any) -> str:
+    """``quantity`` with its trailing place id replaced by the place's name."""
+    q, p, n = str(quantity), str(place or ""), str(name or "")
+    if p and n and p != "nan" and n != "nan" and q.endswith(" " + p):
+        return q[: -len(p)] + n
+    return q
+
+
 def _print_summary(results: Any, console: Console) -> None:
     """The headline numbers (:meth:`Results.summary`) as a table."""
     import pandas as pd
@@ -370,7 +378,14 @@ def _print_summary(results: Any, console: Console) -> None:
         console.print("No headline numbers: the variables they need were not recorded.")
         return
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and c != "mean"]
-    labels = [c for c in df.columns if c not in numeric and c != "mean"]
+    # the quantity names its place by id ("stock in ARM"); the table says it in words
+    # ("stock in Armenia") rather than in two more columns that fold a narrow terminal
+    if {"place", "place_name"} <= set(df.columns):
+        df = df.assign(quantity=[_in_words(q, p, n) for q, p, n in
+                                 zip(df["quantity"], df["place"], df["place_name"],
+                                     strict=True)])
+    labels = [c for c in df.columns if c not in numeric
+              and c not in ("mean", "place", "place_name")]
     mid = "median" if "median" in numeric else numeric[len(numeric) // 2]
     lo, hi = numeric[0], numeric[-1]
     table = Table(title=f"Headline numbers: median and 90% interval over "

@@ -197,6 +197,8 @@ def summarize(s: Scenario) -> dict[str, Any]:
                        for n, p in s.parameters.items()],
         "targets": [{"id": t.id, "observable": t.observable, "kind": t.kind,
                      "figure": target_figure(t)} for t in s.targets],
+        "validation": [{"id": t.id, "observable": t.observable, "kind": t.kind,
+                        "figure": target_figure(t)} for t in s.validation],
     }
 
 
@@ -225,7 +227,10 @@ def _last_step_partial(calendar: Any, edges: list[dt.date]) -> bool:
 
 
 def target_figure(t: Target) -> str:
-    """The published figure of a target in words: ``about 500,000 (±25%)``, ``1 to 2``."""
+    """The published figure of a target in words: ``about 500,000 (±25%)``, ``1 to 2``
+    (a series, or a figure with an error model: :meth:`Target.figure_text`)."""
+    if t.kind == "series" or t.error is not None:
+        return t.figure_text()
     if t.kind == "interval":
         text = f"{fmt_number(t.low)} to {fmt_number(t.high)}"  # type: ignore[arg-type]
         if t.value is not None:
@@ -293,6 +298,12 @@ def render_summary(summary: dict[str, Any], file: str, warnings: list[Problem],
     if summary["targets"]:
         t = _table("Targets", len(summary["targets"]), ["id", "observable", "kind", "figure"])
         for x in summary["targets"]:
+            t.add_row(x["id"], x["observable"], x["kind"], x["figure"])
+        blocks.append(t)
+    if summary.get("validation"):
+        t = _table("Validation (not calibrated on)", len(summary["validation"]),
+                   ["id", "observable", "kind", "figure"])
+        for x in summary["validation"]:
             t.add_row(x["id"], x["observable"], x["kind"], x["figure"])
         blocks.append(t)
     for block in blocks:

@@ -22,8 +22,10 @@ from flowsim.comparison.outcomes import outcomes
 from flowsim.core.compile import compile_scenario
 from flowsim.ensemble.blocks import SeedLike, seed_sequence
 from flowsim.ensemble.simulation import simulate
-from flowsim.results.dataset import Results
+from flowsim.results.accessor import PlotAccessor
+from flowsim.results.dataset import Results, place_names
 from flowsim.scenario.model import Scenario
+from flowsim.scenario.report import label, report_blocs
 
 __all__ = ["Comparison", "compare",]
 
@@ -45,7 +47,13 @@ class Comparison:
         The simulations, by scenario name.
     quantiles : tuple of float
         The interval reported (default: the 90% interval, 0.05 to 0.95).
+    plot : accessor
+        The figures of the comparison with it bound: ``comparison.plot.effects()``,
+        ``.by_place()``, ``.by_cohort()``, ``.differences()``, ... (``dir(comparison.plot)``
+        lists them; registered by :mod:`flowsim.plots`).
     """
+
+    plot = PlotAccessor("comparison")
 
     values: xr.DataArray
     results: dict[str, Results]
@@ -80,16 +88,21 @@ class Comparison:
             Columns: ``counterfactual``, ``outcome``, ``baseline`` and ``counterfactual_median``
             (medians of each scenario's outcome), ``difference`` with ``difference_low`` and
             ``difference_high`` (median and interval of the paired difference), ``ratio`` with
-            ``ratio_low`` and ``ratio_high`` (of the paired ratio).
+            ``ratio_low`` and ``ratio_high`` (of the paired ratio), and ``place`` and
+            ``place_name`` (the bloc or country id an outcome is about and its name in
+            words, "" for none).
         """
         import pandas as pd
 
         lo, hi = self.quantiles
         base = self.values.sel(scenario=self.baseline)
         diff, ratio = self.differences, self.ratios
+        names = self._place_names()
+        places = (self.values["place"].values.astype(str) if "place" in self.values.coords
+                  else np.full(self.values.sizes["outcome"], ""))
         rows = []
         for cf in self.counterfactuals:
-            for out in self.values["outcome"].values:
+            for out, place in zip(self.values["outcome"].values, places, strict=True):
                 d = diff.sel(scenario=cf, outcome=out).values
                 r = ratio.sel(scenario=cf, outcome=out).values
                 r = r[np.isfinite(r)]
@@ -105,10 +118,25 @@ class Comparison:
                     "ratio": float(np.median(r)) if r.size else float("nan"),
                     "ratio_low": float(np.quantile(r, lo)) if r.size else float("nan"),
                     "ratio_high": float(np.quantile(r, hi)) if r.size else float("nan"),
+                    # last, so that a reader of the columns by position reads what it did
+                    "place": str(place),
+                    "place_name": names.get(str(place), str(place)),
                 })
         from flowsim.results.tables import Table
 
         return Table(pd.DataFrame(rows))
+
+    def _place_names(self) -> dict[str, str]:
+        """The names of the countries, groups and blocs the outcomes are about, from the
+        baseline's scenario (a saved comparison keeps it as ``scenario``)."""
+        run = self.results.get(self.baseline)
+        scenario = getattr(self, "scenario", None) or (run.scenario if run is not None
+                                                       else None)
+        names = place_names(run.dataset, scenario) if run is not None else \
+            place_names(xr.Dataset(), scenario)
+        if scenario is not None:
+            names.update({b: label(scenario, b) for b in report_blocs(scenario)})
+        return names
 
     def __repr__(self) -> str:
         n = self.values.sizes["replicate"]

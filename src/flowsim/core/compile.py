@@ -24,10 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from flowsim.core.abroad import HazardShockSpec, compile_hazard_shocks, cutoff_steps
+from flowsim.core.eligibility import FlagClasses, flag_classes, requirements_met
 from flowsim.core.fields import Field, _Builder, _stack
+from flowsim.core.schedule_paths import apply_schedule, neutral, schedule_value
 from flowsim.scenario.calendar import step_edges
 from flowsim.scenario.model import REGIMES, Scenario
-from flowsim.scenario.schedules import COHORT_FIELDS, SCHEDULE_FIELDS
+from flowsim.scenario.schedules import COHORT_FIELDS
 from flowsim.scenario.select import selected_routes
 
 __all__ = ["CompiledModel", "ProgrammeSpec", "ShockSpec", "compile_scenario", "scenario_hash"]
@@ -139,6 +142,15 @@ class CompiledModel:
     deterrence_abroad: bool  # damp onward hazards by the routes open out of each country
     regime_cost: Field  # (7,)
     programmes: tuple[ProgrammeSpec, ...]  # quotas shared by routes and cohorts
+    # shocks on the hazards of people abroad (those of ``shocks`` act on departures)
+    hazard_shocks: tuple[HazardShockSpec, ...] = ()
+    # eligibility flags held by a share of a cohort (None: every flag whole or not at all)
+    flag_classes: FlagClasses | None = None
+    # regularisation of those present before a cut-off: the settle hazard of the others
+    # (E, C, K), and the step at whose start each country counts the eligible ((C,), -1:
+    # none); None where no policy has a cut-off
+    settle_hazard_other: Field | None = None
+    settle_cutoff_step: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -203,10 +215,11 @@ def scenario_hash(scenario: Scenario) -> str:
 
     The ``report:`` section is left out: it chooses what summaries show, not what is
     simulated, so a posterior calibrated on a scenario still matches it when only its report
-    changes.
+    changes; so is ``validation:`` (figures that are compared, never calibrated on).
     """
     data = scenario.to_data(json=True)
     data.pop("report", None)
+    data.pop("validation", None)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -253,13 +266,13 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     # -- epochs: distinct sets of policies in force ---------------------------------------
     # An epoch is a set of policies in force and the values of the schedules; epoch 0 has
     # neither. Each epoch's base (for deterrence) has no policy and the same schedule values.
-    neutral = tuple(_neutral(sc) for sc in s.schedules)
-    keys: list[tuple[tuple[int, ...], tuple[float, ...]]] = [((), neutral)]
+    neutral_values = tuple(neutral(sc) for sc in s.schedules)
+    keys: list[tuple[tuple[int, ...], tuple[float, ...]]] = [((), neutral_values)]
     epoch_of_step = np.zeros(len(mids), dtype=np.int64)
     for t, mid in enumerate(mids):
         active = tuple(i for i, p in enumerate(s.policies)
                        if p.start <= mid and (p.end is None or mid <= p.end))
-        key = (active, tuple(_schedule_value(sc, mid) for sc in s.schedules))
+        key = (active, tuple(schedule_value(sc, mid) for sc in s.schedules))
         if key not in keys:
             keys.append(key)
         epoch_of_step[t] = keys.index(key)
@@ -287,15 +300,19 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         delay.set((r, slice(None)), route.delay_days)
         cost.set((r, slice(None)), route.cost)
         capacity.set(r, route.capacity)
-    flags = [set(k.eligible) for k in s.cohorts]
-    eligible = np.array([[set(route.requires) <= flags[k] for k in range(K)] for route in routes],
-                        dtype=bool).reshape(R, K)
+    # the flags each route requires of each cohort (policies may change them)
+    requires = [[set(route.requires)] * K for route in routes]
     internal = np.array([r.documents == "internal" for r in routes], dtype=bool)
 
     country_fields = ("attractiveness", "onward_hazard", "return_hazard", "settle_hazard",
                       "settled_onward_hazard", "settled_return_hazard",
                       "claim_hazard", "processing_days", "recognition_rate", "rejected_return",
                       "abscond_hazard", "pending_onward_hazard")
+    # with a regularisation cut-off, the settle hazard of those not eligible, kept apart
+    cutoffs = any(p.country is not None and p.country.settle_arrived_before is not None
+                  for p in s.policies)
+    if cutoffs:
+        country_fields = (*country_fields, "settle_hazard_other")
     cb = {f: _Builder((C, K), slots) for f in country_fields}
     asylum_cap = _Builder((C,), slots, integer=True)
     has_asylum = np.zeros(C, dtype=bool)
@@ -306,6 +323,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         cb["onward_hazard"].set((i, slice(None)), c.onward_hazard)
         cb["return_hazard"].set((i, slice(None)), c.return_hazard)
         cb["settle_hazard"].set((i, slice(None)), c.settle_hazard)
+        if cutoffs:
+            cb["settle_hazard_other"].set((i, slice(None)), c.settle_hazard)
         cb["settled_onward_hazard"].set((i, slice(None)), c.settled_onward_hazard)
         cb["settled_return_hazard"].set((i, slice(None)), c.settled_return_hazard)
         if c.asylum is not None:
@@ -338,11 +357,11 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     # -- apply policies, epoch by epoch ---------------------------------------------------
     per_epoch: dict[str, list[Any]] = {k: [] for k in (
         "regime", "issuance", "delay", "cost", "capacity", "asylum_cap", "interception",
-        "border", "internal", "eligible", *country_fields)}
+        "border", "internal", "requires", *country_fields)}
     cohort_factor: dict[str, list[np.ndarray]] = {f: [] for f in COHORT_FIELDS}
     for active, values in keys:
         e_regime, e_border = regime.copy(), border.copy()
-        e_internal, e_eligible = internal.copy(), eligible.copy()
+        e_internal, e_requires = internal.copy(), [list(row) for row in requires]
         e = {"issuance": issuance.copy(), "delay": delay.copy(), "cost": cost.copy(),
              "capacity": capacity.copy(), "asylum_cap": asylum_cap.copy(),
              "interception": interception.copy()}
@@ -362,7 +381,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
                     if ch.documents is not None:
                         e_internal[r] = ch.documents == "internal"
                     if ch.requires is not None:
-                        e_eligible[r, ks] = [set(ch.requires) <= flags[k] for k in ks]
+                        for k in ks:
+                            e_requires[r][k] = set(ch.requires)
                     for fname, value in (("issuance", ch.issuance), ("delay", ch.delay_days),
                                          ("cost", ch.cost), ("interception", ch.interception)):
                         if value is not None:
@@ -380,6 +400,10 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
                         value = getattr(ch2, fname)
                         if value is not None:
                             ec[fname].set((i, ks), value)
+                            # a regularisation with a cut-off leaves the others' hazard alone
+                            if fname == "settle_hazard" and cutoffs and \
+                                    ch2.settle_arrived_before is None:
+                                ec["settle_hazard_other"].set((i, ks), value)
                     if ch2.asylum is not None and has_asylum[i]:
                         a = ch2.asylum
                         for fname in ("claim_hazard", "processing_days", "recognition_rate",
@@ -395,13 +419,15 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
             if sc.field in factors:  # a hazard of leaving the origin: a factor per cohort
                 factors[sc.field][[kidx[n] for n in (sc.cohorts or cohorts)]] *= v
             else:
-                _apply_schedule(sc, v, ec[sc.field], countries, expand, cohorts)
+                apply_schedule(sc, v, ec[sc.field], countries, expand, cohorts)
+                if sc.field == "settle_hazard" and cutoffs:
+                    apply_schedule(sc, v, ec["settle_hazard_other"], countries, expand, cohorts)
         for f in COHORT_FIELDS:
             cohort_factor[f].append(factors[f])
         per_epoch["regime"].append(e_regime)
         per_epoch["border"].append(e_border)
         per_epoch["internal"].append(e_internal)
-        per_epoch["eligible"].append(e_eligible)
+        per_epoch["requires"].append(e_requires)
         for f in ("issuance", "delay", "cost", "capacity", "asylum_cap", "interception"):
             per_epoch[f].append(e[f])
         for f in country_fields:
@@ -410,12 +436,13 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     route_regime = np.stack(per_epoch["regime"])
     route_border = np.stack(per_epoch["border"])
     route_internal = np.stack(per_epoch["internal"])
-    route_eligible = np.stack(per_epoch["eligible"])
+    held, classes = flag_classes(s.cohorts, per_epoch["requires"], slots)
+    route_eligible = np.stack([requirements_met(req, held) for req in per_epoch["requires"]])
     emigration_factor, reemigration_factor = (np.stack(cohort_factor[f]) for f in COHORT_FIELDS)
     for a in (route_regime, route_border, route_internal, route_eligible, emigration_factor,
               reemigration_factor):
         a.setflags(write=False)
-    humanitarian = np.array(["humanitarian" in f for f in flags], dtype=bool)
+    humanitarian = np.array(["humanitarian" in f for f in held], dtype=bool)
     humanitarian.setflags(write=False)
 
     # -- cohorts, shocks, behaviour -------------------------------------------------------
@@ -430,6 +457,8 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         passport.set(k, co.international_passport)
     shocks = []
     for sh in s.shocks:
+        if sh.field is not None:  # a shock on a hazard abroad (compile_hazard_shocks)
+            continue
         mult = _Builder((K,), slots, fill=1.0)
         hit = set(sh.cohorts) if sh.cohorts is not None else set(cohorts)
         for k, name in enumerate(cohorts):
@@ -528,43 +557,11 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         deterrence_abroad=s.behaviour.deterrence_abroad,
         regime_cost=rc.field(),
         programmes=_programmes(s, routes, expand, kidx, slots, mids),
+        hazard_shocks=compile_hazard_shocks(s, countries, cohorts, slots, expand),
+        flag_classes=classes,
+        settle_hazard_other=_stack(per_epoch["settle_hazard_other"]) if cutoffs else None,
+        settle_cutoff_step=cutoff_steps(s, countries, starts, ends, expand) if cutoffs else None,
     )
-
-
-def _neutral(schedule: Any) -> float:
-    """The value that leaves a field unchanged: factor 1, addition 0."""
-    return 0.0 if SCHEDULE_FIELDS[schedule.field] == "shift" else 1.0
-
-
-def _schedule_value(schedule: Any, day: dt.date) -> float:
-    """A schedule's value on ``day``: the first value before the first point, the last after
-    the last; in between the last point's value (step) or the linear interpolation."""
-    points = schedule.points
-    if day <= points[0].date:
-        return float(points[0].value)
-    for a, b in itertools.pairwise(points):
-        if day < b.date:
-            if schedule.interpolate == "step":
-                return float(a.value)
-            w = (day - a.date).days / (b.date - a.date).days
-            return float(a.value + w * (b.value - a.value))
-    return float(points[-1].value)
-
-
-def _apply_schedule(schedule: Any, value: float, builder: _Builder, countries: list[str],
-                    expand: Any, cohorts: list[str]) -> None:
-    """Put one schedule's value for an epoch on its field's entries (countries x cohorts)."""
-    if value == _neutral(schedule):
-        return
-    chosen = expand(schedule.countries)
-    idx = [i for i, c in enumerate(countries) if (chosen is None or c in chosen)]
-    ks = [k for k, name in enumerate(cohorts)
-          if schedule.cohorts is None or name in schedule.cohorts]
-    index = np.ix_(idx, ks)
-    if SCHEDULE_FIELDS[schedule.field] == "shift":
-        builder.add(index, value)
-    else:
-        builder.multiply(index, value)
 
 
 def _programmes(s: Scenario, routes: list[Any], expand: Any, kidx: dict[str, int],

@@ -39,7 +39,10 @@ One step, in order (see ``docs/model.md`` for the reasoning):
    (``transit``, counted at the source) and arrive each step with a geometric chance.
 
 Returned people may leave again in step 1 (``reemigration_hazard``), and pending claimants
-abscond or move on in step 2, where a scenario turns these on.
+abscond or move on in step 2, where a scenario turns these on. Shocks with a ``field``
+multiply that hazard abroad in step 2 (:mod:`flowsim.core.abroad`); where a regularisation
+has a cut-off date, the present people eligible for it are counted apart and their step 2
+events drawn with their own settle hazard.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from flowsim.core.abroad import Eligible, hazard_factors
 from flowsim.core.compile import CompiledModel
 from flowsim.core.epochs import BlockEpochs, clip01
 from flowsim.core.quotas import Programmes, cap_select
@@ -92,7 +96,8 @@ class InvariantError(RuntimeError):
 # draw sites within a step (for keyed samplers)
 SITE_DEPART, SITE_EVENTS, SITE_DECIDE, SITE_GRANT, SITE_REJECT, SITE_ROUTE, SITE_VISA, \
     SITE_ISSUE, SITE_CAP, SITE_ACAP, SITE_SETTLED, SITE_AGAIN, SITE_STAYED, SITE_PENDING, \
-    SITE_PROGRAMME, SITE_INTERCEPT, SITE_TRAVEL = (i * 1000 for i in range(17))
+    SITE_PROGRAMME, SITE_INTERCEPT, SITE_TRAVEL, SITE_ELIGIBLE, SITE_KEPT = (
+        i * 1000 for i in range(19))
 
 
 def leave_probability(p_week: np.ndarray, days: int) -> np.ndarray:
@@ -202,6 +207,9 @@ def run_block(
     tr = derived.travel_routes
     transit = np.zeros((B, tr.size, K), dtype=np.int64)
     by_src_t = Grouper(src[tr], C)
+    # regularisation before a cut-off: the eligible present people of each tracked country
+    eligible = (None if m.settle_cutoff_step is None
+                else Eligible(m.settle_cutoff_step, B, K))
     # (replicate, cohort) keys of flat (B * K) draws, for keyed samplers
     cohort_keys = (np.repeat(np.arange(B), K), np.tile(np.arange(K), B))
 
@@ -209,6 +217,11 @@ def run_block(
         sampler.start_step(t)
         days = int(m.step_days[t])
         ep = derived.epoch(int(m.epoch_of_step[t]), days)
+        if m.hazard_shocks:  # shocks on hazards abroad: this step's events abroad
+            factors = hazard_factors(m.hazard_shocks, derived.params, first_day, days, C, K)
+            if factors:
+                ep = derived.shocked(ep, days, factors)
+        tracking = eligible is not None and t >= eligible.first
         # network effects see the people in each country at the start of the step
         network_stock = None
         if network:
@@ -257,6 +270,10 @@ def run_block(
                     absconded[:, where] += x  # present from the end of these events
                 else:
                     movers[:, where] += x
+        if tracking:  # the eligible's events are drawn apart (their settle hazard differs)
+            tc = eligible.countries
+            eligible.snapshot(t, present)
+            present[:, tc] -= eligible.count
         for i, where in enumerate(ep.event_sites):
             index = ep.event_index[i]
             if not index.size:
@@ -272,6 +289,22 @@ def run_block(
                 pending[:, where] += x
             else:
                 settled[:, where] += x
+        eligible_movers = None
+        if tracking:
+            for i, q in enumerate(ep.eligible_q):
+                x = sampler.binomial(eligible.count, q, SITE_ELIGIBLE + i, tc)
+                eligible.count -= x
+                if i == 0:
+                    ret[:, tc] += x
+                elif i == 1:
+                    movers[:, tc] += x
+                    eligible_movers = x
+                elif i == 2:
+                    claims[:, tc] += x
+                    pending[:, tc] += x
+                else:
+                    settled[:, tc] += x
+            present[:, tc] += eligible.count
         if absconded is not None:
             present += absconded
         returned += sum_over_axis1(ret)
@@ -300,11 +333,14 @@ def run_block(
         chain_cond = ep.chain_cond
         if network_stock is not None:  # attractiveness rises with last step's stocks
             chain_cond = derived.chain_with_network(ep, network_stock)
+        movers_tc = movers[:, tc].copy() if eligible_movers is not None else None
         for link, cond in zip(derived.chain, chain_cond, strict=True):
             x = sampler.binomial(left[:, link.source_at], cond, SITE_ROUTE, link.routes)
             flow[:, link.route_at] = x
             left[:, link.source_at] -= x
-        # movers without a usable route stay where they are
+        # movers without a usable route stay where they are (the eligible stay eligible)
+        if movers_tc is not None:
+            eligible.stayed(sampler, SITE_KEPT, movers_tc, eligible_movers, left[:, tc])
         if again is not None:  # which of the origin's stayers had returned: exchangeable
             stayed = left[:, o]
             back = sampler.hypergeometric(again.ravel(), leaving.ravel(), stayed.ravel(),
@@ -418,6 +454,9 @@ def run_block(
                               ("settled", settled)):
                 if (arr < 0).any():
                     raise InvariantError(f"step {t}: negative count in {name}")
+            if eligible is not None and ((eligible.count < 0).any() or (
+                    eligible.count > present[:, eligible.countries]).any()):
+                raise InvariantError(f"step {t}: more eligible than present people")
         first_day += days
         if on_step is not None:
             on_step(t)

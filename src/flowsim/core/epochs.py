@@ -9,6 +9,7 @@ only reads them.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,12 @@ class Epoch:
     border_by_dst: Grouper
     # routes that take time: the chance of arriving in this step, (1|B, n, 1)
     p_travel: np.ndarray
+    # regularisation before a cut-off: the countries that count the eligible, and the
+    # chain probabilities of the eligible's four events there, (1|B, n, K) each (the
+    # others' are ``event_q``, with their own settle hazard)
+    eligible_sites: np.ndarray | None = None
+    eligible_q: list[np.ndarray] | None = None
+    damping: np.ndarray | None = None  # A_c ** deterrence (deterrence abroad), (1|B, C, K)
 
 
 class BlockEpochs:
@@ -100,6 +107,26 @@ class BlockEpochs:
         self.travel_routes = np.flatnonzero((self.travel_days > 0).any(axis=0))
         self.cache: dict[tuple[int, int], Epoch] = {}
         self._base_weight: dict[int, np.ndarray] = {}  # by base epoch
+        # eligibility flags held in part: the classes of movers and their probabilities
+        self.classes = model.flag_classes
+        self.class_p = None if self.classes is None else self.classes.probabilities(params)
+        self._class_open: dict[int, np.ndarray] = {}
+        self.eligible_sites = (None if model.settle_cutoff_step is None
+                               else np.flatnonzero(model.settle_cutoff_step >= 0))
+
+    def class_open(self, e: int) -> np.ndarray:
+        """``(R, G, K)`` bool: the routes each class of movers may use in epoch ``e``."""
+        if e not in self._class_open:
+            m, cl = self.m, self.classes
+            regime = m.route_regime[e][:, None, :]  # (R, 1, K)
+            elig = np.moveaxis(cl.eligible[e], 0, 1)  # (R, G, K)
+            self._class_open[e] = ((regime != CLOSED) & elig
+                                   & ((regime != HUMANITARIAN) | cl.humanitarian[None]))
+        return self._class_open[e]
+
+    def _by_class(self, weight: np.ndarray, e: int) -> np.ndarray:
+        """Route weights per class of movers, ``(1|B, R, G, K)``."""
+        return weight[:, :, None, :] * self.class_open(e)[None]
 
     def weights(self, e: int) -> tuple[np.ndarray, np.ndarray]:
         """Logit weights of each route for each cohort in epoch ``e``, and the open mask."""
@@ -117,7 +144,9 @@ class BlockEpochs:
 
     def mixture(self, weight: np.ndarray, e: int) -> np.ndarray:
         """Route probabilities for a mover in epoch ``e``: international-passport mixture of
-        two logits."""
+        two logits (and, with flags held in part, the mixture over the classes of movers)."""
+        if self.classes is not None:
+            return self._class_mixture(weight, e)
         tot_all = self.sums.total(weight)
         w_int = weight * self.internal[e]
         tot_int = self.sums.total(w_int)
@@ -127,6 +156,23 @@ class BlockEpochs:
             q_int = np.where(tot_int[:, src, :] > 0, w_int / tot_int[:, src, :], 0.0)
         pi = self.passport[:, None, :]
         return pi * q_all + (1.0 - pi) * q_int
+
+    def _class_mixture(self, weight: np.ndarray, e: int) -> np.ndarray:
+        """:meth:`mixture` over the classes of movers: each class's passport mixture of two
+        logits over the routes it may use, weighted by the class's probability."""
+        wg = self._by_class(weight, e)
+        b, r, g, k = wg.shape
+        flat = wg.reshape(b, r, g * k)  # the classes along the cohort axis
+        tot_all = self.sums.total(flat)
+        w_int = flat * self.internal[e]
+        tot_int = self.sums.total(w_int)
+        src = self.m.route_src
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q_all = np.where(tot_all[:, src, :] > 0, flat / tot_all[:, src, :], 0.0)
+            q_int = np.where(tot_int[:, src, :] > 0, w_int / tot_int[:, src, :], 0.0)
+        pi = np.tile(self.passport, (1, g))[:, None, :]
+        q = (pi * q_all + (1.0 - pi) * q_int).reshape(-1, r, g, k)
+        return (q * self.class_p[:, None]).sum(axis=2)
 
     def conditionals(self, weight: np.ndarray, open_: np.ndarray, e: int) -> np.ndarray:
         """The route chain's conditional probabilities for logit weights ``weight``."""
@@ -155,13 +201,26 @@ class BlockEpochs:
     def access(self, weight: np.ndarray, e: int) -> np.ndarray:
         """Mixture-weighted choice weight out of the origin, per cohort (B|1, K)."""
         o = self.m.route_src == self.m.origin
-        w = weight[:, o, :]
         internal = self.m.route_internal[e][o][None, :, None]
         pi = self.passport
+        if self.classes is not None:  # per class, weighted by the classes' probabilities
+            w = self._by_class(weight, e)[:, o]  # (1|B, n, G, K)
+            per = (pi[:, None] * w.sum(axis=1)
+                   + (1.0 - pi[:, None]) * (w * internal[..., None]).sum(axis=1))
+            return (per * self.class_p).sum(axis=1)
+        w = weight[:, o, :]
         return pi * w.sum(axis=1) + (1.0 - pi) * (w * internal).sum(axis=1)
 
     def access_abroad(self, weight: np.ndarray, e: int) -> np.ndarray:
         """Mixture-weighted choice weight out of every country, per cohort (B|1, C, K)."""
+        if self.classes is not None:
+            wg = self._by_class(weight, e)
+            b, r, g, k = wg.shape
+            flat = wg.reshape(b, r, g * k)
+            pi = np.tile(self.passport, (1, g))[:, None, :]
+            per = (pi * self.sums.total(flat)
+                   + (1.0 - pi) * self.sums.total(flat * self.internal[e]))
+            return (per.reshape(per.shape[0], -1, g, k) * self.class_p[:, None]).sum(axis=2)
         return (self.passport[:, None, :] * self.sums.total(weight)
                 + (1.0 - self.passport[:, None, :])
                 * self.sums.total(weight * self.internal[e]))
@@ -198,27 +257,10 @@ class BlockEpochs:
         scale = days / 7.0
         # moves on are damped by the routes closed out of a country (deterrence abroad)
         damping = self.onward_damping(e, weight) if m.deterrence_abroad else None
-        hz = [getattr(m, f).at(e).values(params) for f in
-              ("return_hazard", "onward_hazard", "claim_hazard", "settle_hazard")]
-        hz[2] = hz[2] * m.has_asylum[None, :, None]
-        if damping is not None:
-            hz[1] = np.minimum(hz[1] * damping, 1.0)
-        q_chain = _risk_chain(hz, m.origin, scale)
-        settled_sites, settled_q = self._two_events(
-            e, scale, damping, ("settled_return_hazard", "settled_onward_hazard"))
-        pending_sites, pending_q = self._two_events(
-            e, scale, damping, ("abscond_hazard", "pending_onward_hazard"))
         intercept = clip01(m.route_interception.at(e).values(params)) * (
             m.route_regime[e] == IRREGULAR)[None]  # (1|B, R, K)
         intercept_routes = np.flatnonzero((intercept > 0).any(axis=(0, 2)))
         border_routes = np.flatnonzero(m.route_border[e].any(axis=1))
-
-        # where an event can happen in most countries, draw over all of them (the others
-        # have probability 0, drawn at almost no cost) rather than gather and scatter a subset
-        event_sites = []
-        for i in range(4):
-            where = np.flatnonzero((q_chain[..., i] > 0).any(axis=(0, 2)))
-            event_sites.append(slice(None) if where.size >= 0.75 * m.n_countries else where)
 
         proc = m.processing_days.at(e).values(params)
         p_dec_a = clip01(-np.expm1(-days / np.maximum(proc, 1e-9)))
@@ -232,6 +274,8 @@ class BlockEpochs:
         regime = m.route_regime[e]
         queued = np.isin(regime, QUEUED)[None]
         shut = ~open_[None]
+        if self.classes is not None:  # shut to every class of the cohort (in the replicate)
+            shut = ~((self.class_p[:, None] * self.class_open(e)[None]).sum(axis=2) > 0)
         p_dec_v = np.where(queued & ~shut, p_dec_v, 1.0)
         issuance = np.where(queued & ~shut, issuance, np.where(shut, 0.0, 1.0))
         capacity = m.route_capacity.at(e).values(params)  # (1|B, R)
@@ -249,14 +293,6 @@ class BlockEpochs:
             weight=weight,
             route_queued=queued,
             access=access,
-            q_events=q_chain,
-            event_sites=event_sites,
-            event_q=[np.ascontiguousarray(q_chain[..., i][:, w])
-                     for i, w in enumerate(event_sites)],
-            event_index=[np.arange(m.n_countries) if isinstance(w, slice) else w
-                         for w in event_sites],
-            settled_sites=settled_sites,
-            settled_q=settled_q,
             p_decide_asylum=p_dec_a,
             recognition=recognition,
             rejected_return=rejected_return,
@@ -275,8 +311,6 @@ class BlockEpochs:
             capped_queue=capped_queue,
             queue_of_capped=np.searchsorted(qr, capped[capped_queue]),
             capped_by_src=Grouper(m.route_src[capped], m.n_countries),
-            pending_sites=pending_sites,
-            pending_q=pending_q,
             intercept_routes=intercept_routes,
             intercept_q=np.ascontiguousarray(intercept[:, intercept_routes]),
             intercept_by_src=Grouper(m.route_src[intercept_routes], m.n_countries),
@@ -285,9 +319,66 @@ class BlockEpochs:
             border_q=m.route_border[e][border_routes][None].astype(np.int64),
             border_by_dst=Grouper(m.route_dst[border_routes], m.n_countries),
             p_travel=self._p_travel(days),
+            damping=damping,
+            **self._event_parts(e, scale, damping),
         )
         self.cache[key] = ep
         return ep
+
+    def shocked(self, ep: Epoch, days: int, factors: dict[str, np.ndarray]) -> Epoch:
+        """``ep`` with the events abroad of a step in which shocks multiply hazards abroad
+        (``factors``: per field, (1|B, C, K)); not cached, the factors change every step."""
+        return dataclasses.replace(ep, **self._event_parts(ep.index, days / 7.0, ep.damping,
+                                                           factors))
+
+    def _event_parts(self, e: int, scale: float, damping: np.ndarray | None,
+                     factors: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """The chain probabilities of the events abroad in epoch ``e`` (present, settled and
+        pending people, and the eligible of a regularisation), where they can happen."""
+        m, params = self.m, self.params
+        factors = factors or {}
+
+        def hazard(field: str, name: str | None = None) -> np.ndarray:
+            h = getattr(m, name or field).at(e).values(params)
+            return h * factors[field] if field in factors else h
+
+        hz = [hazard(f) for f in ("return_hazard", "onward_hazard", "claim_hazard")]
+        hz.append(hazard("settle_hazard", None if m.settle_hazard_other is None
+                         else "settle_hazard_other"))
+        hz[2] = hz[2] * m.has_asylum[None, :, None]
+        if damping is not None:
+            hz[1] = np.minimum(hz[1] * damping, 1.0)
+        q_chain = _risk_chain(hz, m.origin, scale)
+        settled_sites, settled_q = self._two_events(
+            e, scale, damping, ("settled_return_hazard", "settled_onward_hazard"), factors)
+        pending_sites, pending_q = self._two_events(
+            e, scale, damping, ("abscond_hazard", "pending_onward_hazard"), factors)
+        # where an event can happen in most countries, draw over all of them (the others
+        # have probability 0, drawn at almost no cost) rather than gather and scatter a subset
+        event_sites = []
+        for i in range(4):
+            where = np.flatnonzero((q_chain[..., i] > 0).any(axis=(0, 2)))
+            event_sites.append(slice(None) if where.size >= 0.75 * m.n_countries else where)
+        eligible_q = None
+        if self.eligible_sites is not None:  # the eligible keep the policy's settle hazard
+            hz[3] = hazard("settle_hazard")
+            q_elig = _risk_chain(hz, m.origin, scale)
+            eligible_q = [np.ascontiguousarray(q_elig[..., i][:, self.eligible_sites])
+                          for i in range(4)]
+        return {
+            "q_events": q_chain,
+            "event_sites": event_sites,
+            "event_q": [np.ascontiguousarray(q_chain[..., i][:, w])
+                        for i, w in enumerate(event_sites)],
+            "event_index": [np.arange(m.n_countries) if isinstance(w, slice) else w
+                            for w in event_sites],
+            "settled_sites": settled_sites,
+            "settled_q": settled_q,
+            "pending_sites": pending_sites,
+            "pending_q": pending_q,
+            "eligible_sites": self.eligible_sites,
+            "eligible_q": eligible_q,
+        }
 
 
     def _p_travel(self, days: int) -> np.ndarray:
@@ -299,13 +390,15 @@ class BlockEpochs:
         return clip01(p)[:, :, None]
 
     def _two_events(self, e: int, scale: float, damping: np.ndarray | None,
-                    fields: tuple[str, str]) -> tuple[np.ndarray, list[np.ndarray]]:
+                    fields: tuple[str, str], factors: dict[str, np.ndarray]
+                    ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Where the two competing events of ``fields`` (settled people: return, move on;
         pending claimants: abscond, move on) can happen in epoch ``e`` (often nowhere), and
         their chain probabilities there, converted as for present people; the second is a
         move on, damped as present people's."""
         m = self.m
         hz = [getattr(m, f).at(e).values(self.params) for f in fields]
+        hz = [h * factors[f] if f in factors else h for h, f in zip(hz, fields, strict=True)]
         if damping is not None:
             hz[1] = np.minimum(hz[1] * damping, 1.0)
         q = _risk_chain(hz, m.origin, scale)

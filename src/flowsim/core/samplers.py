@@ -36,6 +36,8 @@ import math
 import numpy as np
 from scipy import special, stats
 
+from flowsim.core import accel
+
 __all__ = ["EXACT_VARIANCE", "CoupledSampler", "ExactSampler", "binomial_icdf", "keyed_uniform"]
 
 EXACT_VARIANCE = 100.0
@@ -83,20 +85,29 @@ def _hash(h: np.ndarray | np.uint64, *keys: np.ndarray | int) -> np.ndarray:
     return np.asarray(h)
 
 
+#: the largest double below 1
+_BELOW_ONE = float(np.nextafter(1.0, 0.0))
+
+
 def _unit(h: np.ndarray) -> np.ndarray:
     """The top 53 bits of a hash as a uniform in (0, 1), never 0 or 1."""
     u = (h >> np.uint64(11)).astype(np.float64)
     u += 0.5
     u *= 1.0 / 9007199254740992.0
-    return u
+    # the top value, (2**53 - 0.5) / 2**53, rounds to 1.0 (once in 2**53 draws): keep it below
+    # 1, where every inverse CDF is defined; no other value changes
+    return np.minimum(u, _BELOW_ONE)
 
 
 def binomial_icdf(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
     """A Binomial(n, p) count that is non-decreasing in the uniform ``u``.
 
     Exact inverse CDF when the variance is small, a corrected normal quantile when it is
-    large (see the module docstring).
+    large (see the module docstring). With numba (``flowsim.core.accel``), the branching and
+    the search run compiled: the same counts.
     """
+    if accel.enabled():
+        return accel.binomial_icdf(n, p, u, EXACT_VARIANCE, _normal_quantile)
     n, p, u = (np.asarray(n, dtype=np.int64), np.asarray(p, dtype=float),
                np.asarray(u, dtype=float))
     shape = np.broadcast_shapes(n.shape, p.shape, u.shape)
@@ -174,7 +185,11 @@ def _search(n: np.ndarray, p: np.ndarray, u: np.ndarray, log_q: np.ndarray | Non
     ``k``), so the sum cannot reach ``u`` after either. Elements whose pmf at 0 is below
     1e-300 (impossible with the caller's variance bound) go through the step-by-step loop.
     ``log_q`` and ``ratio``, when given, are ``log1p(-p)`` and ``p / (1 - p)``.
+    With numba installed (and ``FLOWSIM_ACCEL`` not 0), :func:`flowsim.core.accel.search`
+    runs the step-by-step loop compiled instead: the same counts, faster.
     """
+    if accel.enabled():
+        return accel.search(n, p, u, log_q, ratio)
     x = np.zeros(n.shape, dtype=np.int64)
     pmf = np.exp(n * (np.log1p(-p) if log_q is None else log_q))
     searching = u > pmf
@@ -404,6 +419,10 @@ class CoupledSampler:
     def _uniform(self, shape: tuple[int, ...], site: int,
                  index: np.ndarray | None) -> np.ndarray:
         # keyed_uniform(seed, replicate, step, site, index, cohort), from the step's hash
+        if accel.enabled():  # compiled, the same uniforms (None: shapes it does not take)
+            u = accel.keyed_uniforms(self._at_step(), site, index, shape)
+            if u is not None:
+                return u
         at_step = self._at_step().reshape((-1,) + (1,) * (len(shape) - 1))
         if index is None:  # (B, K)
             mid: np.ndarray | int = 0

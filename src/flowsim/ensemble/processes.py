@@ -13,6 +13,9 @@ or when flowsim is called from the script's top-level code outside a ``__main__`
 (read from the script's source with :mod:`ast`). Under a guard, and where there is no main
 file at all (``python -c``, Jupyter, the REPL), nothing changes: functions of the script
 (such as a ``reduce`` given to :func:`flowsim.simulate`) still reach the workers.
+
+:func:`resolve_workers` turns the ``workers`` argument (0: "as many as the machine has")
+into a number of processes, the same way for every command and function.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import multiprocessing as mp
+import os
 import sys
 import types
 from collections.abc import Iterator
@@ -27,7 +31,49 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main_is_unsafe", "pool_context"]
+__all__ = ["WORKERS_VARIABLE", "main_is_unsafe", "pool_context", "resolve_workers"]
+
+#: The environment variable that sets what ``workers=0`` (the default) means.
+WORKERS_VARIABLE = "FLOWSIM_WORKERS"
+
+
+def resolve_workers(workers: int | None) -> int:
+    """The number of local worker processes that ``workers`` asks for.
+
+    Parameters
+    ----------
+    workers : int or None
+        A positive number is taken as it is. 0, a negative number or ``None`` mean "as many as
+        this machine gives": the environment variable ``FLOWSIM_WORKERS`` when it is set (on
+        a shared machine, or where a run should stay in one process), else one per CPU this
+        process may run on (its affinity mask, which a batch scheduler or ``taskset``
+        narrows; ``os.cpu_count()`` where the platform has no mask).
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Raises
+    ------
+    ValueError
+        ``FLOWSIM_WORKERS`` is set to something other than a positive whole number.
+    """
+    if workers is not None and workers > 0:
+        return int(workers)
+    text = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if text:
+        try:
+            n = int(text)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"{WORKERS_VARIABLE} must be a positive whole number, not {text!r}")
+        return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity mask on this platform (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 @lru_cache(maxsize=8)

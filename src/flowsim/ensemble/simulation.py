@@ -26,6 +26,7 @@ import numpy as np
 from flowsim.core.compile import CompiledModel, compile_scenario
 from flowsim.core.engine import DEFAULT_RECORD, record_shape
 from flowsim.ensemble.blocks import DEFAULT_BLOCK_SIZE, ParamRows, Reducer, SeedLike, plan_blocks
+from flowsim.ensemble.processes import resolve_workers
 from flowsim.ensemble.workers import run_tasks
 from flowsim.scenario.model import Scenario
 
@@ -220,8 +221,7 @@ def simulate(
                                               plan.n_blocks, plan.span, plan.tasks)
     if reduce is None:
         _check_memory(model, replicates, record, max_memory)
-    if workers is None or workers <= 0:
-        workers = os.cpu_count() or 1
+    workers = resolve_workers(workers)
 
     data = {} if reduce is not None else {
         v: np.zeros((replicates, model.n_steps, *record_shape(model, v)), dtype=np.int32)

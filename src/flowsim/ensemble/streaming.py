@@ -41,10 +41,13 @@ import xarray as xr
 from flowsim.core.compile import CompiledModel, compile_scenario
 from flowsim.core.engine import RECORDABLE, record_shape
 from flowsim.ensemble.blocks import DEFAULT_BLOCK_SIZE, ParamRows, SeedLike, plan_blocks
+from flowsim.ensemble.processes import resolve_workers
 from flowsim.ensemble.sketch import DEFAULT_ACCURACY, Sketch
 from flowsim.ensemble.workers import run_tasks
+from flowsim.results.cf import CELL_METHODS, CHANCE_ONLY, COORDINATES, parameter_uncertainty
 from flowsim.results.dataset import VARIABLES, Results
 from flowsim.results.files import atomic_file
+from flowsim.results.netcdf import SCENARIO_ATTR, scenario_json, time_encoding, with_time_bounds
 from flowsim.results.streamed import StreamedResults
 from flowsim.scenario.model import Scenario
 
@@ -61,6 +64,35 @@ STREAM_RECORD = ("departures", "stock", "returns", "asylum_applications", "asylu
 
 #: The value of the file attribute ``flowsim_layout`` that marks a streamed file.
 LAYOUT = "streamed"
+
+
+#: The coordinates along ``row`` that label the headline numbers (:meth:`Results.headline`).
+ROW_LABELS = ("quantity", "when", "kind", "place")
+
+#: CF attributes of the headline numbers and of the coordinates a streamed file adds.
+_HEADLINE_ATTRS = {"long_name": "headline numbers of each replicate (see Results.headline)",
+                   "units": "1", "comment": "counts of people, or shares from 0 to 1 for the "
+                   "rows whose quantity starts with 'share'"}
+_COORD_ATTRS = {
+    "quantile": {"long_name": "quantile level over replicates", "units": "1"},
+    "quantity": {"long_name": "headline number, in words"},
+    "when": {"long_name": "date or period of the headline number, in words"},
+    "kind": {"long_name": "kind of headline number (headline or destination)"},
+    "place": {"long_name": "country id or group of the headline number (empty: none)"},
+}
+
+
+def _uncertainty(params: np.ndarray | ParamRows) -> str:
+    """:func:`flowsim.results.cf.parameter_uncertainty` of a run's parameters, a chunk of
+    replicates at a time (a million replicates' matrix is not copied whole)."""
+    if isinstance(params, ParamRows):
+        return parameter_uncertainty(params.table[np.unique(params.rows)])
+    first = np.asarray(params[:1], dtype=float)
+    for a in range(0, params.shape[0], 1 << 16):
+        chunk = parameter_uncertainty(np.vstack([first, params[a:a + (1 << 16)]]))
+        if chunk != CHANCE_ONLY:
+            return chunk
+    return CHANCE_ONLY
 
 
 #: Series summarised per step and, for flows by country, per country over the period.
@@ -143,11 +175,13 @@ class _StreamFile:
                  rows: int, params: np.ndarray, keep: Mapping[str, tuple[int, ...]]) -> None:
         import netCDF4
 
-        skeleton.to_netcdf(tmp, mode="w", format="NETCDF4", engine="netcdf4")
+        skeleton.to_netcdf(tmp, mode="w", format="NETCDF4", engine="netcdf4",
+                           encoding=time_encoding(skeleton))
         self.nc = netCDF4.Dataset(tmp, "a")
         nc = self.nc
         nc.createDimension("replicate", replicates)
         rep = nc.createVariable("replicate", "i8", ("replicate",))
+        rep.setncatts(COORDINATES["replicate"])
         chunk = min(block_size, replicates)
         for a in range(0, replicates, 1 << 20):
             rep[a:a + (1 << 20)] = np.arange(a, min(a + (1 << 20), replicates))
@@ -161,16 +195,19 @@ class _StreamFile:
             v.set_var_chunk_cache(size=4 * 1024 * 1024)
             return v
 
-        var("headline", "f8", ("row",), (rows,),
-            {"long_name": "headline numbers of each replicate (see Results.headline)"})
+        var("headline", "f8", ("row",), (rows,), _HEADLINE_ATTRS)
         P = params.shape[1]
         pv = var("params", "f8", ("parameter",), (P,),
-                 {"long_name": "parameter values per replicate"})
+                 {"long_name": "parameter values per replicate",
+                  "comment": "each parameter in the unit its scenario declares (a weekly "
+                  "probability, a multiplier, a number of days, ...)"})
         for a in range(0, replicates, 1 << 16):
             pv[a:a + (1 << 16)] = params[a:a + (1 << 16)]
         for name, shape in keep.items():
-            var(name, "i4", ("time", *RECORDABLE[name]), shape,
-                {"long_name": VARIABLES[name], "units": "people"})
+            attrs = {"long_name": f"number of people: {VARIABLES[name]}", "units": "1"}
+            if name in CELL_METHODS:
+                attrs["cell_methods"] = CELL_METHODS[name]
+            var(name, "i4", ("time", *RECORDABLE[name]), shape, attrs)
 
     def write(self, rows: slice, block: dict[str, Any]) -> None:
         self.nc["headline"][rows] = block["headline"]
@@ -249,24 +286,24 @@ def stream(
     reals = Sketch(accuracy, False, top)
     reduce = functools.partial(_reduce_block, keep=keep, sketches=sketches, reals=reals)
     plan.tasks[:] = [(*task[:-1], reduce) for task in plan.tasks]
-    if workers is None or workers <= 0:
-        workers = os.cpu_count() or 1
+    workers = resolve_workers(workers)
     lay = _layout(model, scen, plan.root)
     skeleton = Results.from_arrays(model, {}, np.zeros((0, len(model.param_names))),
                                    root=plan.root, block_size=block_size, scenario=scen)
     base = skeleton.dataset.drop_vars(["params", "replicate"])
-    base = base.assign_coords(quantile=list(levels),
-                              **{k: ("row", lay.head[k].values.astype(str))
-                                 for k in ("quantity", "when", "kind")})
+    base = with_time_bounds(base.assign_coords(
+        quantile=list(levels), **{k: ("row", lay.head[k].values.astype(str))
+                                  for k in ROW_LABELS}))
+    for k, attrs in _COORD_ATTRS.items():
+        base[k].attrs.update(attrs)
     base.attrs.update({"replicates": int(replicates), "flowsim_layout": LAYOUT,
+                       "parameter_uncertainty": _uncertainty(plan.params),
                        "recorded": ",".join(plan.record), "kept": ",".join(keep),
                        "quantile_method": "DDSketch histograms (flowsim.ensemble.sketch), levels "
                        "interpolated as numpy's default (type 7); each NAME_quantile variable "
                        "states its relative_accuracy",
                        "quantile_accuracy": accuracy})
     if scen is not None:
-        from flowsim.results.netcdf import SCENARIO_ATTR, scenario_json
-
         base.attrs[SCENARIO_ATTR] = scenario_json(scen)
     keep_shapes = {v: (model.n_steps, *record_shape(model, v)) for v in keep}
 
@@ -318,20 +355,22 @@ def _summaries(lay: _Layout, sketches: dict[str, Sketch], hists: dict[str, np.nd
         for name in lay.names(g):
             dims, shape = lay.series[name], lay.shapes[name]
             k = int(np.prod(shape))
+            what = name.replace("_", " ")
             out[f"{name}_quantile"] = xr.Variable(
                 ("quantile", *dims), q[:, a:a + k].reshape(len(levels), *shape),
-                attrs={"long_name": f"quantiles of {name} over replicates", "units": "people",
-                       "relative_accuracy": sketch.accuracy})
+                attrs={"long_name": f"number of people: quantiles of {what} over replicates",
+                       "units": "1", "relative_accuracy": sketch.accuracy})
             out[f"{name}_mean"] = xr.Variable(
                 dims, (sums[g][a:a + k] / n).reshape(shape),
-                attrs={"long_name": f"mean of {name} over replicates", "units": "people"})
+                attrs={"long_name": f"number of people: mean of {what} over replicates",
+                       "units": "1"})
             a += k
     qr = reals.quantiles(hist_r.reshape(-1, reals.size), levels)
     out["headline_quantile"] = xr.Variable(("quantile", "row"), qr, attrs={
         "long_name": "quantiles of the headline numbers over replicates",
-        "relative_accuracy": reals.accuracy})
+        "units": "1", "relative_accuracy": reals.accuracy})
     out["headline_mean"] = xr.Variable(("row",), sum_r / n, attrs={
-        "long_name": "mean of the headline numbers over replicates"})
+        "long_name": "mean of the headline numbers over replicates", "units": "1"})
     return xr.Dataset(out)
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from flowsim.core.compile import CompiledModel
 from flowsim.ensemble.blocks import run_block_seeded
+from flowsim.ensemble.processes import resolve_workers
 from flowsim.scenario.model import Scenario
 
 __all__ = ["MAX_RETRIES", "WorkerLost", "local_pool", "run_tasks"]
@@ -357,7 +358,7 @@ def local_pool(workers: int | None = None) -> ProcessPoolExecutor:
     Starting worker processes costs about a second; calibration makes many small calls, so it
     keeps one pool open: ``with local_pool(2) as pool: simulate(..., pool=pool)``.
     """
-    n = (os.cpu_count() or 1) if workers is None or workers <= 0 else workers
+    n = resolve_workers(workers)
     return ProcessPoolExecutor(max_workers=n, mp_context=_pool_context())
 
 

@@ -7,8 +7,12 @@ canvas (no ``pyplot``, no global state).
   the posterior over the prior density, the declared (starting) value marked.
 * :func:`posterior_pairs`: the joint posterior of the most informed parameters
   (:func:`information`), two at a time.
-* :func:`target_check`: every target's accepted range and the model's median and interval,
-  each relative to the published figure, on one log axis;
+* :func:`target_check`: every target's accepted range (or the values within 2 sds of its
+  figure, for one with an error model) and the model's median and interval, each relative
+  to the published figure, on one log axis; :func:`validation_check`, the same for the
+  validation set (figures never calibrated on);
+* :func:`series_check`: every series target (one figure per month, week or window) against
+  the model's median and interval, one panel per series;
 * :func:`convergence_title` and :func:`mark_unconverged`: the titles of a calibration's
   figures say when it did not converge (:mod:`flowsim.calibration.convergence`).
 
@@ -32,7 +36,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 from flowsim.plots.style import FAN_COLOUR, TARGET_COLOUR, new_figure
 
 __all__ = ["convergence_title", "information", "mark_unconverged", "posterior_marginals",
-           "posterior_pairs", "target_check"]
+           "posterior_pairs", "series_check", "target_check", "validation_check"]
 
 PRIOR_COLOUR = "0.45"
 START_COLOUR = "#E69F00"
@@ -330,7 +334,8 @@ def target_check(table: Any, title: str = "Every target against the model",
         ax.plot([lo, hi], [y, y], color=colour, lw=1.6, zorder=2)
         ax.plot([min(max(r.median / f, lo_edge), hi_edge)], [y], "o", color=colour, ms=5,
                 zorder=3)
-    labels = [f"{r.target}[{r.country}]" if r.country else r.target for r in rows]
+    labels = [r.column if isinstance(getattr(r, "column", None), str) and r.column else
+              f"{r.target}[{r.country}]" if r.country else r.target for r in rows]
     ax.set_yticks(range(n), labels[::-1], fontsize=7.5)
     ax.set_xscale("log")
     ax.set_xlim(lo_edge, hi_edge)
@@ -342,7 +347,7 @@ def target_check(table: Any, title: str = "Every target against the model",
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_axisbelow(True)
     ax.legend(handles=[
-        Patch(color=RANGE_COLOUR, lw=0, label="accepted by the target"),
+        Patch(color=RANGE_COLOUR, lw=0, label="accepted (or within 2 sd of the figure)"),
         Line2D([], [], color=MET_COLOUR, marker="o", ms=5, lw=1.6,
                label="model median, 90% interval: met"),
         Line2D([], [], color=MISSED_COLOUR, marker="o", ms=5, lw=1.6, label="not met")],
@@ -350,6 +355,80 @@ def target_check(table: Any, title: str = "Every target against the model",
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold", pad=22)
     if note:
         fig.supxlabel(note, x=0.01, ha="left", fontsize=7, color="0.35", wrap=True)
+    return fig
+
+
+def validation_check(table: Any, note: str = "") -> Figure:
+    """The validation set against the posterior predictive: :func:`target_check` of its
+    table (from :func:`flowsim.calibration.predictive_table` of ``scenario.validation``),
+    titled as figures that were never calibrated on."""
+    return target_check(table, title="Validation set (not calibrated on) against the model",
+                        note=note)
+
+
+def series_check(table: Any, validation: Any = None, ncols: int = 2) -> Figure:
+    """Every series against the model: the published figure of each window and the model's
+    median and 90 % interval, one panel per series target.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`flowsim.calibration.predictive_table`; its rows with a ``window`` are
+        drawn.
+    validation : pandas.DataFrame, optional
+        The validation set's table; its series are drawn too (their titles say so).
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Dots: the figures, with a bar over what each accepts (its range, or within 2 sds
+        under its error model); line and band: the model's median and interval.
+    """
+    import pandas as pd
+
+    parts = [table.assign(_set="target")]
+    if validation is not None and len(validation):
+        parts.append(validation.assign(_set="validation"))
+    rows = pd.concat(parts, ignore_index=True)
+    rows = rows[rows["window"].astype(str) != ""]
+    keys = list(dict.fromkeys(zip(rows["_set"], rows["target"], rows["country"].astype(str),
+                                  strict=True)))
+    n = max(len(keys), 1)
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig = new_figure((4.6 * ncols, 2.6 * nrows + 0.8))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, (kind, target, country) in zip(axes.flat, keys, strict=False):
+        r = rows[(rows["_set"] == kind) & (rows["target"] == target)
+                 & (rows["country"].astype(str) == country)]
+        x = np.arange(len(r))
+        ax.fill_between(x, r["lower"], r["upper"], color=FAN_COLOUR, alpha=0.25, lw=0)
+        ax.plot(x, r["median"], color=FAN_COLOUR, lw=1.6)
+        lo = np.where(np.isfinite(r["low"]), r["low"], np.nan)
+        hi = np.where(np.isfinite(r["high"]), r["high"], np.nan)
+        ax.vlines(x, lo, hi, color=PRIOR_COLOUR, lw=1.0, alpha=0.7)
+        colour = [MET_COLOUR if m else MISSED_COLOUR for m in r["met"]]
+        ax.scatter(x, r["value"], color=colour, s=14, zorder=3)
+        ax.set_xticks(x, list(r["window"]), rotation=60, ha="right", fontsize=6.5)
+        ax.tick_params(axis="y", labelsize=7)
+        name = f"{target}[{country}]" if country else target
+        ax.set_title(name + (" (validation)" if kind == "validation" else ""), loc="left",
+                     fontsize=9, fontweight="bold")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_ylim(bottom=min(0.0, float(np.nanmin(r["lower"]))))
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    fig.legend(handles=[
+        Line2D([], [], color=FAN_COLOUR, lw=1.6, label="model median (90% interval shaded)"),
+        Line2D([], [], color=MET_COLOUR, marker="o", lw=0, label="figure: met"),
+        Line2D([], [], color=MISSED_COLOUR, marker="o", lw=0, label="figure: not met"),
+        Line2D([], [], color=PRIOR_COLOUR, lw=1.0,
+               label="accepted (or within 2 sd of the figure)")],
+        loc="outside lower center", ncols=4, fontsize=7.5, frameon=False)
+    fig.suptitle("Every series against the model", x=0.01, ha="left", fontsize=11,
+                 fontweight="bold")
     return fig
 
 

@@ -120,6 +120,7 @@ def effects_over_time(comparison: Any, series: Sequence[str] | None = None, *,
     series : sequence of str, optional
         ``"abroad"`` and ``"in <bloc>"`` (default: all of :func:`comparison_series`).
     columns : int
+        Panels per row.
     figsize : (float, float), optional
 
     Returns

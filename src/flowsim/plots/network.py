@@ -43,7 +43,7 @@ def route_graph(source: Any, at: dt.date | str | None = None, cohort: str | None
 
     Parameters
     ----------
-    source : Results or Scenario
+    source : Results, StreamedResults or Scenario
         Results also give each route's crossings (when ``flow`` was recorded) and the
         source line.
     at : date or str, optional
@@ -59,8 +59,9 @@ def route_graph(source: Any, at: dt.date | str | None = None, cohort: str | None
     """
     from flowsim.core.compile import compile_scenario
     from flowsim.results.dataset import Results
+    from flowsim.results.streamed import StreamedResults
 
-    results = source if isinstance(source, Results) else None
+    results = source if isinstance(source, Results | StreamedResults) else None
     scenario = results.scenario if results is not None else source
     if scenario is None:
         raise ValueError("the route graph needs the scenario (these results carry none)")

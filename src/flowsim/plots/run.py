@@ -237,6 +237,9 @@ def _draw_targets(ax: Any, results: Any, targets: Sequence[Any],
         tc = None if t.cohorts is None else set(t.cohorts)
         if (tc or all_cohorts) != (want or all_cohorts) or t.where:
             continue
+        if getattr(t, "kind", "") == "series" or getattr(t, "windows", None) is not None \
+                or getattr(t, "since", None) is not None:
+            continue  # a series, a sum over windows or a change: not one point on this chart
         if t.observable == "departures":
             when = np.datetime64(t.end, "D")
             if not lo <= when <= hi:

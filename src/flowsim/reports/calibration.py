@@ -26,7 +26,16 @@
 ``posterior_pairs.png``      :func:`flowsim.plots.calibration.posterior_pairs`
 ``run.json``                 how it was made: seed, settings, scenario, versions, timings;
                              ``converged``, ``convergence``, ``prior_bound_warnings``
+``validation.csv``           only with a validation set (``validation:``): each of its figures
+                             against the posterior predictive (:func:`predictive_table`)
+``validation.png``           :func:`flowsim.plots.calibration.validation_check`
+``series.png``               only with series targets (or validation series): each series
+                             against the posterior predictive
+                             (:func:`flowsim.plots.calibration.series_check`)
 ===========================  =================================================================
+
+The validation set is never calibrated on: it is simulated in the same posterior-predictive
+run as the targets and reported in its own table, figure and section of ``report.md``.
 """
 
 from __future__ import annotations
@@ -53,6 +62,9 @@ SCENARIO_ATTR = "scenario_json"
 FILES = ("posterior.nc", "posterior.csv", "diagnostics.csv", "report.md", "report.csv",
          "parameters.csv", "targets.png", "fan_departures.png", "posterior_marginals.png",
          "posterior_pairs.png", "run.json")
+#: written besides, only when the scenario has a validation set, or series
+VALIDATION_FILES = ("validation.csv", "validation.png")
+SERIES_FILE = "series.png"
 #: parameters listed in the report (all of them are in parameters.csv)
 REPORT_PARAMETERS = 15
 PAIRS = 6
@@ -82,11 +94,22 @@ def _exact(x: float) -> str:
 def _accepted(row: Mapping[str, Any]) -> str:
     """The range a target accepts, with its bounds as published (not rounded)."""
     lo, hi = row["low"], row["high"]
+    z = row.get("z")
+    # an error model's band (within 2 sds) is computed, not published: rounded
+    fmt = _num if z is not None and not np.isnan(z) else _exact
     if np.isfinite(lo) and np.isfinite(hi):
-        return f"{_exact(lo)} – {_exact(hi)}"
+        return f"{fmt(lo)} – {fmt(hi)}"
     if np.isfinite(lo):
-        return f"≥ {_exact(lo)}"
-    return f"≤ {_exact(hi)}"
+        return f"≥ {fmt(lo)}"
+    return f"≤ {fmt(hi)}"
+
+
+def _label(r: Mapping[str, Any]) -> str:
+    """A row's column label (``id``, ``id[ARM]``, ``id[2022-03]``)."""
+    col = r.get("column")
+    if isinstance(col, str) and col:
+        return col
+    return f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
 
 
 def target_markdown(table: Any) -> str:
@@ -94,14 +117,15 @@ def target_markdown(table: Any) -> str:
 
     Columns: target (and country), observable, the published figure, the range the target
     accepts, the posterior-predictive median and 90 % interval, whether the median is in
-    the range, its distance (0 inside; log scale outside), and for figures with a central
+    the range, its distance (0 inside; log scale outside; for a figure with an error model,
+    the standardized residual ``|z|``, met within 2 sds), and for figures with a central
     value the median's deviation from it.
     """
     lines = [("| Target | Observable | Published figure | Accepted | Median | 90% interval "
              "| Met | Distance | Median vs figure |"),
              "|---|---|---|---|--:|--:|:-:|--:|--:|"]
     for r in table.to_dict("records"):
-        name = f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
+        name = _label(r)
         vs = f"{r['vs_value']:+.1%}" if np.isfinite(r["vs_value"]) else ""
         lines.append(
             f"| {name} | {r['observable']} | {r['figure']} | {_accepted(r)} "
@@ -131,12 +155,30 @@ def _parameters_markdown(info: Any, n: int) -> str:
 
 
 def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str, Any],
-                    replicates: int) -> str:
-    """The text of ``report.md``."""
+                    replicates: int, validation: Any = None, series: bool = False) -> str:
+    """The text of ``report.md`` (``validation``: the validation set's table, if any;
+    ``series``: whether ``series.png`` is drawn)."""
     a = posterior.attrs
     met = int(table["met"].sum())
-    missed = [f"{r['target']}[{r['country']}]" if r["country"] else r["target"]
-              for r in table.to_dict("records") if not r["met"]]
+    missed = [_label(r) for r in table.to_dict("records") if not r["met"]]
+    errors = "weighting" in a  # calibrated with error models (see the sampler)
+    if errors:
+        goal = a.get("min_epsilon")
+        what = ("root mean square of the standardized residuals of every figure under its "
+                "error model; " + (f"the goal is {float(goal):.4g}, " if goal is not None
+                                   else "at the goal, ")
+                + "every figure is within its error")
+        rule = ("A target with an error model is **met** when the median is within 2 sds of "
+                "the figure (the *Accepted* column); its *Distance* is the median's "
+                "standardized residual `|z|` (see `flowsim.calibration.errors`). Weights: "
+                f"{a['weighting']}; a small ESS after means the population was spread wide "
+                "against the likelihood, and a larger `--population` estimates it better.")
+    else:
+        what = "root mean square of the targets' log-scale distances; 0 when every target is met"
+        rule = ("A target is **met** when the median lies in the range it "
+                "accepts (the interval, the bound, or the `about` figure ± its tolerance). "
+                "Distance: `|log((median + f) / (bound + f))|` to the nearest bound, 0 inside "
+                "(see `flowsim.calibration.distance`).")
     secs = run_info.get("timings", {}).get("calibrate_s")
     gens = posterior.generations
     head = [
@@ -150,18 +192,15 @@ def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str
         f"{gens[-1].total_simulations:,} simulations"
         + (f" in {_duration(secs)}" if secs is not None else "")
         + f"; stopped: {a.get('stop_reason')}. Final tolerance ε = {posterior.epsilon:.4f} "
-        "(root mean square of the targets' log-scale distances; 0 when every target is met). "
+        f"({what}). "
         f"Seed {run_info.get('seed', {}).get('given', '?')}, scenario hash "
         f"{a.get('scenario_hash')}.",
         "",
         "## Targets",
         "",
         (f"Posterior predictive check: {replicates:,} replicates, each with its parameters "
-        "drawn from the posterior. A target is **met** when the median lies in the range it "
-        "accepts (the interval, the bound, or the `about` figure ± its tolerance). Distance: "
-        "`|log((median + f) / (bound + f))|` to the nearest bound, 0 inside (see "
-        "`flowsim.calibration.distance`). *Median vs figure*: the median's deviation from the "
-        "published central figure, where there is one."),
+         f"drawn from the posterior. {rule} *Median vs figure*: the median's deviation from "
+         "the published central figure, where there is one."),
         "",
         target_markdown(table),
         "",
@@ -172,6 +211,8 @@ def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str
         "",
         "![Cumulative departures, posterior predictive](fan_departures.png)",
         "",
+        *(["![Every series against the model](series.png)", ""] if series else []),
+        *_validation_markdown(validation),
         "## Generations",
         "",
         _diagnostics_markdown(posterior.diagnostics()),
@@ -201,6 +242,55 @@ def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str
     return "\n".join(head)
 
 
+def _validation_markdown(table: Any) -> list[str]:
+    """The report's section on the validation set (nothing without one)."""
+    if table is None or not len(table):
+        return []
+    met = int(table["met"].sum())
+    missed = [_label(r) for r in table.to_dict("records") if not r["met"]]
+    return [
+        "## Validation (not calibrated on)",
+        "",
+        ("Published figures kept apart from the calibration (`validation:`): they never "
+         "entered the distance, and are read here off the same posterior-predictive run as "
+         "the targets, each by its own range or error model."),
+        "",
+        target_markdown(table),
+        "",
+        f"**{met} of {len(table)} within their range or error.**"
+        + (f" Not: {', '.join(missed)}." if missed else ""),
+        "",
+        "![The validation set against the model](validation.png)",
+        "",
+    ]
+
+
+def _has_series(*tables: Any) -> bool:
+    return any(t is not None and "window" in t and bool((t["window"].astype(str) != "").any())
+               for t in tables)
+
+
+def _on_fan(scenario: Any) -> list[Any]:
+    """The targets the fan chart of departures can show (one figure at one date)."""
+    return [t for t in scenario.targets if t.kind != "series" and t.windows is None
+            and t.since is None]
+
+
+def _extra_figures(posterior: Any, table: Any, validation: Any, note: str = ""
+                   ) -> dict[str, Any]:
+    """The validation figure and the series figure, where there is something to draw."""
+    from flowsim.plots import calibration as plots_calibration
+
+    out: dict[str, Any] = {}
+    if validation is not None and len(validation):
+        out["validation"] = plots_calibration.mark_unconverged(
+            plots_calibration.validation_check(validation, note=note), posterior.converged)
+    if _has_series(table, validation):
+        out["series"] = plots_calibration.mark_unconverged(
+            plots_calibration.series_check(table, validation), posterior.converged)
+    return out
+
+
 def _targets_title(posterior: Any) -> str:
     from flowsim.plots.calibration import convergence_title
 
@@ -210,7 +300,7 @@ def _targets_title(posterior: Any) -> str:
 def _convergence_markdown(posterior: Any) -> str:
     """The report's first paragraph: converged or not (loudly), and the prior-bound
     warnings (:mod:`flowsim.calibration.convergence`)."""
-    from flowsim.calibration.convergence import convergence_note
+    from flowsim.calibration.convergence import convergence_note, small_sample
 
     c = posterior.converged
     note = convergence_note(posterior.attrs)
@@ -225,12 +315,15 @@ def _convergence_markdown(posterior: Any) -> str:
                   "it.")]
     for w in posterior.prior_bound_warnings:
         lines += ["", f"> **Warning**: {w}."]
+    if few := small_sample(posterior.ess, posterior.size):
+        lines += ["", f"> **Warning**: {few}."]
     return "\n".join(lines)
 
 
 def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, results: Any,
                       table: Any, run_info: Mapping[str, Any] | None = None,
-                      figures: bool = True, dpi: int = 150) -> list[Path]:
+                      figures: bool = True, dpi: int = 150, validation: Any = None
+                      ) -> list[Path]:
     """Write a calibration's outputs to ``out_dir``, all or nothing (see the module doc).
 
     Parameters
@@ -249,6 +342,10 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
     figures : bool
         Draw the figures.
     dpi : int
+    validation : pandas.DataFrame, optional
+        :func:`predictive_table` of the validation set (``scenario.validation``) on
+        ``results``; written as ``validation.csv`` and ``validation.png`` and reported in
+        its own section.
 
     Returns
     -------
@@ -277,8 +374,14 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
         info.to_csv(tmp / "parameters.csv", float_format="%.10g")
         names += ["posterior.nc", "posterior.csv", "diagnostics.csv", "report.csv",
                   "parameters.csv"]
+        has_validation = validation is not None and len(validation) > 0
+        if has_validation:
+            validation.to_csv(tmp / "validation.csv", index=False, float_format="%.10g")
+            names.append("validation.csv")
+        series = figures and _has_series(table, validation)
         (tmp / "report.md").write_text(
-            report_markdown(posterior, table, info, run_info, results.replicates),
+            report_markdown(posterior, table, info, run_info, results.replicates,
+                            validation if has_validation else None, series),
             encoding="utf-8")
         names.append("report.md")
         if figures:
@@ -289,12 +392,13 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
                 "targets": plots_calibration.target_check(
                     table, title=_targets_title(posterior), note=note),
                 "fan_departures": plots_calibration.mark_unconverged(
-                    plots.fan_chart(results, targets=scenario.targets), posterior.converged),
+                    plots.fan_chart(results, targets=_on_fan(scenario)), posterior.converged),
                 "posterior_marginals": plots_calibration.posterior_marginals(posterior,
                                                                              scenario),
                 "posterior_pairs": plots_calibration.posterior_pairs(
                     posterior, scenario, names=list(info.index[:PAIRS])),
             }
+            drawn.update(_extra_figures(posterior, table, validation, note))
             for stem, fig in drawn.items():
                 fig.savefig(tmp / f"{stem}.png", dpi=dpi)
                 names.append(f"{stem}.png")
@@ -315,6 +419,8 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
             "simulations": posterior.generations[-1].total_simulations,
             "targets_met": int(table["met"].sum()),
             "targets": len(table),
+            **({"validation_met": int(validation["met"].sum()),
+                "validation": len(validation)} if has_validation else {}),
             "predictive_replicates": results.replicates,
             "environment": {"python": platform.python_version(), "numpy": np.__version__},
             **run_info,
@@ -341,6 +447,8 @@ class SavedCalibration:
     run_info : dict
         ``run.json``.
     directory : Path
+    validation : pandas.DataFrame or None
+        The validation set's table (``validation.csv``), if the calibration had one.
     """
 
     posterior: Any
@@ -348,6 +456,7 @@ class SavedCalibration:
     table: Any
     run_info: dict[str, Any]
     directory: Path
+    validation: Any = None
 
     def predictive(self, workers: int = 1) -> Any:
         """The posterior-predictive run again, bit for bit: the same replicates and the same
@@ -363,7 +472,8 @@ class SavedCalibration:
         if seed is None or n is None:
             raise ValueError("run.json does not say the seed and the predictive replicates")
         pred_seed = np.random.SeedSequence(int(seed)).spawn(2)[1]
-        record = tuple(dict.fromkeys((*record_for(self.scenario.targets), "departures",
+        record = tuple(dict.fromkeys((*record_for(self.scenario.targets),
+                                      *record_for(self.scenario.validation), "departures",
                                       "stock")))
         return predictive_results(self.scenario, self.posterior, int(n), pred_seed,
                                   workers=workers, record=record)
@@ -383,13 +493,15 @@ def draw_calibration_figures(saved: SavedCalibration, workers: int = 1
             saved.table, title=_targets_title(saved.posterior))
     else:
         skipped.append("targets: no report.csv in the directory")
+    if saved.table is not None:
+        figures.update(_extra_figures(saved.posterior, saved.table, saved.validation))
     if saved.scenario is None:
         skipped.append("fan_departures, posterior_marginals, posterior_pairs: the calibrated "
                        "scenario is not in posterior.nc (made before flowsim 0.2)")
         return figures, skipped
     try:
         figures["fan_departures"] = plots_calibration.mark_unconverged(
-            plots.fan_chart(saved.predictive(workers), targets=saved.scenario.targets),
+            plots.fan_chart(saved.predictive(workers), targets=_on_fan(saved.scenario)),
             saved.posterior.converged)
     except ValueError as e:
         skipped.append(f"fan_departures: {e}")
@@ -411,8 +523,6 @@ def open_calibration(path: str | Path) -> SavedCalibration:
     """
     import errno
 
-    import pandas as pd
-
     from flowsim.calibration.posterior import Posterior
     from flowsim.results.netcdf import _embedded_scenario
 
@@ -423,15 +533,27 @@ def open_calibration(path: str | Path) -> SavedCalibration:
     post = Posterior.load(file)
     text = post.attrs.pop(SCENARIO_ATTR, None)
     scenario = _embedded_scenario(text, file) if text else None
-    table = pd.read_csv(d / "report.csv", keep_default_na=False,
-                        na_values={"median": [""], "lower": [""], "upper": [""]}) \
-        if (d / "report.csv").is_file() else None
-    if table is not None:
-        for col in ("low", "high", "value", "vs_value", "median", "lower", "upper"):
-            if col in table:
-                table[col] = pd.to_numeric(table[col], errors="coerce")
-        if "met" in table:
-            table["met"] = table["met"].astype(str).str.lower() == "true"
+    table, validation = (_read_table(d / name) for name in ("report.csv", "validation.csv"))
     info = json.loads((d / "run.json").read_text(encoding="utf-8")) \
         if (d / "run.json").is_file() else {}
-    return SavedCalibration(post, scenario, table, info, d)
+    return SavedCalibration(post, scenario, table, info, d, validation)
+
+
+def _read_table(file: Path) -> Any:
+    """A target table written by :func:`write_calibration`, read back (``None`` if absent)."""
+    import pandas as pd
+
+    if not file.is_file():
+        return None
+    table = pd.read_csv(file, keep_default_na=False,
+                        na_values={"median": [""], "lower": [""], "upper": [""]})
+    for col in ("low", "high", "value", "vs_value", "median", "lower", "upper", "z",
+                "distance"):
+        if col in table:
+            table[col] = pd.to_numeric(table[col], errors="coerce")
+    if "met" in table:
+        table["met"] = table["met"].astype(str).str.lower() == "true"
+    for col in ("column", "country", "window"):
+        if col in table:
+            table[col] = table[col].astype(str)
+    return table

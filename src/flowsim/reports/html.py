@@ -162,7 +162,8 @@ def run_report(results: Any, run_info: Mapping[str, Any] | None = None,
     summary = results.summary()
     sections = [
         ("Headline numbers", "<p>Median and 90% interval over replicates.</p>"
-         + _table(summary, ["quantity", "when", "median", "low", "high"])),
+         + _table(summary, [c for c in ("quantity", "place_name", "when", "median", "low",
+                                        "high") if c in summary])),
         ("Figures", _figures(figures, skipped)),
     ]
     if results.scenario is not None:
@@ -191,8 +192,9 @@ def comparison_report(comparison: Any, run_info: Mapping[str, Any] | None = None
     lo, hi = comparison.quantiles
     tables = "".join(
         f"<h3>{escape(cf)} against {escape(comparison.baseline)}</h3>"
-        + _table(rows, ["outcome", "baseline", "counterfactual_median", "difference",
-                        "difference_low", "difference_high", "ratio"],
+        + _table(rows, [c for c in ("outcome", "place_name", "baseline",
+                                    "counterfactual_median", "difference", "difference_low",
+                                    "difference_high", "ratio") if c in rows],
                  {"difference": "+,.0f", "difference_low": "+,.0f",
                   "difference_high": "+,.0f", "ratio": ".3f"})
         for cf, rows in eff.groupby("counterfactual", sort=False))
@@ -211,12 +213,15 @@ def comparison_report(comparison: Any, run_info: Mapping[str, Any] | None = None
 
 
 def calibration_report(posterior: Any, scenario: Any, results: Any, table: Any,
-                       run_info: Mapping[str, Any] | None = None) -> str:
+                       run_info: Mapping[str, Any] | None = None,
+                       validation: Any = None) -> str:
     """The HTML report of a calibration: every target against the posterior predictive,
-    the generations, the parameters, the figures, the scenario, the provenance."""
+    the validation set (``validation``: its table, if any; never calibrated on), the
+    generations, the parameters, the figures, the scenario, the provenance."""
     from flowsim.calibration.convergence import convergence_note
     from flowsim.plots import calibration as plots_calibration
     from flowsim.plots import run as plots
+    from flowsim.reports.calibration import _extra_figures, _on_fan
 
     info = plots_calibration.information(posterior, scenario)
     converged = posterior.converged
@@ -230,22 +235,30 @@ def calibration_report(posterior: Any, scenario: Any, results: Any, table: Any,
                                                              names=list(info.index[:6])),
     }
     skipped = []
+    figures.update(_extra_figures(posterior, table, validation))
     if results is not None:
         figures["fan_departures"] = plots_calibration.mark_unconverged(
-            plots.fan_chart(results, targets=scenario.targets), converged)
+            plots.fan_chart(results, targets=_on_fan(scenario)), converged)
     else:
         skipped.append("fan_departures: the posterior-predictive run was not given")
     a = dict(posterior.attrs)
     targets = table.copy()
     if "met" in targets:
         targets["met"] = targets["met"].map(lambda m: "yes" if m else "no")
-    cols = [c for c in ("target", "country", "observable", "figure", "median", "lower",
-                        "upper", "met", "distance") if c in targets]
+    cols = [c for c in ("column" if "column" in targets else "target", "country",
+                        "observable", "figure", "median", "lower", "upper", "met",
+                        "distance") if c in targets]
     diag = posterior.diagnostics()
     pars = info.reset_index().rename(columns={"index": "parameter"})
     sections = [
         ("Targets", f"<p>{int(table['met'].sum())} of {len(table)} targets met by the "
          "posterior-predictive median.</p>" + _table(targets, cols, {"distance": ".3f"})),
+        *([("Validation (not calibrated on)",
+            f"<p>{int(validation['met'].sum())} of {len(validation)} validation figures "
+            "within their range or error (never used in the calibration).</p>"
+            + _table(validation.assign(met=validation["met"].map(
+                lambda m: "yes" if m else "no")), cols, {"distance": ".3f"}))]
+          if validation is not None and len(validation) else []),
         ("Figures", _figures(figures, skipped)),
         ("Generations", _table(diag, formats={"epsilon": ".4f", "acceptance_rate": ".1%"})),
         ("Parameters", _table(pars)),
@@ -325,7 +338,7 @@ def write_report(path: str | Path, out: str | Path | None = None, *, workers: in
             raise ValueError(f"{directory / 'posterior.nc'}: the calibrated scenario is not "
                              "in the file (made before flowsim 0.2); calibrate again")
         html = calibration_report(cal.posterior, cal.scenario, cal.predictive(workers),
-                                  cal.table, info)
+                                  cal.table, info, cal.validation)
     target = Path(out) if out is not None else directory / REPORT_FILE
     with atomic_file(target) as tmp:
         tmp.write_text(html, encoding="utf-8")

@@ -5,7 +5,8 @@
                           the resolved scenario is embedded in it (attribute
                           ``scenario_json``), so the file alone can be reopened and redrawn.
                           A streamed run's file (:func:`flowsim.stream`) is moved in
-                          instead, after the other files were made
+                          instead, after the other files were made, with the same CF
+                          attributes and the command's provenance added
 ``summary.csv``           the headline numbers (:meth:`Results.summary`)
 ``scenario.yaml``         the resolved scenario (``extends`` applied), which ``flowsim run``
                           can simulate again
@@ -171,13 +172,13 @@ def _figure_metadata(results: Any, fmt: str) -> dict[str, str] | None:
     return {key: text}
 
 
-def describe_run(results: Any, run_info: Mapping[str, Any] | None) -> None:
+def describe_run(results: Any, run_info: Mapping[str, Any] | None) -> dict[str, str]:
     """Add what the command knows of the run (posterior file and hash, the command line) to
     the results' attributes, so that ``results.nc`` says it too (:mod:`flowsim.results.cf`).
 
-    A streamed run's file is written already, block by block, and is moved in as it is
-    (its provenance is in ``run.json``): HDF5 does not reopen a file for writing while
-    this process still reads it.
+    Returns the attributes added or changed. A streamed run's file is written already,
+    block by block: :func:`write_outputs` adds them to it once it is closed (HDF5 does not
+    reopen a file for writing while this process still reads it), before moving it in.
     """
     from flowsim.results.cf import provenance
 
@@ -186,12 +187,20 @@ def describe_run(results: Any, run_info: Mapping[str, Any] | None) -> None:
     attrs.update(facts)
     if "command" in facts and facts["command"] not in str(attrs.get("history", "")):
         attrs["history"] = f"{attrs.get('history', '')} ({facts['command']})".strip()
+        facts["history"] = attrs["history"]
+    return facts
 
 
-def _move_streamed(results: Any, target: Path) -> None:
-    """Move a streamed run's file to ``target`` (closing it: its small variables stay)."""
+def _move_streamed(results: Any, target: Path, attrs: Mapping[str, str]) -> None:
+    """Move a streamed run's file to ``target`` (closing it: its small variables stay),
+    with the global attributes ``attrs`` added to it first."""
     source = Path(results.dataset.encoding["source"])
     results.close()
+    if attrs:
+        import netCDF4
+
+        with netCDF4.Dataset(source, "a") as nc:
+            nc.setncatts(dict(attrs))
     try:
         os.replace(source, target)
     except OSError:  # another file system: copy, then remove the original
@@ -234,7 +243,7 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
         from flowsim.results.streamed import StreamedResults
 
         streamed = isinstance(results, StreamedResults)
-        describe_run(results, run_info)
+        facts = describe_run(results, run_info)
         if not streamed:
             say(RESULTS_FILE)
             save_results(results, tmp / RESULTS_FILE)
@@ -265,7 +274,7 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
             skipped += why
         if streamed:  # moved in last, so that a failure before leaves it where it was
             say(RESULTS_FILE)
-            _move_streamed(results, tmp / RESULTS_FILE)
+            _move_streamed(results, tmp / RESULTS_FILE, facts)
             names.insert(0, RESULTS_FILE)
         say(RUN_FILE)
         timings = {"write_s": round(time.perf_counter() - t0, 3)}

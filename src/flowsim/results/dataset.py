@@ -16,7 +16,9 @@ import xarray as xr
 from flowsim._version import __version__
 from flowsim.core.compile import CompiledModel
 from flowsim.core.engine import RECORDABLE
+from flowsim.results.accessor import PlotAccessor
 from flowsim.results.cf import CONVENTIONS, describe, parameter_uncertainty
+from flowsim.scenario.report import label as label_of
 from flowsim.scenario.report import report_dates, report_groups, report_windows
 
 __all__ = ["VARIABLES", "Results"]
@@ -59,7 +61,13 @@ class Results:
         Every recorded variable, labelled (see :data:`VARIABLES`).
     scenario : Scenario or None
         The scenario simulated (``None`` when only a compiled model was given).
+    plot : accessor
+        The figures of the run with the results bound: ``results.plot.stocks()``,
+        ``.flows()``, ``.where()``, ``.routes()``, ... (``dir(results.plot)`` lists them;
+        registered by :mod:`flowsim.plots`).
     """
+
+    plot = PlotAccessor("results")
 
     def __init__(self, dataset: xr.Dataset, scenario: Any = None) -> None:
         self.dataset = dataset
@@ -217,10 +225,27 @@ class Results:
     def observable(self, target: Any) -> xr.DataArray:
         """The model quantity a :class:`~flowsim.scenario.Target` measures, per replicate.
 
-        Returns an array over ``replicate`` (and ``country`` when ``target.each``).
+        Returns an array over ``replicate`` (and ``country`` when ``target.each``). Only a
+        figure over one period or at one date: a series, a sum over windows, a ratio, a change
+        (``since``) and a coverage share are read by the calibration's observation model,
+        ``flowsim.calibration.TargetSet.build([target], scenario).observe(results)``.
+
+        Raises
+        ------
+        ValueError
+            For a target this method does not read (see above).
         """
         t = target
         obs = t.observable
+        error = getattr(t, "error", None)
+        if (obs == "ratio" or getattr(t, "kind", None) == "series"
+                or getattr(t, "windows", None) or getattr(t, "since", None) is not None
+                or (error is not None and getattr(error, "coverage", 1) != 1)):
+            raise ValueError(
+                f"target {getattr(t, 'id', '?')!r}: Results.observable reads a figure over one "
+                "period or at one date; read series, window sums, ratios, changes and coverage "
+                "shares with flowsim.calibration.TargetSet.build([target], scenario)"
+                ".observe(results)")
         if obs == "departures":
             return self.departures(t.start, t.end, t.cohorts)
         if obs == "abroad":
@@ -242,7 +267,8 @@ class Results:
     def headline(self) -> xr.DataArray:
         """The headline numbers of every replicate, before any summary over replicates.
 
-        Rows (dimension ``row``, labelled by the coordinates ``quantity`` and ``when``):
+        Rows (dimension ``row``, labelled by the coordinates ``quantity``, ``when``,
+        ``kind`` and ``place``, the country id or group a row is about, "" for none):
         cumulative departures at the report's dates; departures in its windows (by default
         the six weeks after each shock, for the cohorts it hits); abroad at the end; returns;
         the stock at the end in every country but the origin (``kind == "destination"``;
@@ -256,39 +282,41 @@ class Results:
         xarray.DataArray
             Shape ``(replicate, row)``, float64.
         """
-        rows: list[tuple[str, str, str, xr.DataArray]] = []
+        rows: list[tuple[str, str, str, str, xr.DataArray]] = []
         ds = self.dataset
         ends = ds["time"].values.astype("datetime64[D]").astype(object)
         first, last = ds["step_start"].values[0].astype("datetime64[D]").astype(object), ends[-1]
         if "departures" in ds:
             for d in report_dates(self.scenario, first, last):
-                rows.append(("cumulative departures", f"by {d}", "headline",
+                rows.append(("cumulative departures", f"by {d}", "headline", "",
                              self.departures(None, d)))
             if self.scenario is not None:
                 for name, start, end, cohorts in report_windows(self.scenario, last):
-                    rows.append((name, f"{start} to {end}", "headline",
+                    rows.append((name, f"{start} to {end}", "headline", "",
                                  self.departures(start, end, cohorts)))
         if "stock" in ds:
             abroad = self.abroad(last)
-            rows.append(("abroad (left and not returned)", f"at {last}", "headline", abroad))
+            rows.append(("abroad (left and not returned)", f"at {last}", "headline", "",
+                         abroad))
             if "returns" in ds:
-                rows.append(("returned to the origin", f"by {last}", "headline",
+                rows.append(("returned to the origin", f"by {last}", "headline", "",
                              self.returned(last)))
             origin = ds.attrs["origin"]
             end_stock = ds["stock"].isel(time=-1).sum("cohort")
             for c in (str(c) for c in ds["country"].values):
                 if c != origin:
-                    rows.append((f"in {c}", f"at {last}", "destination", end_stock.sel(country=c)))
+                    rows.append((f"in {c}", f"at {last}", "destination", c,
+                                 end_stock.sel(country=c)))
             groups = self.scenario.group_members() if self.scenario is not None else {}
             for g in report_groups(self.scenario) if self.scenario is not None else ():
                 if groups.get(g):
                     share = self.stock(g, last) / abroad.where(abroad > 0)
-                    rows.append((f"share abroad in {g}", f"at {last}", "headline",
+                    rows.append((f"share abroad in {g}", f"at {last}", "headline", g,
                                  share.fillna(0.0)))
         for v, label in (("asylum_applications", "asylum applications"),
                          ("asylum_grants", "asylum grants")):
             if v in ds:
-                rows.append((label, f"{first} to {last}", "headline",
+                rows.append((label, f"{first} to {last}", "headline", "",
                              self.period_total(v, None, None, None)))
         values = np.zeros((self.replicates, len(rows)))
         for j, (*_, da) in enumerate(rows):
@@ -297,7 +325,8 @@ class Results:
             "replicate": ds["replicate"].values,
             "quantity": ("row", [r[0] for r in rows]),
             "when": ("row", [r[1] for r in rows]),
-            "kind": ("row", [r[2] for r in rows])}, name="headline")
+            "kind": ("row", [r[2] for r in rows]),
+            "place": ("row", [r[3] for r in rows])}, name="headline")
 
     def summary(self, quantiles: tuple[float, float, float] = (0.05, 0.5, 0.95)
                 ) -> Any:
@@ -310,8 +339,10 @@ class Results:
         Returns
         -------
         pandas.DataFrame
-            Columns ``quantity``, ``when``, ``low``, ``median``, ``high``, ``mean``; ``low``
-            and ``high`` are the ``quantiles[0]`` and ``quantiles[2]`` quantiles.
+            Columns ``quantity``, ``when``, ``low``, ``median``, ``high``, ``mean``, and
+            ``place`` and ``place_name`` (the country id or group a row is about and its
+            name in the scenario, "" for none); ``low`` and ``high`` are the
+            ``quantiles[0]`` and ``quantiles[2]`` quantiles.
         """
         head = self.headline()
         values = head.values
@@ -319,7 +350,8 @@ class Results:
                                  values.mean(axis=0)]) if values.shape[1] else \
             np.zeros((0, 4))
         return summary_table(head["quantity"].values, head["when"].values,
-                             head["kind"].values, stats)
+                             head["kind"].values, stats, place=head["place"].values,
+                             names=place_names(self.dataset, self.scenario))
 
     def save(self, path: str | Any) -> Any:
         """Write the results to one NetCDF4 file, atomically (temporary file, then a rename).
@@ -362,7 +394,31 @@ class Results:
 # ============================================================================================
 
 
-def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: int = 8) -> Any:
+def place_names(dataset: xr.Dataset, scenario: Any = None) -> dict[str, str]:
+    """The name of every country and group: the scenario's ``name:`` of each country (the
+    dataset's ``country_name`` without a scenario) and each group's label in words
+    (``report.labels``, :func:`flowsim.scenario.report.label`)."""
+    names: dict[str, str] = {}
+    if "country_name" in dataset.coords:
+        names.update(zip(dataset["country"].values.astype(str),
+                         dataset["country_name"].values.astype(str), strict=True))
+    if scenario is not None:
+        names.update({c.id: c.name for c in scenario.countries})
+        names.update({g: label_of(scenario, g) for g in scenario.group_members()})
+    return names
+
+
+def _place_of(quantity: str) -> str:
+    """The place of a headline row from its words (files streamed before rows had
+    ``place``): "in ARM" and "share abroad in eu" name one."""
+    for head in ("share abroad in ", "in "):
+        if quantity.startswith(head):
+            return quantity.removeprefix(head)
+    return ""
+
+
+def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: int = 8,
+                  place: Any = None, names: dict[str, str] | None = None) -> Any:
     """The summary table from the rows of :meth:`Results.headline` and their statistics.
 
     Parameters
@@ -374,6 +430,11 @@ def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: i
     top : int
         Destinations kept: the ``top`` largest by median, largest first, where the
         destination rows stand.
+    place : sequence of str, optional
+        The country id or group of each row ("" for none; default: read from
+        ``quantity``).
+    names : mapping of str to str, optional
+        The name of each place (:func:`place_names`); a place without one keeps its id.
 
     Returns
     -------
@@ -392,11 +453,16 @@ def summary_table(quantity: Any, when: Any, kind: Any, stats: np.ndarray, top: i
             order.append(j)
         elif j == dest[0]:
             order.extend(int(k) for k in keep)
+    places = [str(p) for p in place] if place is not None else \
+        [_place_of(str(q)) for q in quantity]
+    names = names or {}
     table = [{"quantity": str(quantity[j]), "when": str(when[j]), "low": float(stats[j, 0]),
               "median": float(stats[j, 1]), "high": float(stats[j, 2]),
-              "mean": float(stats[j, 3])} for j in order]
+              "mean": float(stats[j, 3]), "place": places[j],
+              "place_name": names.get(places[j], places[j])} for j in order]
+    # the places last, so that a reader of the columns by position reads what it did
     return Table(pd.DataFrame(table, columns=["quantity", "when", "low", "median", "high",
-                                              "mean"]))
+                                              "mean", "place", "place_name"]))
 
 
-__all__ += ["summary_table"]
+__all__ += ["place_names", "summary_table"]

@@ -34,12 +34,19 @@ TIME_BOUNDS = "time_bnds"
 def _netcdf_dataset(results: Any) -> Any:
     """The dataset as written: the scenario embedded, CF time bounds, every variable
     compressed."""
-    import numpy as np
-
     ds = results.dataset.copy(deep=False)
     ds.attrs = dict(ds.attrs)
     if results.scenario is not None:
         ds.attrs[SCENARIO_ATTR] = scenario_json(results.scenario)
+    return with_time_bounds(ds)
+
+
+def with_time_bounds(ds: Any) -> Any:
+    """``ds`` with the CF bounds variable :data:`TIME_BOUNDS` of ``time`` (each step's
+    first and last day), when it has both ``time`` and ``step_start``; the streamed file
+    (:func:`flowsim.stream`) gets them the same way."""
+    import numpy as np
+
     if "time" in ds.coords and "step_start" in ds.coords:
         # CF cell bounds: a step is the cell [first day, last day] (xarray gives the bounds
         # the time coordinate's units and calendar when it encodes them)
@@ -48,6 +55,16 @@ def _netcdf_dataset(results: Any) -> Any:
         ds["time"].attrs = {**ds["time"].attrs, "bounds": TIME_BOUNDS}
         ds[TIME_BOUNDS].attrs = {"long_name": "first and last day of the step (inclusive)"}
     return ds
+
+
+def time_encoding(ds: Any) -> dict[str, dict[str, str]]:
+    """One set of units for ``time`` and its bounds, as CF asks: those xarray gives time
+    by itself (days since the last day of the first step); empty without bounds."""
+    if TIME_BOUNDS not in ds.variables or not ds.sizes["time"]:
+        return {}
+    first = str(ds["time"].values[0].astype("datetime64[s]")).replace("T", " ")
+    units = {"units": f"days since {first}", "calendar": "proleptic_gregorian"}
+    return {"time": units, TIME_BOUNDS: units}
 
 
 def scenario_json(scenario: Any) -> str:
@@ -91,13 +108,8 @@ def save_results(results: Any, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     ds = _netcdf_dataset(results)
     encoding = {v: _encoding(ds[v]) for v in ds.data_vars}
-    if TIME_BOUNDS in ds.variables and ds.sizes["time"]:
-        # one set of units for time and its bounds, as CF asks: those xarray gives time
-        # by itself (days since the last day of the first step)
-        first = str(ds["time"].values[0].astype("datetime64[s]")).replace("T", " ")
-        units = {"units": f"days since {first}", "calendar": "proleptic_gregorian"}
-        encoding["time"] = units
-        encoding[TIME_BOUNDS] = {**encoding.get(TIME_BOUNDS, {}), **units}
+    for name, units in time_encoding(ds).items():
+        encoding[name] = {**encoding.get(name, {}), **units}
     with atomic_file(path) as tmp:
         ds.to_netcdf(tmp, mode="w", format="NETCDF4", engine="netcdf4", encoding=encoding)
     return path

@@ -15,7 +15,8 @@ from typing import Any, Self
 import numpy as np
 import xarray as xr
 
-from flowsim.results.dataset import summary_table
+from flowsim.results.accessor import PlotAccessor
+from flowsim.results.dataset import place_names, summary_table
 
 #: Bytes of per-replicate numbers an exact summary reads at a time.
 READ_BUDGET = 128 * 1024 * 1024
@@ -36,7 +37,12 @@ class StreamedResults:
     dataset : xarray.Dataset
     scenario : Scenario or None
         The scenario embedded in the file.
+    plot : accessor
+        The figures of the run, as for :class:`~flowsim.Results` (those a streamed run
+        can draw: drawn from its streamed quantiles).
     """
+
+    plot = PlotAccessor("results")
 
     def __init__(self, dataset: xr.Dataset, scenario: Any = None) -> None:
         self.dataset = dataset
@@ -46,13 +52,21 @@ class StreamedResults:
     def open(cls, path: str | os.PathLike[str]) -> StreamedResults:
         """Open a file written by :func:`stream` (what :func:`flowsim.results.open_results`
         does for such a file)."""
-        from flowsim.results.netcdf import SCENARIO_ATTR, _embedded_scenario
+        from flowsim.results.netcdf import SCENARIO_ATTR, TIME_BOUNDS, _embedded_scenario
 
         path = Path(path)
-        ds = xr.open_dataset(path, engine="netcdf4")
+        ds = raw = xr.open_dataset(path, engine="netcdf4")
         small = [v for v in ds.variables if "replicate" not in ds[v].dims]
         ds = ds.assign({v: ds[v].load() for v in small if v in ds.data_vars})
         ds = ds.assign_coords({n: ds[n].astype(str) for n in ds.coords if ds[n].dtype == object})
+        # the time bounds repeat step_start and time (written for CF readers), as in
+        # open_results
+        if TIME_BOUNDS in ds.variables:
+            ds = ds.drop_vars(TIME_BOUNDS)
+            ds["time"].attrs = {k: v for k, v in ds["time"].attrs.items() if k != "bounds"}
+        # a dataset derived from another does not close its file: this one must, so that
+        # close() lets the file be written again (HDF5 refuses while it is open here)
+        ds.set_close(raw.close)
         text = ds.attrs.pop(SCENARIO_ATTR, None)
         scenario = _embedded_scenario(text, path) if text is not None else None
         return cls(ds, scenario)
@@ -141,7 +155,8 @@ class StreamedResults:
             q = self.quantiles("headline", quantiles).values
             stats = np.column_stack([q.T, ds["headline_mean"].values])
         return summary_table(ds["quantity"].values, ds["when"].values, ds["kind"].values,
-                             stats)
+                             stats, place=ds["place"].values if "place" in ds.coords else None,
+                             names=place_names(ds, self.scenario))
 
     def close(self) -> None:
         """Close the file (per-replicate variables can no longer be read)."""

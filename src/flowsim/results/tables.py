@@ -7,8 +7,9 @@ that ``print(results.summary())`` in a script and the table in a notebook hold e
 Everything else is the DataFrame's own.
 
 :func:`tidy_summary` turns the summary into the form its CSV file has: one row per quantity,
-its period in ``start`` and ``end`` columns (ISO dates), quantiles named by their level
-(``q05``, ``q50``, ``q95``) and counts of people as integers.
+the place it is about by id and by name, its period in ``start`` and ``end`` columns (ISO
+dates), quantiles named by their level (``q05``, ``q50``, ``q95``) and counts of people as
+integers.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def tidy_summary(table: pd.DataFrame, first_day: str,
     Parameters
     ----------
     table : pandas.DataFrame
-        Columns ``quantity``, ``when``, ``low``, ``median``, ``high``, ``mean``.
+        Columns ``quantity``, ``when``, ``low``, ``median``, ``high``, ``mean`` and, when
+        it has them, ``place`` and ``place_name``.
     first_day : str
         The run's first day (ISO), where periods "by D" start.
     quantiles : sequence of three floats
@@ -81,7 +83,8 @@ def tidy_summary(table: pd.DataFrame, first_day: str,
     -------
     pandas.DataFrame
         Columns ``quantity``, ``when``, one per quantile (``q05``, ``q50``, ``q95``),
-        ``mean``, ``start``, ``end``, ``unit``. Counts of people (``unit`` "people") are
+        ``mean``, ``start``, ``end``, ``unit``, ``place`` (a country id or group, "" for
+        none) and ``place_name`` (its name in the scenario). Counts of people (``unit`` "people") are
         rounded to whole people: a quantile between two replicates' counts is no one's
         count; shares (``unit`` "share", from 0 to 1) and means are kept as they are.
     """
@@ -97,4 +100,7 @@ def tidy_summary(table: pd.DataFrame, first_day: str,
     out["start"] = [p[0] for p in periods]
     out["end"] = [p[1] for p in periods]
     out["unit"] = np.where(share, "share", "people")
+    # the places last, so that a reader of the columns by position reads what it did
+    for col in ("place", "place_name"):
+        out[col] = table[col].astype(str) if col in table else ""
     return out

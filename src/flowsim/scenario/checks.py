@@ -24,13 +24,11 @@ from flowsim.scenario.groups import resolve_groups
 from flowsim.scenario.limits import STEPS_VARIABLE, step_count
 from flowsim.scenario.schedules import COHORT_FIELDS
 from flowsim.scenario.select import selected_routes
-from flowsim.scenario.targets import AT_DATE
+from flowsim.scenario.status_checks import check_status
+from flowsim.scenario.target_checks import check_targets
 from flowsim.scenario.values import ValueKind, _KindTag, describe_kind, kind_accepts
 
 __all__ = ["check_scenario", "iter_values", "route_graph"]
-
-ASYLUM_OBSERVABLES = frozenset({"asylum_applications", "asylum_grants", "recognition_share"})
-
 
 def check_scenario(s: Any, max_steps: int | None = None) -> list[Found]:
     """Every whole-scenario problem of ``s`` as ``(path, message, severity)``.
@@ -43,7 +41,7 @@ def check_scenario(s: Any, max_steps: int | None = None) -> list[Found]:
     found: list[Found] = []
     for check in (_check_calendar, _check_countries, _check_groups, _check_cohorts,
                   _check_routes, _check_graph, _check_shocks, _check_policies,
-                  _check_schedules, check_admission, _check_targets, _check_report,
+                  _check_schedules, check_admission, check_status, check_targets, _check_report,
                   _check_parameters):
         found.extend(check(ctx))
     return found
@@ -369,40 +367,6 @@ def _list(x: tuple[str, ...] | None) -> str:
 
 def _selected_routes(ctx: _Context, sel: Any) -> list[int]:
     return selected_routes(ctx.routes, sel, ctx.expand)
-
-
-def _check_targets(ctx: _Context) -> Iterator[Found]:
-    yield from duplicates(ctx.targets, "id", "targets", "target")
-    for i, t in enumerate(ctx.targets):
-        here = ("targets", i)
-        yield from unknown_names(t.where, ctx.places(), (*here, "where"), "country or group")
-        yield from unknown_names(t.cohorts, ctx.known_cohorts(), (*here, "cohorts"), "cohort")
-        if t.where and ctx.countries and _all_known(ctx, t.where):
-            chosen = ctx.expand(t.where)
-            if not chosen:
-                yield ((*here, "where"), "selects no country", "error")
-            elif t.observable in ASYLUM_OBSERVABLES and not any(
-                    c.asylum is not None for c in ctx.countries if c.id in chosen):
-                yield ((*here, "where"),
-                       (f"a {t.observable} target, but none of the selected "
-                        "countries has an asylum system"), "error")
-        if ctx.calendar is None:
-            continue
-        if t.observable in AT_DATE:
-            if t.at is not None and not ctx.in_horizon(t.at):
-                yield ((*here, "at"), f"{t.at} is outside the horizon ({ctx.horizon()})",
-                       "error")
-        elif t.start is not None and t.end is not None:
-            # A period may start before the horizon (nothing happens there in the model);
-            # it may not end after it, or lie wholly before it.
-            if t.end > ctx.calendar.end:
-                yield ((*here, "end"),
-                       (f"{t.end} is after the horizon ends "
-                        f"({ctx.calendar.end})"), "error")
-            if t.end < ctx.calendar.start:
-                yield ((*here, "end"),
-                       (f"the period ends ({t.end}) before the horizon starts "
-                        f"({ctx.calendar.start})"), "error")
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,11 +15,12 @@ __all__ = ["Change", "scenario_diff"]
 
 #: The key that names each item of a list of the scenario format.
 _KEYS = {"countries": "id", "routes": "id", "cohorts": "name", "shocks": "name",
-         "policies": "name", "schedules": "name", "programmes": "name", "targets": "id"}
+         "policies": "name", "schedules": "name", "programmes": "name", "targets": "id",
+         "validation": "id"}
 _SINGULAR = {"countries": "country", "routes": "route", "cohorts": "cohort",
              "shocks": "shock", "policies": "policy", "schedules": "schedule",
              "programmes": "programme", "targets": "target", "parameters": "parameter",
-             "groups": "group"}
+             "groups": "group", "validation": "validation figure"}
 
 
 @dataclasses.dataclass(frozen=True)

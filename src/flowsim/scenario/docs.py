@@ -46,6 +46,7 @@ from flowsim.scenario.model import (
     Window,
 )
 from flowsim.scenario.parameters import _ParameterModel
+from flowsim.scenario.target_parts import Measure, Period, TargetError
 from flowsim.scenario.values import (
     Mode,
     ValueKind,
@@ -104,6 +105,9 @@ MODELS: dict[str, type[BaseModel]] = {
     "Report": Report,
     "Window": Window,
     "Target": Target,
+    "TargetError": TargetError,
+    "Period": Period,
+    "Measure": Measure,
 }
 
 #: Keys of a scenario file that are no field of a model, documented here because no field
@@ -168,7 +172,7 @@ class FieldType:
     @property
     def takes_parameters(self) -> bool:
         """Whether the field takes numbers that may be parameter names (:data:`VALUE_NOTE`)."""
-        return self.kind in ("value", "per_cohort", "regime_costs")
+        return self.kind in ("value", "per_cohort", "regime_costs", "flags")
 
     def describe(self) -> str:
         """The type in words, for the reference tables (Markdown)."""
@@ -179,6 +183,8 @@ class FieldType:
             text = f"{KIND_TEXT[self.value_kind]} or parameter, or one per cohort"
         elif k == "names":
             text = "name or list of names"
+        elif k == "flags":  # a cohort's eligibility: whole flags, or a share per flag
+            text = "name or list of names, or mapping of name to probability or parameter"
         elif k == "modes":
             text = "mode or list of modes"
         elif k == "date":
@@ -201,6 +207,8 @@ class FieldType:
             text = "mapping of name to text"
         elif k == "dates":
             text = "list of dates"
+        elif k == "numbers":
+            text = "list of numbers"
         elif k == "regime_costs":
             text = "mapping of regime to number or parameter"
         elif k == "enum":
@@ -259,6 +267,8 @@ def field_type(model: type[BaseModel], name: str) -> FieldType:
         return FieldType("groups")
     if model is Behaviour and name == "regime_cost":
         return FieldType("regime_costs")
+    if model is Cohort and name == "eligible":
+        return FieldType("flags")
     field = model.model_fields[name]
     tp = field.annotation
     for meta in field.metadata:  # pydantic moves Annotated metadata of the field here
@@ -310,6 +320,8 @@ def _classify(tp: Any) -> FieldType:
             return FieldType("enums", options=item.options)
         if item.kind == "date":
             return FieldType("dates")
+        if item.kind == "number":
+            return FieldType("numbers")
         raise TypeError(f"cannot classify the tuple {tp!r}")  # pragma: no cover
     if isinstance(inner, type) and issubclass(inner, BaseModel):
         name = "Parameter" if issubclass(inner, _ParameterModel) else inner.__name__

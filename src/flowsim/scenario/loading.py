@@ -41,6 +41,7 @@ from flowsim.scenario.messages import fieldwise as _fieldwise
 from flowsim.scenario.messages import kind_of as _kind
 from flowsim.scenario.messages import report_errors as _report
 from flowsim.scenario.messages import salvage as _salvage
+from flowsim.scenario.targets_file import targets_file_sections
 from flowsim.scenario.yamlio import (
     LocatedDict,
     LocatedList,
@@ -62,6 +63,7 @@ KEYED_SECTIONS: dict[str, str] = {
     "schedules": "name",
     "programmes": "name",
     "targets": "id",
+    "validation": "id",
 }
 ITEM_MODELS: dict[str, type[BaseModel]] = {
     "countries": m.Country,
@@ -72,6 +74,7 @@ ITEM_MODELS: dict[str, type[BaseModel]] = {
     "schedules": m.Schedule,
     "programmes": m.Programme,
     "targets": m.Target,
+    "validation": m.Target,
 }
 TOP_KEYS = tuple(m.Scenario.model_fields) + ("extends",)
 # mapping sections, validated entry by entry
@@ -292,7 +295,16 @@ def _include_targets(data: LocatedDict, file: Path, roots: tuple[Path, ...]) -> 
                                       "targets", str(file), line, col)) from None
         raise
     if isinstance(included, dict) and "targets" in included:
-        included = included["targets"]
+        sections = targets_file_sections(included)
+        included = sections["targets"]
+        if "validation" in sections:
+            if "validation" in data:
+                raise YamlProblem(Problem(
+                    f"the targets file {ref!r} has a `validation:` list, and so has the "
+                    "scenario: give it in one place", "validation", str(file),
+                    *data.marks["validation"]))
+            data["validation"] = sections["validation"]
+            data.marks["validation"] = (line, col)
     if not isinstance(included, list):
         raise YamlProblem(Problem(f"the targets file {ref!r} holds {_shape(included)}, not a "
                                   "list of targets (or a mapping with a `targets:` list)",
@@ -349,7 +361,7 @@ def _item_name(section: str, item: Any) -> str | None:
 
 _SINGULAR = {"countries": "country", "routes": "route", "cohorts": "cohort", "shocks": "shock",
              "policies": "policy", "schedules": "schedule", "programmes": "programme",
-             "targets": "target"}
+             "targets": "target", "validation": "validation figure"}
 
 
 def _edit_list(base: Any, edits: Any, section: str, child: LocatedDict,
@@ -468,7 +480,7 @@ def _validate_sections(data: dict[str, Any], out: _Collector) -> _Partial:
                     if salvaged is not None:
                         good.append(salvaged)
                         kept.append(i)
-                    elif name == "targets" and isinstance(item, dict):
+                    elif name in ("targets", "validation") and isinstance(item, dict):
                         # the rest of a broken target is still checked (its id, places,
                         # dates), so that fixing one mistake does not reveal the next
                         good.append(_fieldwise(ITEM_MODELS[name], plain(item)))

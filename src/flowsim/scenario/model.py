@@ -242,7 +242,8 @@ class Scenario(_Model):
         "treats them.",
         examples=[[{"name": "men", "population": 1000000, "baseline_hazard": 1e-05}]])
     shocks: tuple[Shock, ...] = Field(
-        (), description="Dated events that multiply the emigration hazard.",
+        (), description="Dated events that multiply the emigration hazard, or a hazard of people "
+        "abroad (`field`, in `countries`).",
         examples=[[{"name": "invasion", "date": "2022-02-24", "multiplier": 20,
                     "half_life_days": 30}]])
     policies: tuple[Policy, ...] = Field(
@@ -277,6 +278,13 @@ class Scenario(_Model):
     targets: tuple[Target, ...] = Field(
         (), description="Published figures the model should reproduce (for calibration and plots): "
         "a list, or the path of a file holding one.", examples=["russia-2022-targets.yaml"])
+    validation: tuple[Target, ...] = Field(
+        (), description="Published figures kept apart from calibration (the same format as "
+        "`targets`): never in the distance, shown against the posterior predictive in the "
+        "calibration report. Usually given in the targets file, beside `targets:`.",
+        examples=[[{"id": "stock_arm_2023", "observable": "stock", "kind": "about",
+                    "value": 40000, "where": ["ARM"], "at": "2023-06-30",
+                    "source": "synthetic"}]])
 
     # -- convenient views -------------------------------------------------------------------
 

@@ -134,6 +134,11 @@ class CountryChange(_Model):
     settle_hazard: Probability | None = Field(
         None, description="New settle hazard.",
         examples=[0.0], json_schema_extra={"unit": PER_WEEK})
+    settle_arrived_before: Date | None = Field(
+        None, description="Only people present in the country on this day (and present ever "
+        "since) get this policy's `settle_hazard`; the others keep the settle hazard in force "
+        "without it (a regularisation of those who arrived before a cut-off date; the date "
+        "may not be after the policy's `start`).", examples=["2021-01-31"])
     settled_onward_hazard: Probability | None = Field(
         None, description="New onward hazard of settled people.",
         examples=[0.001], json_schema_extra={"unit": PER_WEEK})

@@ -139,6 +139,10 @@ def _type_schema(ft: FieldType) -> dict[str, Any]:
         s = _ref("PerCohort" + _KIND_DEF[ft.value_kind])
     elif k == "names":
         s = _ref("Names")
+    elif k == "flags":  # a cohort's eligibility: whole flags, or a share per flag
+        s = {"anyOf": [_ref("Names"), {
+            "type": "object", "propertyNames": {"pattern": _NAME},
+            "additionalProperties": _ref(_KIND_DEF[ValueKind.probability])}]}
     elif k == "modes":
         s = _ref("Modes")
     elif k == "date":
@@ -165,6 +169,8 @@ def _type_schema(ft: FieldType) -> dict[str, Any]:
              "additionalProperties": {"type": "string"}}
     elif k == "dates":
         s = {"type": "array", "items": _ref("Date")}
+    elif k == "numbers":
+        s = {"type": "array", "items": {"type": "number"}}
     elif k == "regime_costs":
         s = {"type": "object", "propertyNames": {"enum": list(REGIMES)},
              "additionalProperties": _ref("Real")}
@@ -231,13 +237,20 @@ def _prior_rules() -> list[dict[str, Any]]:
 
 def _target_rules() -> list[dict[str, Any]]:
     at_date = sorted(AT_DATE)
+    period = {"anyOf": [{"required": ["start", "end"]}, {"required": ["windows"]}]}
     return [
         {"if": {"properties": {"kind": {"const": "interval"}}, "required": ["kind"]},
          "then": {"required": ["low", "high"]},
-         "else": {"required": ["value"]}},
+         "else": {"if": {"properties": {"kind": {"const": "series"}}, "required": ["kind"]},
+                  "then": {"anyOf": [{"required": ["every", "start", "end", "values"]},
+                                     {"required": ["windows"]}]},
+                  "else": {"required": ["value"]}}},
         {"if": {"properties": {"observable": {"enum": at_date}}, "required": ["observable"]},
          "then": {"required": ["at"]},
-         "else": {"required": ["start", "end"]}},
+         "else": {"if": {"properties": {"observable": {"const": "ratio"}},
+                         "required": ["observable"]},
+                  "then": {"required": ["numerator", "denominator"]},
+                  "else": period}},
         {"if": {"properties": {"observable": {"enum": sorted(NEEDS_PLACE)}},
                 "required": ["observable"]},
          "then": {"required": ["where"]}},
@@ -268,7 +281,8 @@ def _edits(section: str, item: str, key: str) -> dict[str, Any]:
 _LIST_SECTIONS = {"countries": ("Country", "id"), "routes": ("Route", "id (or from, to, mode)"),
                   "cohorts": ("Cohort", "name"), "shocks": ("Shock", "name"),
                   "policies": ("Policy", "name"), "schedules": ("Schedule", "name"),
-                  "programmes": ("Programme", "name"), "targets": ("Target", "id")}
+                  "programmes": ("Programme", "name"), "targets": ("Target", "id"),
+                  "validation": ("Target", "id")}
 
 
 def scenario_schema() -> dict[str, Any]:
@@ -298,11 +312,18 @@ def scenario_schema() -> dict[str, Any]:
     defs["TargetsFile"] = {
         "title": "flowsim targets file",
         "description": "A file of targets, included by `targets: PATH`: a list of targets, "
-                       "or a mapping with a `targets:` list.",
+                       "or a mapping with a `targets:` list, an optional `validation:` list "
+                       "(figures never calibrated on) and an optional `error_model`.",
         "anyOf": [{"type": "array", "items": _ref("Target")},
-                  {"type": "object", "properties": {"targets": {
-                      "type": "array", "items": _ref("Target")}},
-                   "required": ["targets"]}],
+                  {"type": "object", "properties": {
+                      "targets": {"type": "array", "items": _ref("Target")},
+                      "validation": {"type": "array", "items": _ref("Target")},
+                      "error_model": {
+                          "description": "`range` (default): targets without an `error:` "
+                                         "block are ranges; `error`: they get the error "
+                                         "their kind implies (`error: {}`).",
+                          "enum": ["range", "error"]}},
+                   "required": ["targets"], "additionalProperties": False}],
     }
 
     # the overlay form: list sections are edits, nothing but `extends` is required

@@ -1,5 +1,7 @@
 """Toys with closed-form answers for returns that are not for good, claims before a decision,
-borders, quotas and routes that take time (the mechanisms of the model's third edition).
+borders, quotas and routes that take time (the mechanisms of the model's third edition), and
+for shocks on hazards abroad, eligibility held by a share of a cohort and regularisations of
+those present before a cut-off date.
 
 Each function returns a :class:`~flowsim.testing.toys.Toy`, as in
 :mod:`flowsim.testing.toys` (same step rules, weekly steps): a scenario, the exact
@@ -25,8 +27,9 @@ import numpy as np
 from flowsim.scenario.model import Scenario
 from flowsim.testing.toys import START, Toy, _binomial, _calendar, _check_probability, _stock
 
-__all__ = ["border_claims", "intercepted_crossing", "pending_moves", "return_and_leave_again",
-           "scheduled_departures", "shared_quota", "slow_route"]
+__all__ = ["border_claims", "intercepted_crossing", "partial_eligibility", "pending_moves",
+           "regularised_before", "return_and_leave_again", "scheduled_departures",
+           "shared_quota", "shocked_returns", "slow_route"]
 
 ORIGIN = {"id": "ORG", "name": "Origin", "roles": ["origin"]}
 
@@ -320,3 +323,164 @@ def slow_route(N: int, h: float, travel_days: float, steps: int,
                variance=variance, read=read,
                formula="p = 1 - exp(-7/travel_days); E[departures_s] = N (1-h)^(s-1) h before "
                        "the closure; E[B_t] = N sum_s (1-h)^(s-1) h (1 - (1-p)^(t-s+1)); A_t = 0")
+
+
+def shocked_returns(S: int, r: float, m: float, half_life_days: float, from_day: int,
+                    steps: int) -> Toy:
+    """``S`` people present in ``AAA`` at the start return home with the weekly hazard ``r``;
+    a shock on ``AAA``'s ``return_hazard`` from day ``from_day`` (0 = the calendar's first)
+    multiplies it by ``1 + (m - 1) 0.5 ** (days since / half_life_days)``.
+
+    The step's factor is the mean over its seven days ``d`` of that multiplier (1 before the
+    shock), ``F_t``; the weekly hazard is ``h_t = min(1, r F_t)``, the only risk, so it is
+    the step probability. Nobody leaves the origin (hazard 0) and returns are for good:
+
+    * ``E[AAA_t] = S prod_{s <= t} (1 - h_s)`` (binomial), ``returned_t = S - AAA_t``.
+    """
+    _check_probability(r=r)
+    if m < 0 or half_life_days <= 0 or from_day < 0:
+        raise ValueError("m must not be negative, half_life_days must be positive and "
+                         "from_day not negative")
+    N = 500
+    scenario = Scenario.model_validate({
+        "name": f"shocked returns S={S} r={r} m={m} half-life {half_life_days} from day "
+                f"{from_day}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A", "return_hazard": r,
+                               "initial": {"all": {"present": S}}}],
+        "routes": [{"from": "ORG", "to": "AAA"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": 0.0}],
+        "shocks": [{"name": "go_home", "date": START + dt.timedelta(days=from_day),
+                    "field": "return_hazard", "countries": ["AAA"], "multiplier": m,
+                    "half_life_days": half_life_days}],
+    })
+    day = np.arange(7 * steps, dtype=float).reshape(steps, 7)
+    mult = np.where(day >= from_day, 1 + (m - 1) * 0.5 ** ((day - from_day) / half_life_days),
+                    1.0)
+    h = np.minimum(1.0, r * mult.mean(axis=1))
+    mean, variance = _binomial(S, {"A": np.cumprod(1 - h)})
+    mean["returned"], variance["returned"] = S - mean["A"], variance["A"]
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"A": _stock(results, "AAA"), "returned": _stock(results, "ORG") - N}
+
+    return Toy(name="shocked_returns", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="F_t = mean over the step's days of 1 + (m-1) 0.5^((d - from_day)/hl) "
+                       "(1 before); h_t = min(1, r F_t); E[A_t] = S prod_{s<=t} (1 - h_s)")
+
+
+def partial_eligibility(N: int, h: float, share: float, passport: float, u: float,
+                        steps: int) -> Toy:
+    """One cohort of ``N`` leaves the origin with the weekly hazard ``h``; a share ``share``
+    of it holds the flag ``visa`` and a share ``passport`` an international passport,
+    independently. Two routes: to ``AAA`` (``documents: internal``, requires ``visa``;
+    utility ``u``) and to ``BBB`` (international passport; utility 0).
+
+    A mover holding both chooses ``AAA`` with ``w = e**u / (e**u + 1)``; with the flag only,
+    ``AAA``; with the passport only, ``BBB``; with neither, no route: they stay (never left).
+    So ``q_A = share (passport w + 1 - passport)``, ``q_B = passport (share (1 - w) + 1 -
+    share)`` and, each step, a person who never left goes to ``AAA`` with ``h q_A`` and to
+    ``BBB`` with ``h q_B``. With ``g = 1 - h (q_A + q_B)``:
+
+    * ``E[never_t] = N g**t``, ``E[AAA_t] = N (1 - g**t) q_A / (q_A + q_B)``, likewise
+      ``BBB`` (binomial; no policy, so deterrence does not act).
+    """
+    _check_probability(h=h, share=share, passport=passport)
+    scenario = Scenario.model_validate({
+        "name": f"partial eligibility N={N} h={h} share={share} passport={passport} u={u}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN, {"id": "AAA", "name": "A", "attractiveness": u},
+                      {"id": "BBB", "name": "B"}],
+        "routes": [{"from": "ORG", "to": "AAA", "documents": "internal", "requires": ["visa"]},
+                   {"from": "ORG", "to": "BBB"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h,
+                     "international_passport": passport, "eligible": {"visa": share}}],
+    })
+    w = np.exp(u) / (np.exp(u) + 1.0)
+    qa = share * (passport * w + 1 - passport)
+    qb = passport * (share * (1 - w) + 1 - share)
+    t = np.arange(1, steps + 1, dtype=float)
+    g = 1 - h * (qa + qb)
+    gone = 1 - g ** t
+    split = qa / (qa + qb) if qa + qb > 0 else 0.0
+    mean, variance = _binomial(N, {"never": g ** t, "A": gone * split,
+                                   "B": gone * (1 - split)})
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        return {"never": _stock(results, "ORG"), "A": _stock(results, "AAA"),
+                "B": _stock(results, "BBB")}
+
+    return Toy(name="partial_eligibility", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="w = e^u/(e^u+1); q_A = share (passport w + 1 - passport); q_B = "
+                       "passport (share (1-w) + 1 - share); g = 1 - h (q_A + q_B); "
+                       "E[never_t] = N g^t; E[A_t] = N (1-g^t) q_A/(q_A+q_B)")
+
+
+def regularised_before(S: int, N: int, h: float, o: float, b: float, g: float,
+                       cutoff_week: int, from_week: int, steps: int) -> Toy:
+    """A regularisation in ``AAA`` from week ``from_week`` (settle hazard ``g``) of those
+    present there on the first day of week ``cutoff_week``; the others keep the settle hazard
+    ``b``.
+
+    ``S`` people are present in ``AAA`` at the start and ``N`` leave the origin with the
+    weekly hazard ``h`` for ``AAA`` (arriving at the end of the week they leave). In ``AAA``
+    people want to move on with ``o``, but the only route out is closed: movers stay, and
+    stay eligible. A person settles in a week with ``p(x) = x' / (x' + o') (1 - (1 - x)(1 -
+    o))`` (competing risks, ``x' = -log(1 - x)``), ``x = g`` for the eligible while the
+    policy is in force and ``b`` otherwise. Somebody who arrived in week ``s`` (0: there at
+    the start) faces ``AAA``'s hazards from week ``s + 1``, and is eligible when ``s <
+    cutoff_week``; so with ``P_s(t)`` the chance to be settled by the end of week ``t``,
+
+    * ``E[settled_t] = S P_0(t) + N sum_{1 <= s < t} (1 - h)**(s - 1) h P_s(t)``, the sum of
+      two binomials (each person is independent): ``Var = S P_0 (1 - P_0) + N q_t (1 - q_t)``
+      with ``q_t`` the sum.
+    """
+    _check_probability(h=h, o=o, b=b, g=g)
+    if not 1 <= cutoff_week <= from_week:
+        raise ValueError("the cut-off week must be at least 1 and not after from_week")
+    scenario = Scenario.model_validate({
+        "name": f"regularised before week {cutoff_week} S={S} N={N} h={h} o={o} b={b} g={g}",
+        "calendar": _calendar(steps),
+        "countries": [ORIGIN,
+                      {"id": "AAA", "name": "A", "onward_hazard": o, "settle_hazard": b,
+                       "initial": {"all": {"present": S}}},
+                      {"id": "BBB", "name": "B"}],
+        "routes": [{"from": "ORG", "to": "AAA"},
+                   {"from": "AAA", "to": "BBB", "regime": "closed"}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h}],
+        "policies": [{"name": "amnesty", "start": START + dt.timedelta(weeks=from_week - 1),
+                      "select": {"countries": ["AAA"]},
+                      "country": {"settle_hazard": g, "settle_arrived_before":
+                                  START + dt.timedelta(weeks=cutoff_week - 1)}}],
+    })
+
+    def p_settle(x: float) -> float:
+        rx, ro = -np.log1p(-min(x, 1 - 1e-15)), -np.log1p(-min(o, 1 - 1e-15))
+        return rx / (rx + ro) * (1 - (1 - x) * (1 - o)) if rx + ro > 0 else 0.0
+
+    pb, pg = p_settle(b), p_settle(g)
+    weeks = np.arange(1, steps + 1)
+
+    def settled_by(s: int) -> np.ndarray:
+        """P(settled by the end of each week | arrived in week s)."""
+        eligible = s < cutoff_week
+        p = np.where(weeks <= s, 0.0, np.where(eligible & (weeks >= from_week), pg, pb))
+        return 1 - np.cumprod(1 - p)
+
+    p0 = settled_by(0)
+    q = sum(((1 - h) ** (s - 1) * h * settled_by(s) for s in range(1, steps + 1)),
+            start=np.zeros(steps))
+    mean = {"settled": S * p0 + N * q}
+    variance = {"settled": S * p0 * (1 - p0) + N * q * (1 - q)}
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        da = results.dataset["settled"].sel(country="AAA").sum("cohort")
+        return {"settled": np.asarray(da.values, dtype=np.int64)}
+
+    return Toy(name="regularised_before", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               formula="p(x) = x'/(x'+o') (1-(1-x)(1-o)); P_s(t) = 1 - prod over weeks "
+                       "s < w <= t of (1 - p(g if s < cutoff_week and w >= from_week else b)); "
+                       "E[settled_t] = S P_0(t) + N sum_s (1-h)^(s-1) h P_s(t)")

@@ -292,6 +292,9 @@ def scenario_data(draw: Any, min_countries: int = 2, max_countries: int = 6) -> 
             observable = "departures"
         t: dict[str, Any] = {"id": tid, "observable": observable,
                              "source": draw(texts(min_size=1).filter(bool))}
+        if observable == "ratio":  # two sides that need no place of their own
+            t["numerator"] = {"observable": draw(st.sampled_from(["departures", "returns"]))}
+            t["denominator"] = {"observable": "departures"}
         if observable in _AT_DATE:
             t["at"] = _date_in(draw, start, end)
         else:
