@@ -218,4 +218,4 @@ def test_a_small_effective_sample_is_warned_about() -> None:
     assert small_sample(30.0, 30) == ""  # the whole of a small population
     few = small_sample(18.9, 400)
     assert few.startswith("the posterior's effective sample is 19 of 400 particles")
-    assert "--population" in few
+    assert "rough" in few

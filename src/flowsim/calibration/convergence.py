@@ -185,5 +185,5 @@ def small_sample(ess: float, size: int) -> str:
     if ess >= min(MIN_ESS, size) - 1e-9:
         return ""
     return (f"the posterior's effective sample is {ess:,.0f} of {size:,} particles: its "
-            "intervals rest on few distinct draws; calibrate again with a larger "
-            "--population to estimate them better")
+            "intervals rest on few distinct draws (the error model's likelihood gives a few "
+            "particles most of the weight); read them as rough")

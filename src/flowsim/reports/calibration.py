@@ -172,7 +172,9 @@ def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str
                 "the figure (the *Accepted* column); its *Distance* is the median's "
                 "standardized residual `|z|` (see `flowsim.calibration.errors`). Weights: "
                 f"{a['weighting']}; a small ESS after means the population was spread wide "
-                "against the likelihood, and a larger `--population` estimates it better.")
+                "against the likelihood, so that a few particles carry the weight: the "
+                "intervals then rest on few distinct draws (a larger `--population` does not "
+                "cure it, since it spreads as wide).")
     else:
         what = "root mean square of the targets' log-scale distances; 0 when every target is met"
         rule = ("A target is **met** when the median lies in the range it "
