@@ -116,6 +116,8 @@ def test_the_cluster_holds_a_window_of_blocks_not_the_run(cluster) -> None:
     cluster.scheduler.add_plugin(plugin, name=plugin.name)
     try:
         with distributed.Client(cluster) as client:
+            # a worker of the module's cluster may still be restarting after an earlier test
+            client.wait_for_workers(2, timeout=60)
             window = dask_window(client)
             remote = flowsim.simulate(SCENARIO, replicates=240, seed=8, block_size=10,
                                       client=client)

@@ -93,7 +93,7 @@ def test_report_command_rewrites_the_page_of_any_directory(dirs: dict[str, Path]
         assert target.read_text(encoding="utf-8").count("data:image/svg+xml") >= 4
     result = invoke("report", str(tmp_path))
     assert result.exit_code == 2
-    assert "no results.nc in this directory (nor the comparison.nc or posterior.nc" in \
+    assert "no results.nc in this directory (nor the comparison.nc, posterior.nc or sensitivity.csv" in \
         result.stderr
 
 

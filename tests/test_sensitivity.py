@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from cli_helpers import invoke
 from scipy import stats
@@ -197,6 +198,18 @@ def test_the_command_writes_its_files(toy_file: Path, tmp_path: Path) -> None:
     assert "--seed 4" in info["command"]["repeat"]
     assert (out / "sensitivity.png").read_bytes()[:4] == b"\x89PNG"
     first = (out / "sensitivity.csv").read_text(encoding="utf-8")
+    # flowsim report and flowsim plot read the directory back: the same indices
+    from flowsim.reports.sensitivity import read_sensitivity
+
+    back = read_sensitivity(out)
+    assert back.to_dataframe().round(5).equals(
+        pd.read_csv(out / "sensitivity.csv", keep_default_na=False).round(5))
+    page = out / "again.html"
+    assert invoke("report", str(out), "-o", str(page)).exit_code == 0
+    assert "Sensitivity of" in page.read_text(encoding="utf-8")
+    drawn = invoke("plot", str(out), "-f", "svg", "-o", str(tmp_path / "figs"))
+    assert drawn.exit_code == 0, drawn.output
+    assert (tmp_path / "figs" / "sensitivity.svg").is_file()
     # an existing directory is refused without --force
     again = invoke("sensitivity", str(toy_file), "-n", "16", "-w", "1", "--out", str(out))
     assert again.exit_code == EXIT_BAD_INPUT

@@ -57,7 +57,8 @@ def plot(
     ] = False,
     workers: Workers = DEFAULT_WORKERS,
 ) -> None:
-    """Draw the figures of saved outputs again: a run's, a comparison's or a calibration's.
+    """Draw the figures of saved outputs again: a run's, a comparison's, a calibration's or a
+    sensitivity analysis's.
 
     Uses the scenario saved with them for targets, groups and labels. A calibration's fan
     chart needs its posterior-predictive run, which is simulated again (the same
@@ -82,6 +83,15 @@ def plot(
             written = save_figures(figures, out_dir, fmt=fmt.value, dpi=dpi,
                                    description=f"flowsim comparison against "
                                    f"{comparison.baseline}", skipped=tuple(skipped))
+        elif kind == "sensitivity":
+            from flowsim.plots.sensitivity import sensitivity_figure
+            from flowsim.reports.sensitivity import read_sensitivity
+
+            directory = results_path if results_path.is_dir() else results_path.parent
+            result = _open(directory, read_sensitivity, "flowsim sensitivity directory")
+            written = save_figures({"sensitivity": sensitivity_figure(result)}, out_dir,
+                                   fmt=fmt.value, dpi=dpi, description="flowsim sensitivity "
+                                   f"of {result.scenario_name}")
         else:
             from flowsim.reports.calibration import draw_calibration_figures, open_calibration
 
@@ -102,7 +112,7 @@ def plot(
 
 def _kind(path: Path) -> str:
     """What wrote ``path``; a file that is none of the three is read as results."""
-    from flowsim.reports.html import directory_kind
+    from flowsim.reports.directory import directory_kind
 
     if path.is_dir():
         return directory_kind(path)

@@ -40,7 +40,7 @@ def report(
     For a calibration, the posterior-predictive run is simulated again for the fan chart
     (the same replicates, bit for bit, from the seed in run.json).
     """
-    from flowsim.reports.html import write_report
+    from flowsim.reports.directory import write_report
 
     with handle_input_errors():
         try:
@@ -63,7 +63,8 @@ ReportOption = Annotated[bool, typer.Option(
 def write_html(out_dir: Path, html: str | None) -> Path:
     """Write a report built in memory (or, with ``None``, from the directory) as
     ``out_dir/report.html``, all or nothing; bad outputs exit 2 with a sentence."""
-    from flowsim.reports.html import REPORT_FILE, write_report
+    from flowsim.reports.directory import write_report
+    from flowsim.reports.html import REPORT_FILE
     from flowsim.results.files import atomic_file
 
     target = out_dir / REPORT_FILE

@@ -7,8 +7,8 @@ font, style sheet or image from anywhere, so it reads offline and can be sent by
 * :func:`run_report`, :func:`comparison_report`, :func:`calibration_report` build the page
   from what is in memory (what ``--report`` on ``flowsim run``, ``compare`` and
   ``calibrate`` uses);
-* :func:`write_report` builds it from a directory those commands wrote (``flowsim report
-  DIR``), whichever it is, and writes it all or nothing.
+* :func:`flowsim.reports.directory.write_report` builds it from a directory those commands
+  wrote (``flowsim report DIR``), whichever it is, and writes it all or nothing.
 """
 
 from __future__ import annotations
@@ -16,19 +16,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import json
 from collections.abc import Mapping, Sequence
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from flowsim._version import __version__
 from flowsim.results.cf import provenance_line
-from flowsim.results.files import atomic_file
 from flowsim.scenario.display import scenario_html
 
-__all__ = ["REPORT_FILE", "calibration_report", "comparison_report", "directory_kind",
-           "figure_data_uri", "run_report", "write_report"]
+__all__ = ["REPORT_FILE", "calibration_report", "comparison_report", "figure_data_uri",
+           "run_report"]
 
 REPORT_FILE = "report.html"
 
@@ -277,69 +274,3 @@ def calibration_report(posterior: Any, scenario: Any, results: Any, table: Any,
                  f"{len(posterior.generations)} generations; final tolerance "
                  f"{posterior.epsilon:.4f}.", sections)
 
-
-def directory_kind(path: str | Path) -> str:
-    """``"run"``, ``"compare"`` or ``"calibrate"``: what wrote a directory (or a file)."""
-    p = Path(path)
-    if p.is_file():
-        name = p.name
-        return {"comparison.nc": "compare", "posterior.nc": "calibrate"}.get(name, "run")
-    for file, kind in (("results.nc", "run"), ("comparison.nc", "compare"),
-                       ("posterior.nc", "calibrate")):
-        if (p / file).is_file():
-            return kind
-    import errno
-
-    raise FileNotFoundError(errno.ENOENT, "no results.nc in this directory (nor the "
-                            "comparison.nc or posterior.nc of a comparison or calibration)",
-                            str(p))
-
-
-def _run_info(directory: Path) -> dict[str, Any]:
-    f = directory / "run.json"
-    return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
-
-
-def write_report(path: str | Path, out: str | Path | None = None, *, workers: int = 1
-                 ) -> Path:
-    """Write the HTML report of a run, comparison or calibration directory, all or nothing.
-
-    Parameters
-    ----------
-    path : str or Path
-        The directory (or its ``results.nc``, ``comparison.nc`` or ``posterior.nc``).
-    out : str or Path, optional
-        The file (default: ``report.html`` in the directory).
-    workers : int
-        Processes for the posterior-predictive run a calibration's report draws again
-        (the same replicates as ``flowsim calibrate``, bit for bit).
-
-    Returns
-    -------
-    Path
-    """
-    p = Path(path)
-    directory = p if p.is_dir() else p.parent
-    kind = directory_kind(p)
-    info = _run_info(directory)
-    if kind == "run":
-        from flowsim.results.opening import open_results
-
-        html = run_report(open_results(p), info)
-    elif kind == "compare":
-        from flowsim.reports.comparison import open_comparison
-
-        html = comparison_report(open_comparison(p), info)
-    else:
-        from flowsim.reports.calibration import open_calibration
-
-        cal = open_calibration(directory)
-        if cal.scenario is None:
-            raise ValueError(f"{directory / 'posterior.nc'}: the calibrated scenario is not "
-                             "in the file (made before flowsim 0.2); calibrate again")
-        html = calibration_report(cal.posterior, cal.scenario, cal.predictive(workers),
-                                  cal.table, info, cal.validation)
-    target = Path(out) if out is not None else directory / REPORT_FILE
-    with atomic_file(target) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    return target

@@ -27,7 +27,8 @@ import numpy as np
 
 from flowsim._version import __version__
 
-__all__ = ["CSV_FILE", "FIGURE_FILE", "sensitivity_report", "write_sensitivity"]
+__all__ = ["CSV_FILE", "FIGURE_FILE", "read_sensitivity", "sensitivity_report",
+           "write_sensitivity"]
 
 CSV_FILE = "sensitivity.csv"
 FIGURE_FILE = "sensitivity.png"
@@ -129,3 +130,60 @@ def sensitivity_report(result: Any, run_info: Mapping[str, Any] | None = None) -
                  f"{what} of the headline numbers and targets over the priors: the three "
                  "parameters that move each outcome most, with bootstrap intervals (every "
                  "index is in sensitivity.csv).", sections)
+
+
+def read_sensitivity(directory: str | Path) -> Any:
+    """The :class:`~flowsim.calibration.sensitivity.Sensitivity` a directory holds, read
+    back from its ``sensitivity.csv`` and ``run.json`` (for ``flowsim report`` and
+    ``flowsim plot``).
+
+    Parameters
+    ----------
+    directory : path
+        A directory written by ``flowsim sensitivity``.
+
+    Returns
+    -------
+    Sensitivity
+
+    Raises
+    ------
+    FileNotFoundError
+        Without ``sensitivity.csv`` or ``run.json``.
+    ValueError
+        When the two do not describe the same analysis.
+    """
+    import pandas as pd
+
+    from flowsim.calibration.sensitivity import RANDOMNESS, Sensitivity
+
+    d = Path(directory)
+    table = pd.read_csv(d / CSV_FILE, keep_default_na=False)
+    info = json.loads((d / "run.json").read_text(encoding="utf-8"))
+    parameters = tuple(info.get("parameters", ()))
+    outcomes = tuple(dict.fromkeys(table["outcome"]))
+    sources = tuple(table.drop_duplicates("outcome").set_index("outcome")
+                    .loc[list(outcomes), "source"])
+    kinds = [k for k in dict.fromkeys(table["index"]) if k != RANDOMNESS]
+    if info.get("kind") != "sensitivity" or not parameters:
+        raise ValueError(f"{d / 'run.json'}: not the run.json of a sensitivity analysis")
+    estimate, low, high = {}, {}, {}
+    for kind in kinds:
+        rows = table[table["index"] == kind]
+        grid = rows.pivot(index="outcome", columns="parameter")
+        if sorted(grid["estimate"].columns) != sorted(parameters):
+            raise ValueError(f"{d / CSV_FILE}: its parameters are not those of run.json")
+        for out, col in ((estimate, "estimate"), (low, "low"), (high, "high")):
+            out[kind] = grid[col].loc[list(outcomes), list(parameters)].to_numpy(float)
+    noise = table[table["index"] == RANDOMNESS].set_index("outcome")
+    randomness = (tuple(noise.loc[list(outcomes), c].to_numpy(float)
+                        for c in ("estimate", "low", "high")) if len(noise) else None)
+    return Sensitivity(
+        method=str(info.get("method")), scenario_name=str(info["scenario"]["name"]),
+        parameters=parameters, outcomes=outcomes, sources=sources, estimate=estimate,
+        low=low, high=high, randomness=randomness,
+        confidence=float(info.get("confidence", 0.9)), samples=int(info.get("samples", 0)),
+        simulations=int(info.get("simulations", 0)),
+        constant=tuple(info.get("constant_outcomes", ())),
+        seed=dict(info.get("seed_sequence") or {}),
+        wall_time=float((info.get("timings") or {}).get("simulate_s", 0.0)))
