@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from flowsim.core.fields import Field, _Builder
+from flowsim.core.fields import Field
+from flowsim.core.shocks import daily_factor, shock_fields
 
 __all__ = ["Eligible", "HazardShockSpec", "compile_hazard_shocks", "cutoff_steps",
            "hazard_factors"]
@@ -57,22 +58,13 @@ def compile_hazard_shocks(scenario: Any, countries: list[str], cohorts: list[str
         chosen = expand(sh.countries)
         where = np.array([c != origin and (chosen is None or c in chosen) for c in countries],
                          dtype=bool)
-        mult = _Builder((len(cohorts),), slots, fill=1.0)
-        hit = set(sh.cohorts) if sh.cohorts is not None else set(cohorts)
-        for k, name in enumerate(cohorts):
-            if name in hit:
-                mult.set(k, sh.multiplier.get(name, sh.multiplier.get("default", 1.0)))
-        hl = None
-        if sh.half_life_days is not None:
-            hb = _Builder((), slots)
-            hb.set((), sh.half_life_days)
-            hl = hb.field()
+        mult, hl = shock_fields(sh, cohorts, slots)
         where.setflags(write=False)
         start = scenario.calendar.start
         out.append(HazardShockSpec(
             name=sh.name, field=sh.field, countries=where, start_day=(sh.date - start).days,
             end_day=math.inf if sh.end is None else float((sh.end - start).days),
-            multiplier=mult.field(), half_life_days=hl))
+            multiplier=mult, half_life_days=hl))
     return tuple(out)
 
 
@@ -83,17 +75,9 @@ def hazard_factors(shocks: Sequence[HazardShockSpec], params: np.ndarray, first_
     day = np.arange(first_day, first_day + days, dtype=float)  # (D,)
     total: dict[str, np.ndarray] = {}
     for sh in shocks:
-        active = (day >= sh.start_day) & (day <= sh.end_day)
-        if not active.any():
+        f = daily_factor(sh, day, params)  # (1|B, D, K)
+        if f is None:
             continue
-        since = np.where(active, day - sh.start_day, 0.0)
-        if sh.half_life_days is None:
-            decay = active.astype(float)[None, :]  # (1, D)
-        else:
-            hl = sh.half_life_days.values(params).reshape(-1, 1)  # (1|B, 1)
-            decay = np.where(active[None, :], np.exp2(-since[None, :] / hl), 0.0)
-        mult = sh.multiplier.values(params)  # (1|B, K)
-        f = 1.0 + (mult[:, None, :] - 1.0) * decay[:, :, None]  # (1|B, D, K)
         f = np.where(sh.countries[None, None, :, None], f[:, :, None, :], 1.0)  # (1|B, D, C, K)
         prev = total.get(sh.field, np.ones((1, days, n_countries, n_cohorts)))
         total[sh.field] = prev * f

@@ -28,6 +28,7 @@ from flowsim.core.abroad import HazardShockSpec, compile_hazard_shocks, cutoff_s
 from flowsim.core.eligibility import FlagClasses, flag_classes, requirements_met
 from flowsim.core.fields import Field, _Builder, _stack
 from flowsim.core.schedule_paths import apply_schedule, neutral, schedule_value
+from flowsim.core.shocks import shock_fields
 from flowsim.scenario.calendar import step_edges
 from flowsim.scenario.model import REGIMES, Scenario
 from flowsim.scenario.schedules import COHORT_FIELDS
@@ -459,21 +460,12 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     for sh in s.shocks:
         if sh.field is not None:  # a shock on a hazard abroad (compile_hazard_shocks)
             continue
-        mult = _Builder((K,), slots, fill=1.0)
-        hit = set(sh.cohorts) if sh.cohorts is not None else set(cohorts)
-        for k, name in enumerate(cohorts):
-            if name in hit:
-                mult.set(k, sh.multiplier.get(name, sh.multiplier.get("default", 1.0)))
-        hl = None
-        if sh.half_life_days is not None:
-            hb = _Builder((), slots)
-            hb.set((), sh.half_life_days)
-            hl = hb.field()
+        mult, hl = shock_fields(sh, cohorts, slots)
         shocks.append(ShockSpec(
             name=sh.name,
             start_day=(sh.date - cal.start).days,
             end_day=math.inf if sh.end is None else float((sh.end - cal.start).days),
-            multiplier=mult.field(),
+            multiplier=mult,
             half_life_days=hl,
         ))
     det = _Builder((), slots)

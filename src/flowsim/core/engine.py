@@ -56,6 +56,7 @@ from flowsim.core.abroad import Eligible, hazard_factors
 from flowsim.core.compile import CompiledModel
 from flowsim.core.epochs import BlockEpochs, clip01
 from flowsim.core.quotas import Programmes, cap_select
+from flowsim.core.shocks import daily_factor
 from flowsim.core.sums import Grouper, sum_over_axis1, to_source
 
 __all__ = ["DEFAULT_RECORD", "RECORDABLE", "InvariantError", "run_block"]
@@ -115,17 +116,9 @@ def shock_multiplier(model: CompiledModel, params: np.ndarray, first_day: int,
     if not model.shocks:
         return total[:, 0, :]
     for sh in model.shocks:
-        active = (day >= sh.start_day) & (day <= sh.end_day)
-        if not active.any():
-            continue
-        since = np.where(active, day - sh.start_day, 0.0)
-        if sh.half_life_days is None:
-            decay = active.astype(float)[None, :]  # (1, D)
-        else:
-            hl = sh.half_life_days.values(params).reshape(-1, 1)  # (1|B, 1)
-            decay = np.where(active[None, :], np.exp2(-since[None, :] / hl), 0.0)  # (1|B, D)
-        mult = sh.multiplier.values(params)  # (1|B, K)
-        total = total * (1.0 + (mult[:, None, :] - 1.0) * decay[:, :, None])
+        f = daily_factor(sh, day, params)  # (1|B, D, K)
+        if f is not None:
+            total = total * f
     return total.mean(axis=1)
 
 
