@@ -59,6 +59,7 @@ __all__ = [
     "print_problems",
     "read_posterior",
     "signals_as_interrupts",
+    "stop_interrupted",
 ]
 
 #: exit status for input the user must fix (click uses 2 for usage errors too)
@@ -88,6 +89,13 @@ class Interrupted(KeyboardInterrupt):
 def interrupt_status(e: BaseException) -> int:
     """The exit status after an interrupt: 128 + the signal's number (130 for Ctrl-C)."""
     return 128 + e.signum if isinstance(e, Interrupted) else EXIT_INTERRUPTED
+
+
+def stop_interrupted(out_dir: Path, e: BaseException) -> NoReturn:
+    """Say that an interrupted command wrote nothing to ``out_dir`` (its outputs are written
+    all or nothing) and exit with :func:`interrupt_status`."""
+    err_console().print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
+    raise typer.Exit(interrupt_status(e)) from None
 
 
 @contextlib.contextmanager

@@ -51,10 +51,10 @@ from flowsim.cli._common import (
     handle_faults,
     handle_input_errors,
     hold_output_directory,
-    interrupt_status,
     option_error,
     out_console,
     print_problems,
+    stop_interrupted,
 )
 from flowsim.cli.options import (
     DEFAULT_SEED,
@@ -210,8 +210,7 @@ def calibrate(
             if scenario.validation else None
         t_pred = time.perf_counter() - t2
     except KeyboardInterrupt as e:
-        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(interrupt_status(e)) from None
+        stop_interrupted(out_dir, e)
     except WorkerLost as e:
         fault("calibrate", out_dir, e, "stopped")
     finally:
@@ -242,8 +241,7 @@ def calibrate(
                                         validation=validation)
             t_write = time.perf_counter() - t3
     except KeyboardInterrupt as e:
-        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(interrupt_status(e)) from None
+        stop_interrupted(out_dir, e)
     if report:  # after the directory, from the posterior and predictive run in memory
         from flowsim.reports.html import calibration_report
 

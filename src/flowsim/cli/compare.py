@@ -35,11 +35,11 @@ from flowsim.cli._common import (
     handle_faults,
     handle_input_errors,
     hold_output_directory,
-    interrupt_status,
     option_error,
     out_console,
     print_problems,
     read_posterior,
+    stop_interrupted,
 )
 from flowsim.cli.options import (
     DEFAULT_REPLICATES,
@@ -167,8 +167,7 @@ def compare(
             written = write_comparison(comparison, out_dir, run_info=run_info,
                                        figures=figures)
     except KeyboardInterrupt as e:
-        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(interrupt_status(e)) from None
+        stop_interrupted(out_dir, e)
     except WorkerLost as e:
         fault("compare", out_dir, e, "stopped")
     except ResultsTooLarge as e:

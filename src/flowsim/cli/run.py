@@ -55,6 +55,7 @@ from flowsim.cli._common import (
     print_problems,
     read_posterior,
     signals_as_interrupts,
+    stop_interrupted,
 )
 from flowsim.cli.options import (
     DEFAULT_REPLICATES,
@@ -269,8 +270,7 @@ def _simulate_and_write(flowsim: Any, file: Path, scenario: Any, variables: tupl
             }
             written = write_outputs(results, out_dir, run_info=run_info, figures=figures)
     except KeyboardInterrupt as e:
-        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(interrupt_status(e)) from None
+        stop_interrupted(out_dir, e)
     finally:
         if partial is not None and partial.exists():  # a streamed file not moved in
             partial.unlink()

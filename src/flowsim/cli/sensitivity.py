@@ -43,10 +43,10 @@ from flowsim.cli._common import (
     handle_faults,
     handle_input_errors,
     hold_output_directory,
-    interrupt_status,
     option_error,
     out_console,
     print_problems,
+    stop_interrupted,
 )
 from flowsim.cli.options import (
     DEFAULT_SEED,
@@ -172,8 +172,7 @@ def sensitivity(
                          progress=progress)
         t_sim = time.perf_counter() - t1
     except KeyboardInterrupt as e:
-        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(interrupt_status(e)) from None
+        stop_interrupted(out_dir, e)
     except WorkerLost as e:
         fault("sensitivity", out_dir, e, "stopped")
     except ValueError as e:  # e.g. targets the observation model cannot read
@@ -205,8 +204,7 @@ def sensitivity(
         with handle_faults("sensitivity", out_dir):
             written = write_sensitivity(out_dir, result, run_info=run_info, figures=figures)
     except KeyboardInterrupt as e:
-        err.print(f"interrupted: nothing was written to {out_dir}", soft_wrap=True)
-        raise typer.Exit(interrupt_status(e)) from None
+        stop_interrupted(out_dir, e)
     if report:
         from flowsim.reports.sensitivity import sensitivity_report
 
