@@ -155,7 +155,7 @@ def calibrate(
                      f"give at least {first:,} or a smaller --population")
     out_dir = out if out is not None else _default_out(scenario.name)
     hold_output_directory("calibrate", out_dir, force)
-    n_workers = _workers(workers)
+    n_workers = resolve_workers(workers)
     estimated = sum(p.prior is not None for p in scenario.parameters.values())
     if not quiet:
         err.print(f"{scenario.name}: calibrating {estimated} parameters to "
@@ -355,10 +355,6 @@ def _default_out(name: str) -> Path:
     """``results/calibrate-<scenario name>``."""
     run_dir = default_out_dir(name)
     return run_dir.parent / f"calibrate-{run_dir.name}"
-
-
-def _workers(workers: int) -> int:
-    return resolve_workers(workers)
 
 
 def _print_targets(table: Any, title: str = "Targets") -> None:

@@ -97,7 +97,7 @@ def plot(
 
             directory = results_path if results_path.is_dir() else results_path.parent
             saved = _open(directory, open_calibration, "flowsim posterior file")
-            figures, skipped = draw_calibration_figures(saved, _workers(workers))
+            figures, skipped = draw_calibration_figures(saved, resolve_workers(workers))
             written = save_figures(figures, out_dir, fmt=fmt.value, dpi=dpi,
                                    description="flowsim calibration of "
                                    f"{saved.posterior.attrs.get('scenario_name')}",
@@ -137,7 +137,3 @@ def _open(path: Path, opener: Any, what: str) -> Any:
         file = path / "results.nc" if path.is_dir() and what.endswith("(NetCDF)") else path
         print_problems([Problem(f"is not a {what}: {e}", file=str(file))], err_console())
         raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def _workers(workers: int) -> int:
-    return resolve_workers(workers)
