@@ -109,6 +109,20 @@ def test_pmc_method(toy: Path, tmp_path: Path) -> None:
                     "--no-figures", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert Posterior.load(out / "posterior.nc").attrs["method"] == "abc-smc"
+    out = tmp_path / "silverman"
+    result = invoke("calibrate", str(toy), *TINY, "--method", "pmc", "--kernel", "silverman",
+                    "--workers", "1", "--no-figures", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Silverman" in Posterior.load(out / "posterior.nc").attrs["kernel"]
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["settings"]["kernel"] == "silverman"
+    assert "--kernel silverman" in meta["command"]["repeat"]
+    out = tmp_path / "adaptive"
+    result = invoke("calibrate", str(toy), *TINY, "--method", "pmc", "--distance", "adaptive",
+                    "--workers", "1",
+                    "--no-figures", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert Posterior.load(out / "posterior.nc").attrs["distance"].startswith("adaptive")
 
 
 @pytest.mark.parametrize("wrap", [False, True], ids=["list", "mapping"])
@@ -148,6 +162,14 @@ def test_bad_input_exits_2_without_a_traceback(toy: Path, tmp_path: Path) -> Non
     assert result.exit_code == EXIT_BAD_INPUT and "nope.yaml" in result.stderr
     result = invoke("calibrate", str(toy), *TINY, "--method", "nuts")
     assert result.exit_code == EXIT_BAD_INPUT and "--method" in result.stderr
+    result = invoke("calibrate", str(toy), *TINY, "--kernel", "gauss")
+    assert result.exit_code == EXIT_BAD_INPUT and "--kernel" in result.stderr
+    result = invoke("calibrate", str(toy), *TINY, "--distance", "scaled")
+    assert result.exit_code == EXIT_BAD_INPUT and "--distance" in result.stderr
+    result = invoke("calibrate", str(toy), *TINY, "--distance", "adaptive")  # mcmc default
+    assert result.exit_code == EXIT_BAD_INPUT and "--method pmc" in result.stderr
+    result = invoke("calibrate", str(toy), *TINY, "--method", "mcmc", "--kernel", "silverman")
+    assert result.exit_code == EXIT_BAD_INPUT and "--method pmc" in result.stderr
     result = invoke("calibrate", str(toy), "--budget", "50", "--population", "40")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "cannot complete the first generation" in result.stderr

@@ -158,6 +158,9 @@ class TargetSet:
     errors : ErrorColumns or None
         The error model of each column; ``None`` when no target has one (then every
         distance is the range distance above, computed as it always was).
+    target_weights : ndarray of float, shape (len(targets),), or None
+        Ranges only: each target's distance is multiplied by its weight before they combine
+        (:meth:`with_weights`; the adaptive distance of calibration). ``None``: all 1.
     """
 
     targets: tuple[Target, ...]
@@ -170,6 +173,7 @@ class TargetSet:
     norm: Norm = "rms"
     column_value: np.ndarray | None = None
     errors: ErrorColumns | None = None
+    target_weights: np.ndarray | None = None
 
     @classmethod
     def build(cls, targets: Sequence[Target], scenario: Scenario | None = None,
@@ -311,14 +315,33 @@ class TargetSet:
                  for i in range(len(self.targets))]
         return np.stack(parts, axis=-1)
 
+    def with_weights(self, weights: np.ndarray | None) -> TargetSet:
+        """The same set with each target's distance weighted (ranges only; ``None``: none).
+
+        Weights change which misses count most, never which replicates meet every target
+        (a weighted distance is zero exactly when the unweighted one is), so the ABC
+        posterior at tolerance 0 is the same.
+        """
+        if weights is not None:
+            if self.errors is not None:
+                raise ValueError("targets with error models are weighted by their errors' "
+                                 "sds already; weights are for range targets")
+            weights = np.asarray(weights, dtype=float)
+            if weights.shape != (len(self.targets),) or not (weights > 0).all():
+                raise ValueError(f"need {len(self.targets)} positive target weights")
+        return dataclasses.replace(self, target_weights=weights)
+
     def distance(self, obs: np.ndarray) -> np.ndarray:
         """The total distance of each replicate, shape ``obs.shape[:-1]``.
 
-        Ranges: the targets' distances combined. Error models: every column's ``|z|``
-        combined (each observation weighs the same).
+        Ranges: the targets' distances (times :attr:`target_weights`, if any) combined.
+        Error models: every column's ``|z|`` combined (each observation weighs the same).
         """
         if self.errors is None:
-            return combine(self.target_distances(obs), self.norm)
+            d = self.target_distances(obs)
+            if self.target_weights is not None:
+                d = d * self.target_weights
+            return combine(d, self.norm)
         self.check_combinable()
         return combine(self.errors.z(obs), self.norm)
 

@@ -13,7 +13,8 @@ al. 2012) in this implementation (:func:`_smc_pmc`, ``method="pmc"``, the defaul
 * **Kernel**: a multivariate normal random walk whose covariance is **twice the weighted
   covariance** of the previous population (Beaumont et al. 2009; it minimises the
   Kullback-Leibler divergence between the kernel-smoothed population and the next target
-  for Gaussian-like posteriors). It acts in an **unconstrained space**: ``logit`` for
+  for Gaussian-like posteriors), or with ``kernel="silverman"`` that covariance times
+  Silverman's squared bandwidth, narrower (:mod:`flowsim.calibration.kernels`). It acts in an **unconstrained space**: ``logit`` for
   parameters whose prior has a bounded support (on the log scale for ``loguniform``
   priors), ``log`` for half-bounded ones, identity otherwise, so proposals never leave the
   prior's support and rates spanning decades are explored in proportion.
@@ -56,6 +57,8 @@ import numpy as np
 from scipy import linalg
 
 from flowsim.calibration.distance import Norm
+from flowsim.calibration.kernels import KERNELS
+from flowsim.calibration.likelihood_stage import error_model_moves, error_model_stage
 from flowsim.calibration.posterior import GenerationInfo, Posterior
 from flowsim.calibration.sampler import (
     _from_kernel,
@@ -65,6 +68,7 @@ from flowsim.calibration.sampler import (
     _next_epsilon,
     _Population,
     _posterior,
+    _rescaled,
     _Run,
 )
 from flowsim.calibration.settings import (
@@ -102,6 +106,9 @@ def abc_smc(
     block_size: int = DEFAULT_CALIBRATION_BLOCK,
     method: Literal["pmc", "mcmc"] = "pmc",
     mcmc_steps_max: int = 50,
+    kernel: Literal["beaumont", "silverman"] = "beaumont",
+    round_margin: float = 0.1,
+    distance: Literal["fixed", "adaptive"] = "fixed",
     progress: Callable[[GenerationInfo], None] | None = None,
 ) -> Posterior:
     """Calibrate a scenario's parameters to its targets by ABC-SMC (see the module doc).
@@ -136,6 +143,21 @@ def abc_smc(
         ``replicates_per_particle=1``.
     mcmc_steps_max : int
         ``"mcmc"`` only: the most Metropolis-Hastings steps per generation.
+    kernel : {"beaumont", "silverman"}
+        ``"pmc"`` only: the perturbation kernel's covariance, twice the population's
+        weighted covariance (``"beaumont"``) or that covariance times Silverman's squared
+        bandwidth (``"silverman"``, narrower: fewer simulations where the posterior is
+        well identified; see :mod:`flowsim.calibration.kernels`).
+    round_margin : float
+        How many more candidates than expected to be needed a round of a generation
+        simulates (a share, >= 0): 0.1 by default; 0 takes the fewest simulations and more
+        rounds (calls of the engine).
+    distance : {"fixed", "adaptive"}
+        ``"pmc"`` with range targets only: ``"adaptive"`` weights each target's distance by
+        the inverse of its mean distance over the last generation's simulations (as pyabc's
+        adaptive p-norm distance; :func:`~flowsim.calibration.sampler.adaptive_weights`),
+        so that a target far from its figure everywhere does not drown the others. The
+        posterior at tolerance 0 is the same; each generation's ε is on its own scale.
     progress : callable, optional
         Called with the :class:`GenerationInfo` of each completed generation.
 
@@ -154,12 +176,24 @@ def abc_smc(
     if method not in ("pmc", "mcmc"):
         raise ValueError(f"unknown method {method!r}; choose 'pmc' or 'mcmc'")
     mcmc_steps_max = _check_positive_int("mcmc_steps_max", mcmc_steps_max)
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+    if method == "mcmc" and kernel != "beaumont":
+        raise ValueError("kernel applies to method='pmc'; method='mcmc' moves its particles "
+                         "by Metropolis-Hastings steps of its own")
+    if distance not in ("fixed", "adaptive"):
+        raise ValueError(f"unknown distance {distance!r}; choose 'fixed' or 'adaptive'")
+    if not (isinstance(round_margin, int | float) and 0 <= round_margin < math.inf):
+        raise ValueError(f"round_margin must be a number >= 0, got {round_margin!r}")
     settings = RunSettings(seed=seed, workers=workers,
                            replicates_per_particle=replicates_per_particle, norm=norm,
                            parameters=parameters, batch_memory=batch_memory, client=client,
                            pool=pool, block_size=block_size)
     run = _Run(scenario, targets, settings)
     errors = run.targets.errors is not None
+    if distance == "adaptive" and (errors or method == "mcmc"):
+        raise ValueError("distance='adaptive' is for method='pmc' with range targets: an "
+                         "error model's distance is already in sds of each figure's error")
     if min_epsilon is None:
         min_epsilon = run.targets.goal
     if method == "mcmc" and run.k != 1:
@@ -175,6 +209,8 @@ def abc_smc(
             pop, gens, reason = _smc_mcmc(run, population, alpha, min_epsilon,
                                           generations_max, min_acceptance, budget,
                                           mcmc_steps_max, progress)
+            if reason == "tolerance reached" and errors:  # the posterior itself
+                pop = error_model_moves(run, pop, gens, budget, mcmc_steps_max, progress)
         return _posterior(run, pop, gens, "abc-smc-mcmc", {
             "stop_reason": reason, **settings, "mcmc_steps_max": mcmc_steps_max,
             "kernel": "random-walk Metropolis-Hastings in the unconstrained space, covariance "
@@ -182,11 +218,27 @@ def abc_smc(
                       "& Pettitt 2011)"}, *_verdict(reason, pop.epsilon, min_epsilon, errors))
     with run:
         pop, gens, reason = _smc_pmc(run, population, alpha, min_epsilon, generations_max,
-                                     min_acceptance, budget, progress)
-    return _posterior(run, pop, gens, "abc-smc", {
-        "stop_reason": reason, **settings,
-        "kernel": "multivariate normal, 2x weighted covariance, unconstrained space",
-    }, *_verdict(reason, pop.epsilon, min_epsilon, errors))
+                                     min_acceptance, budget, progress, kernel,
+                                     float(round_margin), distance == "adaptive")
+    extra = {"stop_reason": reason, **settings, "kernel": _KERNEL_NAMES[kernel]}
+    if distance == "adaptive":
+        extra["distance"] = ("adaptive: each target's distance weighted by the inverse of its "
+                             "mean over the last generation's simulations; final weights "
+                             + ", ".join(f"{t.id} {w:.3g}" for t, w in zip(
+                                 run.targets.targets, run.targets.target_weights
+                                 if run.targets.target_weights is not None else
+                                 np.ones(len(run.targets.targets)), strict=True)))
+    if round_margin != 0.1:  # the default's attributes are those of earlier versions
+        extra["round_margin"] = float(round_margin)
+    return _posterior(run, pop, gens, "abc-smc", extra,
+                      *_verdict(reason, pop.epsilon, min_epsilon, errors))
+
+
+_KERNEL_NAMES = {
+    "beaumont": "multivariate normal, 2x weighted covariance, unconstrained space",
+    "silverman": "multivariate normal, weighted covariance x Silverman's squared bandwidth, "
+                 "unconstrained space",
+}
 
 
 def _verdict(reason: str, epsilon: float, min_epsilon: float,
@@ -209,7 +261,8 @@ def _verdict(reason: str, epsilon: float, min_epsilon: float,
 
 def _smc_pmc(run: _Run, population: int, alpha: float, min_epsilon: float,
              generations_max: int, min_acceptance: float, budget: int,
-             progress: Callable[[GenerationInfo], None] | None
+             progress: Callable[[GenerationInfo], None] | None, kernel: str = "beaumont",
+             margin: float = 0.1, adaptive: bool = False
              ) -> tuple[_Population, list[GenerationInfo], str]:
     """ABC-SMC by population Monte Carlo (importance weights; see the module doc)."""
     gens: list[GenerationInfo] = []
@@ -219,11 +272,12 @@ def _smc_pmc(run: _Run, population: int, alpha: float, min_epsilon: float,
     for t in range(generations_max):
         t0 = time.perf_counter()
         if pop is None:
-            new = _generation(run, population, _from_prior(run), None, alpha, 1.0, budget)
+            new = _generation(run, population, _from_prior(run), None, alpha, 1.0, budget,
+                              scales=adaptive)
         else:
             prev_rate = gens[-1].acceptance_rate
-            new = _generation(run, population, _from_kernel(run, pop), epsilon, alpha,
-                              prev_rate, budget)
+            new = _generation(run, population, _from_kernel(run, pop, kernel), epsilon,
+                              alpha, prev_rate, budget, margin, scales=adaptive)
         if new is None:
             reason = "budget exhausted"
             break
@@ -238,6 +292,8 @@ def _smc_pmc(run: _Run, population: int, alpha: float, min_epsilon: float,
         if info.acceptance_rate < min_acceptance:
             reason = "acceptance rate below min_acceptance"
             break
+        if adaptive:  # the next generation's distance, from this one's simulations
+            pop = _rescaled(run, pop)
         nxt = max(min_epsilon, _next_epsilon(pop, alpha))
         if not nxt < pop.epsilon:
             reason = "tolerance no longer decreases"
@@ -245,6 +301,9 @@ def _smc_pmc(run: _Run, population: int, alpha: float, min_epsilon: float,
         epsilon = nxt
     if pop is None:  # pragma: no cover - excluded by the budget check of abc_smc
         raise RuntimeError("no generation completed")
+    if reason == "tolerance reached" and run.targets.errors is not None:
+        pop = error_model_stage(run, pop, gens, population, budget, progress, kernel,
+                                margin)  # from the goal's ball to the posterior itself
     return pop, gens, reason
 
 

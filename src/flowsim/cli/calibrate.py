@@ -44,6 +44,7 @@ import numpy as np
 import typer
 
 from flowsim.calibration.convergence import small_sample
+from flowsim.calibration.kernels import KERNELS
 from flowsim.cli._common import (
     EXIT_BAD_INPUT,
     err_console,
@@ -110,6 +111,15 @@ def calibrate(
         "--method", metavar="pmc|mcmc", help="mcmc: Metropolis-Hastings replenishment "
         "(for many parameters); pmc: importance-weighted population Monte Carlo.")
     ] = DEFAULT_METHOD,
+    kernel: Annotated[str, typer.Option(
+        "--kernel", metavar="beaumont|silverman", help="pmc: the perturbation kernel, twice "
+        "the population's covariance (beaumont) or that covariance times Silverman's squared "
+        "bandwidth (silverman: narrower, fewer simulations when the posterior is well "
+        "identified).")] = "beaumont",
+    distance: Annotated[str, typer.Option(
+        "--distance", metavar="fixed|adaptive", help="pmc with range targets: adaptive "
+        "weights each target by the inverse of its mean miss in the last generation (the "
+        "posterior at tolerance 0 is the same).")] = "fixed",
     seed: Annotated[int, seed_option(
         "Root of all randomness: the same seed gives the same posterior bit for bit, "
         "whatever --workers is.")] = DEFAULT_SEED,
@@ -144,10 +154,25 @@ def calibrate(
     err = err_console()
     if method not in METHODS:
         option_error("calibrate", f"--method: unknown method {method!r}; choose pmc or mcmc")
+    if kernel not in KERNELS:
+        option_error("calibrate", f"--kernel: unknown kernel {kernel!r}; choose "
+                     f"{' or '.join(KERNELS)}")
+    if distance not in ("fixed", "adaptive"):
+        option_error("calibrate", f"--distance: unknown distance {distance!r}; choose fixed "
+                     "or adaptive")
+    if method == "mcmc" and distance != "fixed":
+        option_error("calibrate", "--distance applies to --method pmc; mcmc keeps the fixed "
+                     "distance")
+    if method == "mcmc" and kernel != "beaumont":
+        option_error("calibrate", "--kernel applies to --method pmc; mcmc moves its "
+                     "particles by Metropolis-Hastings steps of its own")
     with handle_input_errors():
         scenario, warnings = read_with_targets(file, targets)
     print_problems(warnings, err)
     _check_calibratable(scenario, file, targets)
+    if distance == "adaptive" and any(t.error is not None for t in scenario.targets):
+        option_error("calibrate", "--distance adaptive is for range targets: these targets "
+                     "have error models, whose distance is already in sds of each error")
     first = math.ceil(population / ALPHA)
     if budget < first:
         option_error("calibrate", f"--budget {budget:,} cannot complete the first "
@@ -166,7 +191,8 @@ def calibrate(
     if targets is not None:
         repeat += ["--targets", str(targets)]
     repeat += ["--budget", str(budget), "--population", str(population), "--method", method,
-               "--seed", str(seed), "--generations", str(generations), "--predictive",
+               *(["--kernel", kernel] if kernel != "beaumont" else []),
+               *(["--distance", distance] if distance != "fixed" else []), "--seed", str(seed), "--generations", str(generations), "--predictive",
                str(predictive)]
     root = np.random.SeedSequence(seed)
     cal_seed, pred_seed = root.spawn(2)
@@ -188,6 +214,7 @@ def calibrate(
         post = abc_smc(scenario, population=population, budget=budget, method=method,  # type: ignore[arg-type]
                        seed=cal_seed, workers=n_workers, pool=pool, alpha=ALPHA,
                        generations_max=generations, mcmc_steps_max=MCMC_STEPS,
+                       kernel=kernel, distance=distance,  # type: ignore[arg-type]
                        progress=progress)
         t_cal = time.perf_counter() - t1
         if not quiet:
@@ -227,6 +254,7 @@ def calibrate(
         "scenario": {"file": str(file), "name": scenario.name},
         "targets_file": str(targets) if targets is not None else None,
         "settings": {"budget": budget, "population": population, "method": method,
+                     "kernel": kernel, "distance": distance,
                      "alpha": ALPHA, "generations_max": generations,
                      "mcmc_steps_max": MCMC_STEPS, "predictive_replicates": predictive},
         "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},

@@ -10,7 +10,9 @@
   uniforms through monotone inverse CDFs, for paired comparisons);
 * :mod:`flowsim.core.fields`: numeric tensors of numbers and parameter references;
 * :mod:`flowsim.core.epochs`: what a block needs of each policy epoch, computed once;
-* :mod:`flowsim.core.sums`: sums over routes grouped by country.
+* :mod:`flowsim.core.sums`: sums over routes grouped by country;
+* :mod:`flowsim.core.route_tree`: the route choice's draws: the chain of conditional
+  binomials, and a tree of them beyond a country's first 64 routes.
 
 The core knows nothing of YAML, files, figures or the command line.
 """

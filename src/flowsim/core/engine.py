@@ -3,7 +3,8 @@
 Shape convention (one block of ``B`` replicates): ``(B, C, K)`` for countries × cohorts,
 ``(B, R, K)`` for routes × cohorts, ``(B, K)`` for the origin's cohorts. Nothing here loops
 over replicates or people; Python loops run over steps, over route *positions* in the
-multinomial chain, over cohorts in capacity selection, and over programmes.
+multinomial chain (at most :data:`~flowsim.core.route_tree.CHAIN_POSITIONS`, then over the
+levels of a tree of binomials), over cohorts in capacity selection, and over programmes.
 
 Compartments (every person is in exactly one, at every step):
 
@@ -56,6 +57,7 @@ from flowsim.core.abroad import Eligible, hazard_factors
 from flowsim.core.compile import CompiledModel
 from flowsim.core.epochs import BlockEpochs, clip01
 from flowsim.core.quotas import Programmes, cap_select
+from flowsim.core.route_tree import draw_chain
 from flowsim.core.shocks import daily_factor
 from flowsim.core.sums import Grouper, sum_over_axis1, to_source
 
@@ -321,16 +323,16 @@ def run_block(
             grants[:, asylum_c] = gr
 
         # 4. route choice: a chain of conditional binomials, one route position at a time
+        # up to CHAIN_POSITIONS, then a tree of binomials, one level at a time, over the
+        # routes beyond (countries with more routes; none in the shipped scenarios)
         flow = np.zeros((B, R, K), dtype=np.int64)
         left = movers
-        chain_cond = ep.chain_cond
+        chain_cond, tree_p = ep.chain_cond, ep.tree_p
         if network_stock is not None:  # attractiveness rises with last step's stocks
-            chain_cond = derived.chain_with_network(ep, network_stock)
+            chain_cond, tree_p = derived.chain_with_network(ep, network_stock)
         movers_tc = movers[:, tc].copy() if eligible_movers is not None else None
-        for link, cond in zip(derived.chain, chain_cond, strict=True):
-            x = sampler.binomial(left[:, link.source_at], cond, SITE_ROUTE, link.routes)
-            flow[:, link.route_at] = x
-            left[:, link.source_at] -= x
+        draw_chain(sampler, derived.chain, chain_cond, left, flow, SITE_ROUTE)
+        derived.tree.draw(sampler, tree_p, left, flow, SITE_ROUTE)
         # movers without a usable route stay where they are (the eligible stay eligible)
         if movers_tc is not None:
             eligible.stayed(sampler, SITE_KEPT, movers_tc, eligible_movers, left[:, tc])

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from flowsim.core.compile import CLOSED, HUMANITARIAN, IRREGULAR, QUEUED, CompiledModel
+from flowsim.core.route_tree import CHAIN_POSITIONS, RouteTree
 from flowsim.core.sums import ChainSums, Grouper
 
 __all__ = ["BlockEpochs", "Epoch", "clip01"]
@@ -32,6 +33,7 @@ class Epoch:
     route_open: np.ndarray  # (1|B, R, K) bool
     route_cond: np.ndarray  # (1|B, R, K) conditional probability in the chain
     chain_cond: list[np.ndarray]  # route_cond at each chain position's routes (contiguous)
+    tree_p: list[np.ndarray]  # the route tree's probabilities (RouteTree.probabilities)
     weight: np.ndarray  # (1|B, R, K) the routes' logit weights (for network effects)
     route_queued: np.ndarray  # (1, R, K) bool
     access: np.ndarray  # (1|B, K) A ** deterrence for the origin
@@ -99,6 +101,9 @@ class BlockEpochs:
         self.regime_cost = model.regime_cost.values(params)  # (1|B, 6)
         self.deterrence = model.deterrence.values(params)  # (1|B,)
         self.chain = _chain(model)
+        # the routes beyond the chain's positions (countries of more than CHAIN_POSITIONS
+        # routes; none in the shipped scenarios)
+        self.tree = RouteTree(model.route_src, model.route_position, CHAIN_POSITIONS)
         # routes that queue applicants in some epoch: the only ones that can hold anybody
         self.queue_routes = np.flatnonzero(np.isin(model.route_regime, QUEUED).any(axis=(0, 2)))
         self.asylum_countries = np.flatnonzero(model.has_asylum)
@@ -193,10 +198,14 @@ class BlockEpochs:
         weight = ep.weight * np.exp(boost)[:, m.route_dst, None]
         return self.conditionals(weight, ep.route_open[0], ep.index)
 
-    def chain_with_network(self, ep: Epoch, stock: np.ndarray) -> list[np.ndarray]:
-        """:meth:`cond_with_network` at each chain position's routes."""
+    def chain_with_network(self, ep: Epoch, stock: np.ndarray
+                           ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """:meth:`cond_with_network` at each chain position's routes, and the route tree's
+        probabilities from it (:attr:`Epoch.chain_cond` and :attr:`Epoch.tree_p` of this step).
+        """
         cond = self.cond_with_network(ep, stock)
-        return [np.ascontiguousarray(cond[:, c.routes]) for c in self.chain]
+        return ([np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
+                self.tree.probabilities(cond))
 
     def access(self, weight: np.ndarray, e: int) -> np.ndarray:
         """Mixture-weighted choice weight out of the origin, per cohort (B|1, K)."""
@@ -290,6 +299,7 @@ class BlockEpochs:
             route_open=open_[None],
             route_cond=cond,
             chain_cond=[np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
+            tree_p=self.tree.probabilities(cond),
             weight=weight,
             route_queued=queued,
             access=access,
@@ -445,9 +455,10 @@ class _Link:
 
 
 def _chain(model: CompiledModel) -> list[_Link]:
-    """The route chain's positions in order (see :class:`_Link`)."""
+    """The route chain's positions in order, up to :data:`CHAIN_POSITIONS` (see
+    :class:`_Link`; the routes beyond go through :class:`RouteTree`)."""
     links = []
-    for j in range(int(model.route_position.max(initial=-1)) + 1):
+    for j in range(min(int(model.route_position.max(initial=-1)) + 1, CHAIN_POSITIONS)):
         routes = np.flatnonzero(model.route_position == j)
         sources = model.route_src[routes]
         if routes.size == 1:

@@ -189,7 +189,9 @@ def simulate(
         replicate of the block. ``simulate`` then returns these rows stacked in replicate
         order instead of a Results, so that big ensembles and calibrations move only the
         numbers they need. It must be picklable to run in worker processes (a module-level
-        function or a ``functools.partial`` of one).
+        function or a ``functools.partial`` of one). Wrapped as
+        :class:`~flowsim.ensemble.blocks.OnArrays`, it receives the block's raw arrays
+        instead, which is faster where the model is small.
     max_memory : int or str, optional
         The most memory the results may take, in bytes or as ``"16G"`` (default: the
         environment variable ``FLOWSIM_MAX_MEMORY``, else a quarter of the machine's memory;

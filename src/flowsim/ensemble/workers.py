@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from flowsim.core.compile import CompiledModel
-from flowsim.ensemble.blocks import run_block_seeded
+from flowsim.ensemble.blocks import OnArrays, run_block_seeded
 from flowsim.ensemble.processes import resolve_workers
 from flowsim.scenario.model import Scenario
 
@@ -96,6 +96,11 @@ def _run_task(model: CompiledModel, task: tuple[Any, ...], scenario: Scenario | 
     out = run_block_seeded(model, params, ss, record, sampling, first)
     if reduce is None:
         return block, out
+    if isinstance(reduce, OnArrays):  # a few numbers per replicate: no labels needed
+        rows = reduce(out)
+        del out
+        _release_memory()
+        return block, rows
     from flowsim.results.dataset import Results
 
     res = Results.from_arrays(model, out, params, root=ss, block_size=params.shape[0],

@@ -171,10 +171,13 @@ def report_markdown(posterior: Any, table: Any, info: Any, run_info: Mapping[str
         rule = ("A target with an error model is **met** when the median is within 2 sds of "
                 "the figure (the *Accepted* column); its *Distance* is the median's "
                 "standardized residual `|z|` (see `flowsim.calibration.errors`). Weights: "
-                f"{a['weighting']}; a small ESS after means the population was spread wide "
-                "against the likelihood, so that a few particles carry the weight: the "
-                "intervals then rest on few distinct draws (a larger `--population` does not "
-                "cure it, since it spreads as wide).")
+                f"{a['weighting']}"
+                + (f"; last stage: {a['error_model_stage']}" if a.get("error_model_stage")
+                   else "")
+                + ("." if a.get("weighting", "").startswith("none needed") else
+                   "; a small ESS after means the population was spread wide against the "
+                   "likelihood, so that a few particles carry the weight: the intervals then "
+                   "rest on few distinct draws."))
     else:
         what = "root mean square of the targets' log-scale distances; 0 when every target is met"
         rule = ("A target is **met** when the median lies in the range it "
