@@ -30,12 +30,10 @@ made so far. Used within :mod:`flowsim.calibration` only.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 
 import numpy as np
-from scipy import linalg
 
 from flowsim.calibration.posterior import GenerationInfo
 from flowsim.calibration.sampler import (
@@ -43,9 +41,11 @@ from flowsim.calibration.sampler import (
     _info,
     _likelihood_generation,
     _likelihood_weights,
+    _moves_needed,
     _Population,
     _reference,
     _Run,
+    _walk_cholesky,
 )
 from flowsim.calibration.streams import _child
 
@@ -102,11 +102,7 @@ def error_model_moves(run: _Run, pop: _Population, gens: list[GenerationInfo], b
     obs = pop.obs[idx, 0].copy()
     d = pop.rep_dist[idx, 0].copy()
     ll = ts.log_likelihood(obs)
-    distinct = np.unique(idx).size
-    cov = np.atleast_2d(np.cov(z[np.unique(idx)].T, ddof=1)) if distinct > 1 else np.eye(p)
-    cov = min(2.0, 2.38**2 / p) * cov
-    cov += 1e-10 * (np.trace(cov) / p if np.trace(cov) > 0 else 1.0) * np.eye(p)
-    chol = linalg.cholesky(cov, lower=True)
+    chol = _walk_cholesky(z[np.unique(idx)])
     proposed = accepted = sims = rounds = 0
     steps, step = steps_max, 0
     while step < steps:
@@ -137,9 +133,7 @@ def error_model_moves(run: _Run, pop: _Population, gens: list[GenerationInfo], b
         rounds += 1
         step += 1
         if step == 1:
-            a = accepted / proposed
-            steps = steps_max if a <= 0 else 1 if a >= 1 else min(
-                steps_max, max(1, math.ceil(math.log(0.01) / math.log1p(-a))))
+            steps = _moves_needed(accepted, proposed, steps_max)
     else:
         run.stage_note = (f"{step} pseudo-marginal steps, acceptance "
                           f"{accepted / max(proposed, 1):.1%}")

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 import numpy as np
+from scipy import linalg
 
 from flowsim._version import __version__
 from flowsim.calibration.convergence import bound_pileups, convergence_attrs
@@ -219,6 +220,36 @@ def _from_kernel(run: _Run, prev: _Population, kind: str = "beaumont") -> Propos
     return propose
 
 
+def _round_size(run: _Run, n_left: int, accepted: int, proposed: int, rate_guess: float,
+                margin: float, left: int) -> int:
+    """Candidates for a round that should give ``n_left`` more accepted particles: the
+    expected need at the acceptance rate seen so far (``rate_guess`` before any), times
+    ``1 + margin``, plus 8; at most what memory (``run.max_sims``) and the budget allow."""
+    rate = accepted / proposed if accepted > 0 else rate_guess
+    m = math.ceil((1.0 + margin) * n_left / max(rate, 1e-6)) + 8
+    return max(1, min(m, run.max_sims // run.k, left // run.k))
+
+
+def _walk_cholesky(z: np.ndarray) -> np.ndarray:
+    """The Cholesky factor of a random walk's step covariance from particles ``z`` (n, p):
+    ``min(2, 2.38² / p)`` times their covariance (the identity for fewer than two), with a
+    jitter of 1e-10 of its mean variance (Metropolis-Hastings moves of ``"mcmc"``)."""
+    p = z.shape[1]
+    cov = np.atleast_2d(np.cov(z.T, ddof=1)) if z.shape[0] > 1 else np.eye(p)
+    cov = min(2.0, 2.38**2 / p) * cov
+    cov += 1e-10 * (np.trace(cov) / p if np.trace(cov) > 0 else 1.0) * np.eye(p)
+    return linalg.cholesky(cov, lower=True)
+
+
+def _moves_needed(accepted: int, proposed: int, steps_max: int) -> int:
+    """Metropolis-Hastings steps in all after a first with this acceptance: enough for each
+    particle to have moved at least once with probability about 0.99, at most
+    ``steps_max``."""
+    a = accepted / proposed
+    return steps_max if a <= 0 else 1 if a >= 1 else min(
+        steps_max, max(1, math.ceil(math.log(0.01) / math.log1p(-a))))
+
+
 def _generation(run: _Run, n: int, propose: Proposal, epsilon: float | None, alpha: float,
                 rate_guess: float, budget: int, margin: float = 0.1,
                 scales: bool = False) -> _Population | None:
@@ -242,11 +273,9 @@ def _generation(run: _Run, n: int, propose: Proposal, epsilon: float | None, alp
         if left < k:
             return None
         if epsilon is None:
-            m = math.ceil(n / alpha)
+            m = max(1, min(math.ceil(n / alpha), run.max_sims // k, left // k))
         else:
-            rate = accepted / proposed if accepted > 0 else rate_guess
-            m = math.ceil((1.0 + margin) * (n - n_acc) / max(rate, 1e-6)) + 8
-        m = max(1, min(m, run.max_sims // k, left // k))
+            m = _round_size(run, n - n_acc, accepted, proposed, rate_guess, margin, left)
         rng, ss = run.next_round()
         theta, logq = propose(rng, m)
         obs, d = run.evaluate(theta, ss)
@@ -329,9 +358,7 @@ def _likelihood_generation(run: _Run, n: int, propose: Proposal, reference: floa
         left = budget - run.simulations
         if left < k:
             return None
-        rate = accepted / proposed if accepted > 0 else rate_guess
-        m = math.ceil((1.0 + margin) * (n - n_acc) / max(rate, 1e-6)) + 8
-        m = max(1, min(m, run.max_sims // k, left // k))
+        m = _round_size(run, n - n_acc, accepted, proposed, rate_guess, margin, left)
         rng, ss = run.next_round()
         theta, logq = propose(rng, m)
         obs, d = run.evaluate(theta, ss)

@@ -54,7 +54,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from scipy import linalg
 
 from flowsim.calibration.distance import Norm
 from flowsim.calibration.kernels import KERNELS
@@ -65,11 +64,13 @@ from flowsim.calibration.sampler import (
     _from_prior,
     _generation,
     _info,
+    _moves_needed,
     _next_epsilon,
     _Population,
     _posterior,
     _rescaled,
     _Run,
+    _walk_cholesky,
 )
 from flowsim.calibration.settings import (
     DEFAULT_CALIBRATION_BLOCK,
@@ -367,11 +368,7 @@ def _smc_mcmc(run: _Run, n: int, alpha: float, min_epsilon: float, generations_m
         src = keep[rng.integers(keep.size, size=drop.size)]
         for arr in (theta, z, lp, d, obs):
             arr[drop] = arr[src]
-        zk = z[keep]
-        cov = np.atleast_2d(np.cov(zk.T, ddof=1)) if keep.size > 1 else np.eye(p)
-        cov = min(2.0, 2.38**2 / p) * cov
-        cov += 1e-10 * (np.trace(cov) / p if np.trace(cov) > 0 else 1.0) * np.eye(p)
-        chol = linalg.cholesky(cov, lower=True)
+        chol = _walk_cholesky(z[keep])
         proposed = accepted = sims = rounds = 0
         steps, out_of_budget = steps_max, False
         step = 0
@@ -399,9 +396,7 @@ def _smc_mcmc(run: _Run, n: int, alpha: float, min_epsilon: float, generations_m
             rounds += 1
             step += 1
             if step == 1:
-                a = accepted / proposed
-                steps = steps_max if a <= 0 else 1 if a >= 1 else min(
-                    steps_max, max(1, math.ceil(math.log(0.01) / math.log1p(-a))))
+                steps = _moves_needed(accepted, proposed, steps_max)
         pop = _Population(theta.copy(), np.full(n, 1.0 / n), d[:, None].copy(),
                           obs[:, None].copy(), eps, proposed, accepted, sims, rounds)
         info = _info(pop, t, run.simulations, time.perf_counter() - t0)
