@@ -145,6 +145,25 @@ def test_grouped_sums_are_exact(dense: bool, monkeypatch: pytest.MonkeyPatch) ->
     np.testing.assert_array_equal(got, expected)
 
 
+def test_the_recording_layout_changes_no_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    # large slabs are written replicate-major through a time-major view, small ones
+    # time-major and transposed at the end: every layout gives the same arrays
+    from flowsim.core import engine
+
+    model = compile_scenario(flowsim.load_scenario("scenarios/syria-2015.yaml"))
+    params = model.default_params(3)
+    runs = []
+    for slab in (1, 10**12):
+        monkeypatch.setattr(engine, "REPLICATE_MAJOR_SLAB", slab)
+        runs.append(run_block(model, params, ExactSampler(np.random.default_rng(5)),
+                              tuple(RECORDABLE)))
+    assert runs[0].keys() == runs[1].keys() == set(RECORDABLE)
+    for v, arr in runs[0].items():
+        assert arr.flags.c_contiguous and runs[1][v].flags.c_contiguous
+        assert arr.shape == runs[1][v].shape and arr.shape[:2] == (3, model.n_steps)
+        np.testing.assert_array_equal(arr, runs[1][v], err_msg=v)
+
+
 def test_invariant_check_catches_an_impossible_draw() -> None:
     """``check=True`` really checks: a sampler that lets more people leave than there are
     is caught in the first step."""
