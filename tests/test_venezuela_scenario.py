@@ -16,17 +16,16 @@ three runs of 20 replicates of monthly steps (about 3 s).
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import shipped_cases as cases
 
 import flowsim
 from flowsim.calibration import posterior_rows
 from flowsim.calibration.loading import load_posterior
 from flowsim.core.compile import compile_scenario
-from flowsim.scenario import read_scenario
 from flowsim.scenario.model import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +33,6 @@ SCENARIO = ROOT / "scenarios" / "venezuela-2015.yaml"
 TARGETS = ROOT / "scenarios" / "venezuela-2015-targets.yaml"
 OVERLAY = ROOT / "scenarios" / "venezuela-2015-counterfactuals" / "no_peru_ecuador_visas.yaml"
 POSTERIOR = ROOT / "scenarios" / "venezuela-2015-posterior.nc"
-SCHEMA_LINE = "# yaml-language-server: $schema=../docs/scenario.schema.json"
 
 #: what the overlay removes from the baseline; it adds and replaces nothing
 REMOVED = ["peru_humanitarian_visa", "ecuador_humanitarian_visa"]
@@ -67,31 +65,21 @@ INITIAL_PARAMETERS = {"USA": ("initial_usa", 227_000, 256_000),
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    s, found = read_scenario(SCENARIO)
-    assert [str(p) for p in found] == []
-    return s
+    return cases.read_clean(SCENARIO)
 
 
 @pytest.fixture(scope="module")
 def overlay() -> Scenario:
-    s, found = read_scenario(OVERLAY)
-    assert [str(p) for p in found] == []
-    return s
+    return cases.read_clean(OVERLAY)
 
 
 @pytest.mark.parametrize("path", [SCENARIO, OVERLAY], ids=["baseline", "overlay"])
 def test_loads_without_errors_or_warnings(path: Path) -> None:
-    _, found = read_scenario(path)
-    assert [str(p) for p in found] == []  # neither errors nor warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        flowsim.load_scenario(path)
+    cases.assert_loads_cleanly(path)
 
 
 def test_the_files_start_with_the_schema_line() -> None:
-    assert SCENARIO.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_LINE
-    assert OVERLAY.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_LINE.replace(
-        "../docs", "../../docs")
+    cases.assert_schema_lines(SCENARIO, OVERLAY)
 
 
 def test_shape_of_the_case(scenario: Scenario) -> None:
@@ -110,17 +98,11 @@ def test_shape_of_the_case(scenario: Scenario) -> None:
 
 
 def test_every_parameter_has_a_prior(scenario: Scenario) -> None:
-    assert [n for n, p in scenario.parameters.items() if p.prior is None] == []
-    assert [n for n, p in scenario.parameters.items() if not p.description] == []
+    cases.assert_priors_described(scenario)
 
 
 def test_every_target_names_a_source(scenario: Scenario) -> None:
-    assert TARGETS.exists()
-    assert len(scenario.targets) >= 12
-    for t in scenario.targets:
-        assert t.source and len(t.source.strip()) > 20, t.id
-        assert t.quote and t.quote.strip(), t.id
-        assert t.note and t.note.strip(), t.id
+    cases.assert_targets_sourced(scenario, TARGETS, at_least=12)
     # no count of gross departures from Venezuela exists: the R4V totals are stocks abroad
     assert not [t.id for t in scenario.targets if t.observable == "departures"]
     by_kind = {o: [t.id for t in scenario.targets if t.observable == o]
@@ -229,28 +211,11 @@ def test_the_parole_programmes(scenario: Scenario) -> None:
 
 
 def test_every_dated_item_is_inside_the_calendar(scenario: Scenario) -> None:
-    first, last = scenario.calendar.start, scenario.calendar.end
-    for p in scenario.policies:
-        assert first <= p.start <= last, p.name
-        assert p.end is None or p.start <= p.end <= last, p.name
-    for s in scenario.shocks:
-        assert first <= s.date <= last, s.name
-    for pr in scenario.programmes:
-        for d in (pr.start, pr.end):
-            assert d is None or first <= d <= last, pr.name
-    for sc in scenario.schedules:
-        for pt in sc.points:
-            assert first <= pt.date <= last, sc.name
-    for t in scenario.targets:
-        for d in (t.start, t.end, t.at):
-            assert d is None or first <= d <= last, t.id
+    cases.assert_dates_inside_calendar(scenario)
 
 
 def test_the_case_s_policies_are_on_their_dates(scenario: Scenario) -> None:
-    policies = {p.name: p for p in scenario.policies}
-    for name, day in POLICY_DATES.items():
-        assert policies[name].start == day, name
-        assert policies[name].description, name
+    cases.assert_policies_on_dates(scenario, POLICY_DATES)
 
 
 def test_a_short_run_works_and_conserves_people(scenario: Scenario) -> None:
@@ -287,16 +252,8 @@ def test_a_short_run_works_and_conserves_people(scenario: Scenario) -> None:
 
 
 def test_the_overlay_changes_only_what_it_says(scenario: Scenario, overlay: Scenario) -> None:
-    assert overlay.name == "no-peru-ecuador-visas"
-    assert overlay.description.startswith("Counterfactual")
-    assert "\nextends: ../venezuela-2015.yaml\n" in OVERLAY.read_text(encoding="utf-8")
-    kept = [p for p in scenario.policies if p.name not in REMOVED]
-    assert len(kept) == len(scenario.policies) - len(REMOVED)
-    assert list(overlay.policies) == kept  # the rest unchanged, in order, nothing added
-    same = overlay.model_copy(update={"name": scenario.name,
-                                      "description": scenario.description,
-                                      "policies": scenario.policies})
-    assert same == scenario  # countries, routes, schedules, shocks, parameters, targets...
+    cases.assert_overlay_removes_only(scenario, overlay, OVERLAY, "no-peru-ecuador-visas",
+                                      "../venezuela-2015.yaml", REMOVED)
 
 
 def test_the_shipped_posterior_is_this_scenario_s(scenario: Scenario) -> None:
