@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from flowsim.results.files import json_default
+from flowsim.results.files import write_run_json
 
 __all__ = ["FILES", "SavedCalibration", "open_calibration", "report_markdown",
            "target_markdown", "write_calibration"]
@@ -430,11 +430,7 @@ def write_calibration(out_dir: str | Path, posterior: Any, scenario: Any, result
             "environment": {"python": platform.python_version(), "numpy": np.__version__},
             **run_info,
         }
-        meta["files"] = [*names, "run.json"]
-        (tmp / "run.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                                 default=json_default) + "\n",
-                                      encoding="utf-8")
-        names.append("run.json")
+        write_run_json(tmp, meta, names)
     return [out / n for n in names]
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import platform
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ import xarray as xr
 from flowsim._version import __version__
 from flowsim.comparison.effects import Comparison
 from flowsim.plots import comparison as plots_compare
-from flowsim.results.files import Written, json_default, staged_directory
+from flowsim.results.files import Written, staged_directory, write_run_json
 
 __all__ = ["COMPARISON_FILE", "EFFECTS_FILE", "FIGURES", "PAPER_FIGURES", "RUN_FILE",
            "SavedComparison", "comparison_dataset", "open_comparison", "write_comparison"]
@@ -245,11 +244,6 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *,
             else:
                 meta[k] = v
         meta.setdefault("timings", {})["write_s"] = round(time.perf_counter() - t0, 3)
-        meta["files"] = [*names, RUN_FILE]
-        if skipped:
-            meta["skipped"] = skipped
-        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                               default=json_default) + "\n", encoding="utf-8")
-        names.append(RUN_FILE)
+        write_run_json(tmp, meta, names, skipped, RUN_FILE)
     return Written(out, tuple(out / n for n in names), tuple(skipped))
 

@@ -22,7 +22,6 @@ redraws the figures of saved results the same way.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from flowsim.results.cf import provenance_line
-from flowsim.results.files import Written, json_default, staged_directory
+from flowsim.results.files import Written, staged_directory, write_run_json
 from flowsim.results.netcdf import RESULTS_FILE, SCENARIO_FILE, save_results
 from flowsim.results.tables import tidy_summary
 
@@ -280,13 +279,7 @@ def write_outputs(results: Any, out_dir: str | os.PathLike[str], *,
         timings = {"write_s": round(time.perf_counter() - t0, 3)}
         info = _merge({"timings": timings}, dict(run_info or {}))
         meta = run_metadata(results, info)
-        meta["files"] = [*names, RUN_FILE]
-        if skipped:
-            meta["skipped"] = skipped
-        (tmp / RUN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                               default=json_default) + "\n",
-                                    encoding="utf-8")
-        names.append(RUN_FILE)
+        write_run_json(tmp, meta, names, skipped, RUN_FILE)
     return Written(out, tuple(out / n for n in names), tuple(skipped))
 
 

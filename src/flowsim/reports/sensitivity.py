@@ -73,7 +73,7 @@ def write_sensitivity(out_dir: str | Path, result: Any, *,
     list of Path
         The files written, ``run.json`` last.
     """
-    from flowsim.results.files import json_default, staged_directory
+    from flowsim.results.files import staged_directory, write_run_json
 
     out = Path(out_dir)
     names = [CSV_FILE]
@@ -85,11 +85,7 @@ def write_sensitivity(out_dir: str | Path, result: Any, *,
             sensitivity_figure(result).savefig(tmp / FIGURE_FILE, dpi=dpi)
             names.append(FIGURE_FILE)
         meta = _meta(result, run_info)
-        meta["files"] = [*names, "run.json"]
-        (tmp / "run.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False,
-                                                 default=json_default) + "\n",
-                                      encoding="utf-8")
-        names.append("run.json")
+        write_run_json(tmp, meta, names)
     return [out / n for n in names]
 
 

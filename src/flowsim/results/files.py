@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import errno
 import glob
+import json
 import os
 import shutil
 import signal
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["MARKER_FILE", "OutputBusy", "Written", "atomic_file", "json_default", "output_lock",
-           "staged_directory", "staging_leftovers", "umask"]
+           "staged_directory", "staging_leftovers", "umask", "write_run_json"]
 
 
 #: The file every flowsim writer makes last (``run.json``): a directory that has it is whole.
@@ -366,3 +367,18 @@ def json_default(x: Any) -> Any:
     if isinstance(x, dt.date | Path):
         return str(x)
     raise TypeError(f"cannot write {type(x).__name__} to JSON")
+
+
+def write_run_json(folder: Path, meta: dict[str, Any], names: list[str],
+                   skipped: list[str] | None = None, name: str = "run.json") -> None:
+    """Write ``meta`` as ``folder/name``, the metadata file every command writes last.
+
+    It lists ``names`` and itself as the run's ``files`` (and what was ``skipped``, if
+    anything), and ``name`` is appended to ``names``.
+    """
+    meta["files"] = [*names, name]
+    if skipped:
+        meta["skipped"] = skipped
+    (folder / name).write_text(json.dumps(meta, indent=2, ensure_ascii=False,
+                                          default=json_default) + "\n", encoding="utf-8")
+    names.append(name)
