@@ -250,6 +250,62 @@ def _moves_needed(accepted: int, proposed: int, steps_max: int) -> int:
         steps_max, max(1, math.ceil(math.log(0.01) / math.log1p(-a))))
 
 
+#: How a filler judges one round: from its generator, observables ``(m, k, M)`` and distances
+#: ``(m, k)``, the candidates accepted and the log of the factor their weights take.
+Judge = Callable[[np.random.Generator, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclasses.dataclass
+class _Filled:
+    """The accepted candidates of a population filled round by round, and what it took."""
+
+    theta: np.ndarray
+    weights: np.ndarray  # normalised
+    rep_dist: np.ndarray
+    obs: np.ndarray
+    proposed: int
+    accepted: int
+    simulations: int
+    rounds: int
+
+
+def _fill(run: _Run, n: int, propose: Proposal, judge: Judge, budget: int,
+          size: Callable[[int, int, int, int], int]) -> _Filled | None:
+    """Rounds of candidates until ``n`` are accepted; ``None`` if the budget runs out.
+
+    Each round simulates ``size(n_left, accepted, proposed, left)`` candidates from
+    ``propose``, which ``judge`` accepts or not; the first ``n_left`` accepted are kept (the
+    simulations past them are discarded), weighted ``prior / proposal`` times the judge's
+    factor.
+    """
+    k = run.k
+    thetas, logws, dists, obss = [], [], [], []
+    n_acc = proposed = accepted = sims = rounds = 0
+    while n_acc < n:
+        left = budget - run.simulations
+        if left < k:
+            return None
+        m = size(n - n_acc, accepted, proposed, left)
+        rng, ss = run.next_round()
+        theta, logq = propose(rng, m)
+        obs, d = run.evaluate(theta, ss)
+        sims += m * k
+        proposed += m
+        rounds += 1
+        ok, log_factor = judge(rng, obs, d)
+        accepted += ok.size
+        take = slice(0, n - n_acc)
+        thetas.append(theta[ok[take]])
+        logws.append(logq[ok[take]] + log_factor[take])
+        dists.append(d[ok[take]])
+        obss.append(obs[ok[take]])
+        n_acc += ok[take].size
+    logw = np.concatenate(logws)
+    w = np.exp(logw - logw.max())
+    return _Filled(np.concatenate(thetas), w / w.sum(), np.concatenate(dists),
+                   np.concatenate(obss), proposed, accepted, sims, rounds)
+
+
 def _generation(run: _Run, n: int, propose: Proposal, epsilon: float | None, alpha: float,
                 rate_guess: float, budget: int, margin: float = 0.1,
                 scales: bool = False) -> _Population | None:
@@ -263,46 +319,35 @@ def _generation(run: _Run, n: int, propose: Proposal, epsilon: float | None, alp
     With ``scales`` the population also holds each target's mean distance over every
     replicate simulated (accepted or not), the scales of the adaptive distance.
     """
-    k = run.k
-    thetas, logws, dists, obss = [], [], [], []
-    n_acc = proposed = accepted = sims = rounds = 0
-    t_sum = np.zeros(len(run.targets.targets))
-    t_count = np.zeros(len(run.targets.targets))
-    while n_acc < n:
-        left = budget - run.simulations
-        if left < k:
-            return None
-        if epsilon is None:
-            m = max(1, min(math.ceil(n / alpha), run.max_sims // k, left // k))
-        else:
-            m = _round_size(run, n - n_acc, accepted, proposed, rate_guess, margin, left)
-        rng, ss = run.next_round()
-        theta, logq = propose(rng, m)
-        obs, d = run.evaluate(theta, ss)
-        sims += m * k
-        proposed += m
-        rounds += 1
+    ts = run.targets
+    t_sum = np.zeros(len(ts.targets))
+    t_count = np.zeros(len(ts.targets))
+    eps = epsilon
+
+    def size(n_left: int, accepted: int, proposed: int, left: int) -> int:
+        if eps is None:  # the first round of generation 0
+            return max(1, min(math.ceil(n / alpha), run.max_sims // run.k, left // run.k))
+        return _round_size(run, n_left, accepted, proposed, rate_guess, margin, left)
+
+    def judge(_: np.random.Generator, obs: np.ndarray, d: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal eps
         if scales:
-            td = run.targets.target_distances(obs).reshape(-1, t_sum.size)
+            td = ts.target_distances(obs).reshape(-1, t_sum.size)
             fin = np.isfinite(td)
-            t_sum += np.where(fin, td, 0.0).sum(axis=0)
-            t_count += fin.sum(axis=0)
-        if epsilon is None:
-            epsilon = float(np.quantile(d.ravel(), alpha, method="inverted_cdf"))
-        within = (d <= epsilon) & np.isfinite(d)
-        frac = within.mean(axis=1)
+            t_sum[:] += np.where(fin, td, 0.0).sum(axis=0)
+            t_count[:] += fin.sum(axis=0)
+        if eps is None:
+            eps = float(np.quantile(d.ravel(), alpha, method="inverted_cdf"))
+        frac = ((d <= eps) & np.isfinite(d)).mean(axis=1)
         ok = np.flatnonzero(frac > 0)
-        accepted += ok.size
-        take = ok[:n - n_acc]
-        thetas.append(theta[take])
-        logws.append(logq[take] + np.log(frac[take]))
-        dists.append(d[take])
-        obss.append(obs[take])
-        n_acc += take.size
-    logw = np.concatenate(logws)
-    w = np.exp(logw - logw.max())
-    return _Population(np.concatenate(thetas), w / w.sum(), np.concatenate(dists),
-                       np.concatenate(obss), float(epsilon), proposed, accepted, sims, rounds,
+        return ok, np.log(frac[ok])
+
+    got = _fill(run, n, propose, judge, budget, size)
+    if got is None:
+        return None
+    return _Population(got.theta, got.weights, got.rep_dist, got.obs, float(eps), got.proposed,
+                       got.accepted, got.simulations, got.rounds,
                        target_mean=t_sum / np.maximum(t_count, 1) if scales else None)
 
 
@@ -351,20 +396,13 @@ def _likelihood_generation(run: _Run, n: int, propose: Proposal, reference: floa
     unequal weights (those above it are weighted up). No tolerance ball: the population is a
     sample of ``prior × E[L]`` (``epsilon`` is only recorded, as the goal that was reached).
     """
-    k = run.k
-    thetas, logws, dists, obss, s_all = [], [], [], [], []
-    n_acc = proposed = accepted = sims = rounds = 0
-    while n_acc < n:
-        left = budget - run.simulations
-        if left < k:
-            return None
-        m = _round_size(run, n - n_acc, accepted, proposed, rate_guess, margin, left)
-        rng, ss = run.next_round()
-        theta, logq = propose(rng, m)
-        obs, d = run.evaluate(theta, ss)
-        sims += m * k
-        proposed += m
-        rounds += 1
+    s_all: list[np.ndarray] = []
+
+    def size(n_left: int, accepted: int, proposed: int, left: int) -> int:
+        return _round_size(run, n_left, accepted, proposed, rate_guess, margin, left)
+
+    def judge(rng: np.random.Generator, obs: np.ndarray, _: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
         ll = run.targets.log_likelihood(obs)  # (m, k)
         top = ll.max(axis=1, keepdims=True)
         top = np.where(np.isfinite(top), top, -np.inf)
@@ -372,20 +410,16 @@ def _likelihood_generation(run: _Run, n: int, propose: Proposal, reference: floa
             log_l = top[:, 0] + np.log(np.exp(ll - top).mean(axis=1))  # log mean over k
         s_all.append(-2.0 * log_l[np.isfinite(log_l)])
         log_r = np.where(np.isfinite(log_l), log_l + 0.5 * reference, -np.inf)
-        ok = np.flatnonzero(np.log(rng.random(m)) < np.minimum(log_r, 0.0))
-        accepted += ok.size
-        take = ok[:n - n_acc]
-        thetas.append(theta[take])
-        logws.append(logq[take] + np.maximum(log_r[take], 0.0))
-        dists.append(d[take])
-        obss.append(obs[take])
-        n_acc += take.size
-    logw = np.concatenate(logws)
-    w = np.exp(logw - logw.max())
+        ok = np.flatnonzero(np.log(rng.random(obs.shape[0])) < np.minimum(log_r, 0.0))
+        return ok, np.maximum(log_r[ok], 0.0)
+
+    got = _fill(run, n, propose, judge, budget, size)
+    if got is None:
+        return None
     s_cand = np.concatenate(s_all)
-    return _Population(np.concatenate(thetas), w / w.sum(), np.concatenate(dists),
-                       np.concatenate(obss), float(epsilon), proposed, accepted, sims, rounds,
-                       exact=True, next_reference=float(np.quantile(s_cand, NEXT_REFERENCE))
+    return _Population(got.theta, got.weights, got.rep_dist, got.obs, float(epsilon),
+                       got.proposed, got.accepted, got.simulations, got.rounds, exact=True,
+                       next_reference=float(np.quantile(s_cand, NEXT_REFERENCE))
                        if s_cand.size else reference)
 
 
