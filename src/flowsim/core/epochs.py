@@ -203,7 +203,12 @@ class BlockEpochs:
         """:meth:`cond_with_network` at each chain position's routes, and the route tree's
         probabilities from it (:attr:`Epoch.chain_cond` and :attr:`Epoch.tree_p` of this step).
         """
-        cond = self.cond_with_network(ep, stock)
+        return self.chain_inputs(self.cond_with_network(ep, stock))
+
+    def chain_inputs(self, cond: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """What the route choice draws from, given the routes' conditional probabilities
+        ``cond`` (1|B, R, K): ``cond`` at each chain position's routes (contiguous), and the
+        route tree's probabilities."""
         return ([np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
                 self.tree.probabilities(cond))
 
@@ -294,12 +299,13 @@ class BlockEpochs:
         asylum_cap = m.asylum_capacity.at(e).values(params)
         qr, ac = self.queue_routes, self.asylum_countries
         capped_queue = np.flatnonzero(np.isin(capped, qr))
+        chain_cond, tree_p = self.chain_inputs(cond)
         ep = Epoch(
             index=e,
             route_open=open_[None],
             route_cond=cond,
-            chain_cond=[np.ascontiguousarray(cond[:, c.routes]) for c in self.chain],
-            tree_p=self.tree.probabilities(cond),
+            chain_cond=chain_cond,
+            tree_p=tree_p,
             weight=weight,
             route_queued=queued,
             access=access,
