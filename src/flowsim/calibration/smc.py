@@ -223,12 +223,12 @@ def abc_smc(
                                      float(round_margin), distance == "adaptive")
     extra = {"stop_reason": reason, **settings, "kernel": _KERNEL_NAMES[kernel]}
     if distance == "adaptive":
+        ts = run.targets  # unweighted only if it stopped after generation 0
+        weights = ts.target_weights if ts.target_weights is not None else np.ones(len(ts.targets))
         extra["distance"] = ("adaptive: each target's distance weighted by the inverse of its "
                              "mean over the last generation's simulations; final weights "
-                             + ", ".join(f"{t.id} {w:.3g}" for t, w in zip(
-                                 run.targets.targets, run.targets.target_weights
-                                 if run.targets.target_weights is not None else
-                                 np.ones(len(run.targets.targets)), strict=True)))
+                             + ", ".join(f"{t.id} {w:.3g}"
+                                         for t, w in zip(ts.targets, weights, strict=True)))
     if round_margin != 0.1:  # the default's attributes are those of earlier versions
         extra["round_margin"] = float(round_margin)
     return _posterior(run, pop, gens, "abc-smc", extra,
