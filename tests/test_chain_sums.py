@@ -110,7 +110,7 @@ def test_chain_conditionals_are_the_same_either_way(monkeypatch):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_grouped_counts_are_exact_dense_sparse_or_reduceat(seed):
-    """Grouper sums counts through a dense product (small), a sparse one (large, integers)
+    """Grouper sums counts through a dense product (small), one bincount (large, integers)
     or ``add.reduceat`` (large, floats): each equals the plain loop exactly."""
     rng = np.random.default_rng(seed)
     paths = set()
@@ -127,5 +127,5 @@ def test_grouped_counts_are_exact_dense_sparse_or_reduceat(seed):
             got = grouper.sum(x)
             assert got.dtype == dtype and got.flags.c_contiguous
             np.testing.assert_array_equal(got, expected)
-        paths.add("dense" if grouper.incidence is not None else "sparse")
-    assert paths == {"dense", "sparse"}
+        paths.add("dense" if grouper.incidence is not None else "bincount")
+    assert paths == {"dense", "bincount"}

@@ -57,6 +57,7 @@ import numpy as np
 from flowsim.core.abroad import Eligible, hazard_factors
 from flowsim.core.compile import CompiledModel
 from flowsim.core.epochs import BlockEpochs, clip01
+from flowsim.core.indexing import add, put, subtract, take
 from flowsim.core.quotas import Programmes, cap_select
 from flowsim.core.route_tree import draw_chain
 from flowsim.core.shocks import daily_factor
@@ -267,23 +268,18 @@ def run_block(
         # settled people (at the start of the step) return or move on, where they can
         where = ep.settled_sites
         for i, q in enumerate(ep.settled_q):
-            x = sampler.binomial(settled[:, where], q, SITE_SETTLED + i, where)
-            settled[:, where] -= x
-            if i == 0:
-                ret[:, where] += x
-            else:
-                movers[:, where] += x
+            x = sampler.binomial(take(settled, where), q, SITE_SETTLED + i, where)
+            subtract(settled, where, x)
+            add(ret if i == 0 else movers, where, x)
         absconded = None
         if pending_moves:  # pending claimants leave the procedure: stay, or move on
             where = ep.pending_sites
             absconded = np.zeros((B, C, K), dtype=np.int64)
             for i, q in enumerate(ep.pending_q):
-                x = sampler.binomial(pending[:, where], q, SITE_PENDING + i, where)
-                pending[:, where] -= x
-                if i == 0:
-                    absconded[:, where] += x  # present from the end of these events
-                else:
-                    movers[:, where] += x
+                x = sampler.binomial(take(pending, where), q, SITE_PENDING + i, where)
+                subtract(pending, where, x)
+                # the absconded are present from the end of these events
+                add(absconded if i == 0 else movers, where, x)
         if tracking:  # the eligible's events are drawn apart (their settle hazard differs)
             tc = eligible.countries
             eligible.snapshot(t, present)
@@ -292,17 +288,11 @@ def run_block(
             index = ep.event_index[i]
             if not index.size:
                 continue
-            x = sampler.binomial(present[:, where], ep.event_q[i], SITE_EVENTS + i, index)
-            present[:, where] -= x
-            if i == 0:
-                ret[:, where] += x
-            elif i == 1:
-                movers[:, where] += x
-            elif i == 2:
-                claims[:, where] = x
-                pending[:, where] += x
-            else:
-                settled[:, where] += x
+            x = sampler.binomial(take(present, where), ep.event_q[i], SITE_EVENTS + i, index)
+            subtract(present, where, x)
+            if i == 2:
+                put(claims, where, x)
+            add((ret, movers, pending, settled)[i], where, x)
         eligible_movers = None
         if tracking:
             for i, q in enumerate(ep.eligible_q):
@@ -323,23 +313,22 @@ def run_block(
             present += absconded
         returned += sum_over_axis1(ret)
 
-        # 3. asylum decisions ------------------------------------------------------------
-        decisions = np.zeros((B, C, K), dtype=np.int64)
-        grants = np.zeros((B, C, K), dtype=np.int64)
+        # 3. asylum decisions (recorded straight into this step's zeroed slabs) ------------
         if asylum_c.size:
-            pa = pending[:, asylum_c]
+            pa = take(pending, asylum_c)
             dec = sampler.binomial(pa, ep.p_decide_asylum_a, SITE_DECIDE, asylum_c)
             dec = cap_select(sampler, dec, ep.asylum_cap_a, SITE_ACAP, asylum_c)
             gr = sampler.binomial(dec, ep.recognition_a, SITE_GRANT, asylum_c)
             rejected = dec - gr
             back = sampler.binomial(rejected, ep.rejected_return_a, SITE_REJECT, asylum_c)
-            pending[:, asylum_c] -= dec
-            settled[:, asylum_c] += gr
+            subtract(pending, asylum_c, dec)
+            add(settled, asylum_c, gr)
             returned += sum_over_axis1(back)
-            ret[:, asylum_c] += back
-            movers[:, asylum_c] += rejected - back
-            decisions[:, asylum_c] = dec
-            grants[:, asylum_c] = gr
+            add(ret, asylum_c, back)
+            add(movers, asylum_c, rejected - back)
+            for name, x in (("asylum_decisions", dec), ("asylum_grants", gr)):
+                if name in out:
+                    out[name][t][:, asylum_c] = x
 
         # 4. route choice: a chain of conditional binomials, one route position at a time
         # up to CHAIN_POSITIONS, then a tree of binomials, one level at a time, over the
@@ -370,8 +359,8 @@ def run_block(
         immediate = flow  # from here on: those crossing in this step without a queue
         granted = np.zeros((B, Q, K), dtype=np.int64)  # visas granted, by queue route
         if Q:
-            new_apps = flow[:, qr] * ep.queued_q
-            immediate[:, qr] -= new_apps
+            new_apps = take(flow, qr) * ep.queued_q
+            subtract(immediate, qr, new_apps)
             waiting += new_apps
             decided = sampler.binomial(waiting, ep.p_decide_visa_q, SITE_VISA, qr)
             granted = sampler.binomial(decided, ep.issuance_q, SITE_ISSUE, qr)
@@ -383,12 +372,12 @@ def run_block(
             cidx, cq, qc = ep.capped, ep.capped_queue, ep.queue_of_capped
             granted_c = np.zeros((B, cidx.size, K), dtype=np.int64)
             granted_c[:, cq] = granted[:, qc]
-            demand = np.concatenate([immediate[:, cidx], granted_c], axis=-1)
+            demand = np.concatenate([take(immediate, cidx), granted_c], axis=-1)
             passed = cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
             imm_pass, gr_pass = passed[..., :K], passed[..., K:]
             # above capacity: the queue-free stay at the source, visa holders stay queued
-            to_source(immediate[:, cidx] - imm_pass, ep.capped_by_src, o, never, present)
-            immediate[:, cidx] = imm_pass
+            to_source(take(immediate, cidx) - imm_pass, ep.capped_by_src, o, never, present)
+            put(immediate, cidx, imm_pass)
             if cq.size:
                 waiting[:, qc] += granted[:, qc] - gr_pass[:, cq]
                 granted[:, qc] = gr_pass[:, cq]
@@ -400,14 +389,14 @@ def run_block(
         caught = None
         ir = ep.intercept_routes
         if ir.size:
-            caught = sampler.binomial(immediate[:, ir], ep.intercept_q, SITE_INTERCEPT, ir)
-            immediate[:, ir] -= caught
+            caught = sampler.binomial(take(immediate, ir), ep.intercept_q, SITE_INTERCEPT, ir)
+            subtract(immediate, ir, caught)
             to_source(caught, ep.intercept_by_src, o, never, present)
 
         # 7. crossings ----------------------------------------------------------------------
         crossing = immediate
         if Q:
-            crossing[:, qr] += granted
+            add(crossing, qr, granted)
         landing = crossing  # those who reach the destination in this step
         if tr.size:  # routes that take time: the crossers join those on the way
             transit += crossing[:, tr]
@@ -433,7 +422,7 @@ def run_block(
                 stock += by_src_t.sum(transit)
             out["stock"][t] = stock
         if "departures" in out:
-            out["departures"][t] = sum_over_axis1(crossing[:, from_origin])
+            out["departures"][t] = sum_over_axis1(take(crossing, from_origin))
         if "returns" in out:
             out["returns"][t] = ret
         if "arrivals" in out:
@@ -442,10 +431,6 @@ def run_block(
             out["settled"][t] = settled
         if "asylum_applications" in out:
             out["asylum_applications"][t] = claims
-        if "asylum_decisions" in out:
-            out["asylum_decisions"][t] = decisions
-        if "asylum_grants" in out:
-            out["asylum_grants"][t] = grants
         if "visas_issued" in out:
             out["visas_issued"][t] = by_dst_q.sum(granted)
         if "flow" in out:

@@ -415,6 +415,8 @@ class BlockEpochs:
         m = self.m
         hz = [getattr(m, f).at(e).values(self.params) for f in fields]
         hz = [h * factors[f] if f in factors else h for h, f in zip(hz, fields, strict=True)]
+        if not any((h > 0).any() for h in hz):  # absorbing, as by default: nothing to draw
+            return np.zeros(0, dtype=np.intp), []
         if damping is not None:
             hz[1] = np.minimum(hz[1] * damping, 1.0)
         q = _risk_chain(hz, m.origin, scale)
@@ -452,12 +454,20 @@ class _Link:
 
     ``route_at`` and ``source_at`` index axis 1 of (B, R, K) and (B, C, K) arrays: a slice
     where the position holds a single route (a view, no copy; most positions hold only a
-    route out of the origin), else the index array.
+    route out of the origin), else the index array. The countries with a route at a
+    position have one at every position before it, so that the movers left after an
+    index-array position are carried to the next one by ``next_at`` (their places among
+    this position's sources, in the next one's order) rather than written back to every
+    country and gathered again: only those of ``stay_at`` (the countries whose routes end
+    here, at ``stay_src``; all of them before a single-route position) are written back.
     """
 
     routes: np.ndarray
     route_at: slice | np.ndarray
     source_at: slice | np.ndarray
+    next_at: np.ndarray | None = None
+    stay_at: np.ndarray | None = None
+    stay_src: np.ndarray | None = None
 
 
 def _chain(model: CompiledModel) -> list[_Link]:
@@ -472,4 +482,19 @@ def _chain(model: CompiledModel) -> list[_Link]:
             links.append(_Link(routes, slice(r, r + 1), slice(c, c + 1)))
         else:
             links.append(_Link(routes, routes, sources))
+    for j, link in enumerate(links):
+        if isinstance(link.source_at, slice):
+            continue
+        after = links[j + 1] if j + 1 < len(links) else None
+        src = link.source_at
+        if after is None or isinstance(after.source_at, slice):
+            stay = np.arange(src.size)
+            links[j] = dataclasses.replace(link, stay_at=stay, stay_src=src)
+            continue
+        place = np.full(model.n_countries, -1)
+        place[src] = np.arange(src.size)
+        next_at = place[after.source_at]
+        stay = np.setdiff1d(np.arange(src.size), next_at)
+        links[j] = dataclasses.replace(link, next_at=next_at, stay_at=stay,
+                                       stay_src=src[stay])
     return links

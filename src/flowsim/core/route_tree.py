@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CHAIN_POSITIONS", "RouteTree", "draw_chain", "put"]
+from flowsim.core.indexing import put
+
+__all__ = ["CHAIN_POSITIONS", "RouteTree", "draw_chain"]
 
 #: Route positions drawn by the chain (one binomial each). Above every shipped scenario's
 #: largest out-degree (39, russia-2022's origin), so that their draws, and their outputs,
@@ -151,23 +153,6 @@ class RouteTree:
             j += 1
 
 
-def put(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
-    """``target[:, index] = values`` for a (B, N, K) ``target``, the same values faster.
-
-    numpy's fancy indexing along axis 1 of a (B, N, K) array walks the K values of each
-    index one by one; seen as (B, N) items of K values each (a view, where ``target`` is
-    C-contiguous) it copies each index's K values at once, three to eight times faster
-    for the route choice's scatters of thousands of countries or routes.
-    """
-    if not target.flags.c_contiguous:
-        target[:, index] = values
-        return
-    shape = (target.shape[0], len(index), target.shape[2])
-    values = np.ascontiguousarray(np.broadcast_to(values, shape), dtype=target.dtype)
-    item = np.dtype((np.void, target.shape[2] * target.itemsize))
-    target.view(item)[..., 0][:, index] = values.view(item)[..., 0]
-
-
 def draw_chain(sampler: Any, chain: list[Any], chain_cond: list[np.ndarray],
                left: np.ndarray, flow: np.ndarray, site: int) -> None:
     """The route chain: at each position, the movers ``left`` (B, C, K) at its routes'
@@ -178,16 +163,22 @@ def draw_chain(sampler: Any, chain: list[Any], chain_cond: list[np.ndarray],
     where the position holds one route, else the index arrays); the draws are those of
     ``x = binomial(left[:, source_at], cond)``, ``flow[:, route_at] = x``,
     ``left[:, source_at] -= x``, with the gathers by ``np.take`` and the scatters by
-    :func:`put`: the same numbers in less time.
+    :func:`~flowsim.core.indexing.put`, and the movers left carried from one index-array
+    position to the next (``next_at``, ``stay_at`` of ``flowsim.core.epochs._Link``): the
+    same numbers in less time.
     """
+    n = None  # the movers left at an index-array position's sources, from the one before
     for link, cond in zip(chain, chain_cond, strict=True):
         if isinstance(link.source_at, slice):
             x = sampler.binomial(left[:, link.source_at], cond, site, link.routes)
             flow[:, link.route_at] = x
             left[:, link.source_at] -= x
             continue
-        n = np.take(left, link.source_at, axis=1)
+        if n is None:
+            n = np.take(left, link.source_at, axis=1)
         x = sampler.binomial(n, cond, site, link.routes)
         put(flow, link.route_at, x)
         n -= x
-        put(left, link.source_at, n)
+        if link.stay_at.size:
+            put(left, link.stay_src, np.take(n, link.stay_at, axis=1))
+        n = None if link.next_at is None else np.take(n, link.next_at, axis=1)

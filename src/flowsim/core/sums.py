@@ -9,7 +9,8 @@ of the graph, in memory linear in the number of routes on large graphs.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse
+
+from flowsim.core.indexing import put
 
 __all__ = ["ChainSums", "Grouper", "route_sum", "sum_over_axis1", "to_source"]
 
@@ -32,40 +33,61 @@ class Grouper:
     bundled scenario) is a product with its 0/1 incidence matrix in floating point: exact,
     every count being a whole number far below 2**53, and two to four times faster than
     numpy's gather and ``add.reduceat`` over a middle axis. A large one, where the dense
-    product would cost countries × routes a replicate, sums integer counts by a product with
-    a sparse incidence matrix (exact in integers, in memory linear in the routes, and three
-    times faster than ``add.reduceat`` at 30,000 routes), and anything else by
-    ``add.reduceat``.
+    product would cost countries × routes a replicate, sums integer counts by one
+    ``np.bincount`` over the flattened array, each element weighted by its count and binned
+    at its (replicate, country, cohort): exact for the same reason, in memory linear in the
+    routes (the bins of one array's shape, kept for the next call), and 1.6 times faster
+    than a product with a sparse incidence matrix at 30,000 routes (eight times faster than
+    ``add.reduceat``); anything else by ``add.reduceat``.
     """
 
     DENSE_LIMIT = 10_000
 
     def __init__(self, index: np.ndarray, n_groups: int) -> None:
         self.n_groups = n_groups
+        self.index = np.asarray(index, dtype=np.intp)
         self.incidence: np.ndarray | None = None
         if n_groups * len(index) <= self.DENSE_LIMIT:
             self.incidence = np.zeros((n_groups, len(index)))
             self.incidence[index, np.arange(len(index))] = 1.0
-        self.sparse: scipy.sparse.csr_matrix | None = None
-        if self.incidence is None and len(index):
-            self.sparse = scipy.sparse.csr_matrix(
-                (np.ones(len(index), dtype=np.int64), (index, np.arange(len(index)))),
-                shape=(n_groups, len(index)))
+        self._bins: tuple[tuple[int, ...], np.ndarray] | None = None
         self.order = np.argsort(index, kind="stable")
         self.groups, self.starts = np.unique(index[self.order], return_index=True)
+        # where fewer than half the groups occur (a few thousand countries of ten thousand
+        # for the visa routes' sources), the bincount bins only those, placed into the
+        # whole output after
+        self.binned = (self.groups if 2 * self.groups.size < n_groups
+                       else np.arange(n_groups))
+        self.compact = np.searchsorted(self.binned, self.index)
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         if self.incidence is not None:
             return np.matmul(self.incidence, x.astype(float)).astype(x.dtype)
-        if self.sparse is not None and x.size and np.issubdtype(x.dtype, np.integer):
-            # (B, R, ...) -> (R, B × ...): one sparse product over routes, then back
-            y = self.sparse @ np.moveaxis(x, 1, 0).reshape(x.shape[1], -1)
-            y = y.reshape(self.n_groups, x.shape[0], *x.shape[2:])
-            return np.ascontiguousarray(np.moveaxis(y, 0, 1), dtype=x.dtype)
+        if x.size and np.issubdtype(x.dtype, np.integer):
+            b, rest, g = x.shape[0], x[0, 0].size, self.binned.size
+            counts = np.bincount(self.bins(x.shape), weights=x.ravel(), minlength=b * g * rest)
+            counts = counts.reshape(b, g, *x.shape[2:]).astype(x.dtype)
+            if g == self.n_groups:
+                return counts
+            out = np.zeros((b, self.n_groups, *x.shape[2:]), dtype=x.dtype)
+            put(out, self.binned, counts)
+            return out
         out = np.zeros((x.shape[0], self.n_groups, *x.shape[2:]), dtype=x.dtype)
         if self.groups.size:
             out[:, self.groups] = np.add.reduceat(x[:, self.order], self.starts, axis=1)
         return out
+
+    def bins(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The flat (replicate, group, rest) bin of each element of an array of ``shape``
+        (B, R, ...), in C order, among the groups that occur; the bins of the last shape
+        asked for are kept."""
+        if self._bins is None or self._bins[0] != shape:
+            b, rest = shape[0], int(np.prod(shape[2:], dtype=np.int64))
+            bins = ((np.arange(b, dtype=np.intp)[:, None, None] * self.binned.size
+                     + self.compact[None, :, None]) * rest
+                    + np.arange(rest, dtype=np.intp)[None, None, :])
+            self._bins = (tuple(shape), bins.ravel())
+        return self._bins[1]
 
 
 class ChainSums:
