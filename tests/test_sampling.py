@@ -151,6 +151,21 @@ def test_edge_cases() -> None:
     assert 0 <= binomial_icdf(2**40, 0.3, 0.999) <= 2**40
 
 
+@pytest.mark.parametrize("p_shape", [(1, 5, 3), (7, 5, 3), (1, 5, 1), (7, 1, 3), (), (3,)])
+def test_broadcast_probabilities_give_the_elementwise_counts(p_shape) -> None:
+    """Whatever shape the probabilities broadcast from (one per replicate, shared along
+    the leading axes, or along a middle one), each count is that of its own (n, p, u)."""
+    rng = np.random.default_rng(11)
+    n = rng.integers(0, 400, (7, 5, 3))
+    p = rng.random(p_shape) ** 2
+    u = rng.random(n.shape)
+    got = binomial_icdf(n, p, u)
+    full_p = np.broadcast_to(p, n.shape)
+    expected = [binomial_icdf(np.array([a]), np.array([b]), np.array([c]))[0]
+                for a, b, c in zip(n.ravel(), full_p.ravel(), u.ravel(), strict=True)]
+    np.testing.assert_array_equal(got.ravel(), expected)
+
+
 # -- monotone in u, and within [0, n] ---------------------------------------------------------
 
 

@@ -131,14 +131,20 @@ def binomial_icdf(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):  # (values that are not used)
             per_p += [np.log1p(-q), q / (1.0 - q)]
     per_p = np.stack(per_p).reshape(len(per_p), -1)
-    place = np.broadcast_to(np.arange(p.size).reshape(p.shape), shape)  # each element's p
+    # each element's p: where p varies only along the trailing axes (one probability for
+    # every replicate, or one per element), the flat index modulo p.size; else gathered
+    lead = next((a for a, d in enumerate(p.shape) if d != 1), p.ndim)
+    trailing = p.shape[lead:] == shape[lead:]
+    place = None if trailing else np.broadcast_to(np.arange(p.size).reshape(p.shape), shape)
+    flat_n, flat_u, flat_out = n.reshape(-1), u.reshape(-1), out.reshape(-1)
     with np.errstate(invalid="ignore"):  # (0 * inf where n = 0: not live)
         exact = (n * q) * (1.0 - q) < EXACT_VARIANCE  # the variance n q (1 - q), as before
     for branch, searched in ((live & exact, True), (live & ~exact, False)):
         if not branch.any():
             continue
-        nn, v = n[branch], u[branch]
-        of_p = np.take(per_p, place[branch], axis=1)
+        at = np.flatnonzero(branch)
+        nn, v = flat_n.take(at), flat_u.take(at)
+        of_p = np.take(per_p, at % p.size if place is None else place[branch], axis=1)
         flip = of_p[0] > 0.5 if some_flip else None
         if flip is not None:
             # by symmetry, search from the nearer end: X = n - Y with Y ~ Bin(n, 1-p) at 1-u
@@ -149,7 +155,7 @@ def binomial_icdf(n: np.ndarray, p: np.ndarray, u: np.ndarray) -> np.ndarray:
             y = _normal_quantile(nn, of_p[1], v)
         # a flipped draw at 1-u: Y is non-decreasing in 1-u, so n - Y is non-decreasing in
         # u; ties at the boundary go the right way because v = 1 - u is never a CDF value
-        out[branch] = y if flip is None else np.where(flip, nn - y, y)
+        flat_out[at] = y if flip is None else np.where(flip, nn - y, y)
     return out
 
 
