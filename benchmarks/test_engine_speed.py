@@ -16,6 +16,8 @@ from flowsim.core.compile import compile_scenario
 from flowsim.core.engine import run_block
 from flowsim.core.samplers import ExactSampler
 
+from .conftest import BUNDLED
+
 BLOCK = 250
 
 
@@ -107,3 +109,24 @@ def test_bundled_block_prior_draws(benchmark, bundled_scenario, size):
     prior = JointPrior.from_scenario(bundled_scenario)
     params = prior.full(prior.sample(size, np.random.default_rng(0)))
     _measure(benchmark, model, size, params)
+
+
+# -- the other shipped cases: the model's later mechanisms on ----------------------------------
+
+#: Shipped scenarios that use the mechanisms the bundled one leaves off: people abroad at the
+#: start, network effects, moves on through transit countries (``via``), interception and a
+#: quota programme (Syria 2015); statuses that are not absorbing, deterrence abroad, shocks
+#: on hazards abroad, schedules and a share of a cohort holding an eligibility (Venezuela
+#: 2015). Their floor ratio is the engine's cost with those mechanisms on.
+SHIPPED = ["syria-2015", "venezuela-2015"]
+
+
+@pytest.mark.benchmark(group="shipped cases")
+@pytest.mark.parametrize("case", SHIPPED)
+def test_shipped_case_block(benchmark, case, size):
+    """One block of a shipped case on one core, every replicate with the declared
+    parameters, with the floor ratio (as ``test_bundled_block``)."""
+    import flowsim
+
+    scenario = flowsim.load_scenario(BUNDLED.parent / f"{case}.yaml")
+    _measure(benchmark, compile_scenario(scenario), size)
