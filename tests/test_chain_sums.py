@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from flowsim.core.compile import compile_scenario
+from flowsim.core.compile import compile_scenario, route_positions
 from flowsim.core.epochs import BlockEpochs
 from flowsim.core.sums import ChainSums, Grouper
 from flowsim.testing.synthetic import synthetic_scenario
@@ -27,12 +27,19 @@ def _graph(rng: np.random.Generator, n_countries: int, n_routes: int):
     src = rng.integers(0, n_countries - 1, size=n_routes)
     src[: n_routes // 4] = n_countries - 2  # a hub with a long chain
     src = rng.permutation(src)
-    position = np.zeros(n_routes, dtype=np.int64)
-    seen: dict[int, int] = {}
-    for r, s in enumerate(src):
-        position[r] = seen.get(int(s), 0)
-        seen[int(s)] = position[r] + 1
-    return src, position
+    return src, route_positions(src)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_route_positions_rank_each_route_among_its_country_s(seed):
+    """A route's chain position is the number of routes before it out of the same country."""
+    rng = np.random.default_rng(seed)
+    for n in (0, 1, 7, 500):
+        src = rng.integers(0, 1 + n // 5, size=n)
+        expected = [int((src[:r] == src[r]).sum()) for r in range(n)]
+        got = route_positions(src)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, expected)
 
 
 def _dense_reference(x, src, position, n_countries):

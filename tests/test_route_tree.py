@@ -47,7 +47,7 @@ from test_reference_gof import compare
 
 import flowsim
 from flowsim.core import epochs
-from flowsim.core.compile import compile_scenario
+from flowsim.core.compile import compile_scenario, route_positions
 from flowsim.core.engine import RECORDABLE, SITE_ROUTE, run_block
 from flowsim.core.epochs import BlockEpochs
 from flowsim.core.route_tree import CHAIN_POSITIONS, RouteTree
@@ -125,12 +125,7 @@ def _graph(rng: np.random.Generator, countries: int, routes: int):
     src[: routes // 3] = 0
     src[routes // 3: routes // 2] = countries - 1
     src = rng.permutation(src)
-    position = np.zeros(routes, dtype=np.int64)
-    seen: dict[int, int] = {}
-    for r, s in enumerate(src):
-        position[r] = seen.get(int(s), 0)
-        seen[int(s)] = position[r] + 1
-    return src, position
+    return src, route_positions(src)
 
 
 def _chain_tail(cond: np.ndarray, src: np.ndarray, position: np.ndarray, first: int,

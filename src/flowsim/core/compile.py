@@ -34,7 +34,8 @@ from flowsim.scenario.model import REGIMES, Scenario
 from flowsim.scenario.schedules import COHORT_FIELDS
 from flowsim.scenario.select import selected_routes
 
-__all__ = ["CompiledModel", "ProgrammeSpec", "ShockSpec", "compile_scenario", "scenario_hash"]
+__all__ = ["CompiledModel", "ProgrammeSpec", "ShockSpec", "compile_scenario", "route_positions",
+           "scenario_hash"]
 
 # regime codes used in the engine
 VISA_FREE, VISA_ON_ARRIVAL, E_VISA, VISA_REQUIRED, HUMANITARIAN, CLOSED, IRREGULAR = range(7)
@@ -223,6 +224,17 @@ def scenario_hash(scenario: Scenario) -> str:
     data.pop("validation", None)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def route_positions(route_src: np.ndarray) -> np.ndarray:
+    """Each route's rank among the routes out of the same country, in route order: its
+    position in the route choice's chain of binomials ((R,) int64)."""
+    route_src = np.asarray(route_src, dtype=np.int64)
+    order = np.argsort(route_src, kind="stable")
+    _, first, inverse = np.unique(route_src[order], return_index=True, return_inverse=True)
+    position = np.empty(route_src.size, dtype=np.int64)
+    position[order] = np.arange(route_src.size) - first[inverse]
+    return position
 
 
 def compile_scenario(scenario: Scenario) -> CompiledModel:
@@ -477,11 +489,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
     # routes ranked within their source country (the order of the binomial chain)
     route_src = np.array([cidx[r.from_] for r in routes], dtype=np.int64)
     route_dst = np.array([cidx[r.to] for r in routes], dtype=np.int64)
-    position = np.zeros(R, dtype=np.int64)
-    seen: dict[int, int] = {}
-    for r in range(R):
-        position[r] = seen.get(int(route_src[r]), 0)
-        seen[int(route_src[r])] = position[r] + 1
+    position = route_positions(route_src)
     for a in (route_src, route_dst, position, has_asylum, step_days, epoch_of_step,
               base_epoch):
         a.setflags(write=False)
