@@ -48,19 +48,18 @@ def put(target: np.ndarray, index: Index, values: np.ndarray) -> None:
 
 def add(target: np.ndarray, index: Index, values: np.ndarray) -> None:
     """``target[:, index] += values`` (an index array without repeats)."""
-    if isinstance(index, slice):
-        target[:, index] += values
-        return
-    part = np.take(target, index, axis=1)
-    part += values
-    put(target, index, part)
+    _update(np.add, target, index, values)
 
 
 def subtract(target: np.ndarray, index: Index, values: np.ndarray) -> None:
     """``target[:, index] -= values`` (an index array without repeats)."""
-    if isinstance(index, slice):
-        target[:, index] -= values
-        return
-    part = np.take(target, index, axis=1)
-    part -= values
-    put(target, index, part)
+    _update(np.subtract, target, index, values)
+
+
+def _update(op: np.ufunc, target: np.ndarray, index: Index, values: np.ndarray) -> None:
+    """``target[:, index] = op(target[:, index], values)``, in place: for a slice on the
+    view, for an index array on a gathered copy scattered back."""
+    part = target[:, index] if isinstance(index, slice) else np.take(target, index, axis=1)
+    op(part, values, out=part)
+    if not isinstance(index, slice):
+        put(target, index, part)
