@@ -149,3 +149,14 @@ CASES: dict[str, Callable[[], dict[str, np.ndarray]]] = {
 def case_digests(name: str) -> dict[str, str]:
     """The digests of every array of one case, by array name."""
     return {k: digest(v) for k, v in sorted(CASES[name]().items())}
+
+
+def float_values(a: np.ndarray) -> str:
+    """A float array's values exactly, as ``float.hex`` strings separated by spaces (its
+    shape is in the digest)."""
+    return " ".join(float(x).hex() for x in np.asarray(a, dtype=float).ravel())
+
+
+def parse_values(text: str) -> np.ndarray:
+    """The values :func:`float_values` wrote, flat."""
+    return np.array([float.fromhex(x) for x in text.split()], dtype=float)
