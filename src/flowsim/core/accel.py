@@ -243,8 +243,10 @@ def available() -> bool:
 
 def enabled() -> bool:
     """Whether the kernels are used: numba importable and ``FLOWSIM_ACCEL`` not ``0``."""
-    off = os.environ.get("FLOWSIM_ACCEL", "1").strip().lower() in {"0", "false", "no", "off"}
-    return not off and available()
+    if not available():  # (first: the common case without numba, on every draw)
+        return False
+    return os.environ.get("FLOWSIM_ACCEL", "1").strip().lower() not in {"0", "false", "no",
+                                                                         "off"}
 
 
 def _compiled() -> dict[str, Callable[..., object]]:

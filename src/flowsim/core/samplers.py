@@ -32,6 +32,7 @@ people exactly as with the exact sampler.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from scipy import special, stats
@@ -171,6 +172,26 @@ _TINY = 1e-300
 _EXACT_FLOAT_N = 2**53 - 2  # n + 1 - k is exact in float64 up to here
 
 
+_scratch_local = threading.local()
+_SCRATCH_KEPT = 1 << 20  # cells of the largest buffers kept between calls (8 MB each)
+
+
+def _scratch(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two float64 buffers and a bool one of at least ``size`` cells for :func:`_search`.
+
+    Kept between calls (one set per thread, so that threaded workers never share one):
+    fresh buffers of a few megabytes are fresh pages, whose first writes cost as much as
+    the chunk's subtraction. Larger ones (a block of very many elements) are not kept.
+    """
+    bufs = getattr(_scratch_local, "buffers", None)
+    if bufs is not None and bufs[0].size >= size:
+        return bufs
+    bufs = (np.empty(size), np.empty(size), np.empty(size, dtype=bool))
+    if size <= _SCRATCH_KEPT:
+        _scratch_local.buffers = bufs
+    return bufs
+
+
 def _search(n: np.ndarray, p: np.ndarray, u: np.ndarray, log_q: np.ndarray | None = None,
             ratio: np.ndarray | None = None) -> np.ndarray:
     """Exact inverse CDF by sequential search from 0 (p <= 1/2, small variance).
@@ -207,15 +228,15 @@ def _search(n: np.ndarray, p: np.ndarray, u: np.ndarray, log_q: np.ndarray | Non
     todo = np.flatnonzero(searching)
     if not todo.size:
         return x
-    nn, pmf, uu = n[todo], pmf[todo], u[todo]
+    nn, pmf, uu = n.take(todo), pmf.take(todo), u.take(todo)
     cdf = pmf
-    ratio = p[todo] / (1.0 - p[todo]) if ratio is None else ratio[todo]
+    ratio = p[todo] / (1.0 - p[todo]) if ratio is None else ratio.take(todo)
     exact_float = nn.max() <= _EXACT_FLOAT_N
     top = nn + 1.0
     m = todo.size
     w = min(max(_FIRST_TERMS, _MIN_CELLS // m), _MAX_TERMS, max(1, _CHUNK_CELLS // m))
     size = (w + 1) * m  # buffers reused by every chunk (row 0: the state before the chunk)
-    pm_buf, cdf_buf, below_buf = np.empty(size), np.empty(size), np.empty(size, dtype=bool)
+    pm_buf, cdf_buf, below_buf = _scratch(size)
     k0, width = 0, _FIRST_TERMS
     while True:
         pm = pm_buf[:(w + 1) * m].reshape(w + 1, m)
@@ -243,13 +264,14 @@ def _search(n: np.ndarray, p: np.ndarray, u: np.ndarray, log_q: np.ndarray | Non
         below = below_buf[:w * m].reshape(w, m)
         np.less(cd[1:], uu, out=below)
         before = below.view(np.uint8).sum(axis=0, dtype=np.uint8)
-        hit = before < w
-        x[todo[hit]] = before[hit].astype(np.int64) + (k0 + 1)
-        rest = np.flatnonzero(~hit)
+        # every element's count as if it stopped in this chunk (one scatter, no mask): those
+        # still searching are written again by a later chunk
+        x[todo] = np.add(before, k0 + 1, dtype=np.int64)
+        rest = np.flatnonzero(before == w)
         if not rest.size:
             return x
         todo, nn, top, ratio, uu = todo[rest], nn[rest], top[rest], ratio[rest], uu[rest]
-        pmf, cdf = pm[w, rest], cd[w, rest]
+        pmf, cdf = pm[w].take(rest), cd[w].take(rest)
         # not reached: stop at n, or at the first pmf below _TINY (found only where the
         # chunk's last valid pmf is below it, the pmf falling from there on)
         if nn.min() <= k0 + w or pmf.min() < _TINY:  # (rare: skipped otherwise)
