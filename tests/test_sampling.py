@@ -319,6 +319,24 @@ def test_the_vectorized_search_gives_the_stepwise_counts(size: int) -> None:
     np.testing.assert_array_equal(_search(n, p, u), _search_stepwise(n, p, u))
 
 
+def test_searches_in_threads_share_no_buffer() -> None:
+    """The search keeps its chunk buffers between calls, one set per thread: searches run
+    at once in threads (as in a threaded Dask worker; numpy releases the GIL in its loops)
+    give the counts each gives alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flowsim.core.samplers import _search, _search_stepwise
+
+    rng = np.random.default_rng(5)
+    cases = [_search_cases(40_000, rng) for _ in range(8)]
+    alone = [_search_stepwise(*c) for c in cases]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            together = list(pool.map(lambda c: _search(*c), cases))
+            for a, b in zip(together, alone):
+                np.testing.assert_array_equal(a, b)
+
+
 def test_the_vectorized_hypergeometric_quantile_is_scipys() -> None:
     """The same quantiles as scipy.stats.hypergeom.ppf, including the supports of one or two
     values, u in both tails, and arguments scipy rejects (NaN there and here)."""
