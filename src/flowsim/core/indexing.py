@@ -59,7 +59,7 @@ def subtract(target: np.ndarray, index: Index, values: np.ndarray) -> None:
 def _update(op: np.ufunc, target: np.ndarray, index: Index, values: np.ndarray) -> None:
     """``target[:, index] = op(target[:, index], values)``, in place: for a slice on the
     view, for an index array on a gathered copy scattered back."""
-    part = target[:, index] if isinstance(index, slice) else np.take(target, index, axis=1)
+    part = take(target, index)
     op(part, values, out=part)
     if not isinstance(index, slice):
         put(target, index, part)
