@@ -45,7 +45,7 @@ class Grouper:
 
     def __init__(self, index: np.ndarray, n_groups: int) -> None:
         self.n_groups = n_groups
-        self.index = np.asarray(index, dtype=np.intp)
+        index = np.asarray(index, dtype=np.intp)
         self.incidence: np.ndarray | None = None
         if n_groups * len(index) <= self.DENSE_LIMIT:
             self.incidence = np.zeros((n_groups, len(index)))
@@ -58,7 +58,7 @@ class Grouper:
         # whole output after
         self.binned = (self.groups if 2 * self.groups.size < n_groups
                        else np.arange(n_groups))
-        self.compact = np.searchsorted(self.binned, self.index)
+        self.compact = np.searchsorted(self.binned, index)
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         if self.incidence is not None:
