@@ -146,9 +146,9 @@ CASES: dict[str, Callable[[], dict[str, np.ndarray]]] = {
 }
 
 
-def case_digests(name: str) -> dict[str, str]:
-    """The digests of every array of one case, by array name."""
-    return {k: digest(v) for k, v in sorted(CASES[name]().items())}
+def array_digests(arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """The digest of each of a case's arrays, by array name."""
+    return {k: digest(v) for k, v in sorted(arrays.items())}
 
 
 def float_values(a: np.ndarray) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, as pytest has it
-from digests.cases import CASES, digest, float_values
+from digests.cases import CASES, array_digests, float_values
 
 FILE = Path(__file__).with_name("digests.json")
 
@@ -49,7 +49,7 @@ def main() -> None:
     values: dict[str, dict[str, str]] = {}
     for name in CASES:
         arrays = CASES[name]()
-        cases[name] = {k: digest(v) for k, v in sorted(arrays.items())}
+        cases[name] = array_digests(arrays)
         floats = {k: float_values(v) for k, v in sorted(arrays.items())
                   if np.asarray(v).dtype.kind == "f" and np.size(v)}
         if floats:
