@@ -64,7 +64,11 @@ count as asylum applications. On a route with ``travel_days`` those who cross ar
 (counted in the stock of the country they left) and arrive, each step from the step they
 cross, with ``1 - exp(-days / travel_days)``; they then count as arrivals (and, at the
 border, as claims). People sent back to the origin (refused a visa, over a
-capacity, intercepted) count among those who never left.
+capacity, intercepted) count among those who never left, unless the scenario tracks
+returnees (``behaviour.track_returnees``): then each person remembers whether they have
+ever crossed out of the origin (or started abroad), those who have go back among the
+returned, and a crossing out of the origin by someone who never crossed before is a first
+departure (recorded as ``first_departures``, by identity, whatever the scenario).
 """
 
 from __future__ import annotations
@@ -83,7 +87,8 @@ __all__ = ["OUTCOMES", "ReferenceSimulator"]
 
 NEVER, RETURNED, WAITING, PRESENT, PENDING, SETTLED, TRANSIT, NEW_CLAIM, ON_THE_WAY = range(9)
 
-OUTCOMES = ("stock", "departures", "returns", "arrivals", "settled", "asylum_applications",
+OUTCOMES = ("stock", "departures", "first_departures", "returns", "arrivals", "settled",
+            "asylum_applications",
             "asylum_decisions", "asylum_grants", "visas_issued", "flow", "interceptions",
             "pending", "in_transit")
 
@@ -108,10 +113,14 @@ class ReferenceSimulator:
         A deliberately wrong variant, for tests of power: asylum claims made in a step are
         not decided before the next step (False: the true model, where they may be decided
         in the step they are made).
+    untracked_returnees : bool
+        A deliberately wrong variant, for tests of power: people sent back to the origin
+        count among those who never left even where the scenario tracks returnees.
     """
 
     def __init__(self, model: CompiledModel, params: Mapping[str, float] | None = None,
-                 onward_factor: float = 1.0, claims_wait_a_step: bool = False) -> None:
+                 onward_factor: float = 1.0, claims_wait_a_step: bool = False,
+                 untracked_returnees: bool = False) -> None:
         m = model
         self.m = m
         p = np.array(m.param_defaults, dtype=float)
@@ -119,6 +128,7 @@ class ReferenceSimulator:
             p[m.param_names.index(name)] = float(value)
         self.onward_factor = onward_factor
         self.claims_wait_a_step = claims_wait_a_step
+        self.track_returnees = m.track_returnees and not untracked_returnees
         C, R, K = m.n_countries, m.n_routes, m.n_cohorts
         self.C, self.R, self.K = C, R, K
         self.origin = int(m.origin)
@@ -413,12 +423,17 @@ class ReferenceSimulator:
         rec = {v: np.zeros((T, R if v in ("flow", "in_transit") else C, K), dtype=np.int64)
                for v in OUTCOMES}
         rec["departures"] = np.zeros((T, K), dtype=np.int64)
+        rec["first_departures"] = np.zeros((T, K), dtype=np.int64)
+        # who has crossed out of the origin (or started abroad), by identity
+        left_before = {id(person) for person in people[sum(self.population):]}
+        track = self.track_returnees
         used = [0] * len(self.programmes)  # crossed under each programme so far
         first_day = 0
 
         def to_source(person: list[Any], r: int) -> None:
             if src[r] == o:
-                person[1], person[2] = NEVER, o
+                back = RETURNED if track and id(person) in left_before else NEVER
+                person[1], person[2] = back, o
             else:
                 person[1], person[2] = PRESENT, src[r]
 
@@ -577,6 +592,9 @@ class ReferenceSimulator:
                     rec["flow"][t, r, k] += 1
                     if src[r] == o:
                         rec["departures"][t, k] += 1
+                        if id(person) not in left_before:
+                            rec["first_departures"][t, k] += 1
+                            left_before.add(id(person))
                 for person in granted[r]:
                     rec["visas_issued"][t, dst[r], person[0]] += 1
             for person in people:

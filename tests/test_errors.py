@@ -264,6 +264,31 @@ def test_asylum_target_where_there_is_no_asylum(scenario_file) -> None:
         load_scenario(path)
 
 
+def test_emigrants_target_where_returnees_are_not_told_apart(scenario_file) -> None:
+    emigrants = {"id": "left", "observable": "emigrants", "kind": "at_least", "value": 10,
+                 "start": dt.date(2022, 3, 1), "end": dt.date(2022, 6, 1), "source": "x"}
+
+    def leave_again(d):
+        d["cohorts"][0]["reemigration_hazard"] = 0.01
+        d["targets"].append(emigrants)
+
+    path = scenario_file(leave_again)
+    with pytest.raises(ScenarioError, match=r"targets\[2\]\.observable: an emigrants figure "
+                       "counts people leaving for the first time, but men may leave again "
+                       "after a return and the model does not tell returnees apart: set "
+                       "`track_returnees: true` under `behaviour`"):
+        load_scenario(path)
+    assert_at(only_error(path), path, "emigrants")
+
+    def tracked(d):
+        leave_again(d)
+        d.setdefault("behaviour", {})["track_returnees"] = True
+
+    assert read_scenario(scenario_file(tracked))[1] == []
+    # where nobody leaves twice, first departures are every departure: nothing to track
+    assert read_scenario(scenario_file(lambda d: d["targets"].append(emigrants)))[1] == []
+
+
 # --------------------------------------------------------------------------------------------
 # dates
 # --------------------------------------------------------------------------------------------

@@ -96,6 +96,29 @@ def test_fan_chart_median_is_the_median_of_cumulative_departures(results: Result
     assert _labels(fig) == set()
 
 
+def test_fan_chart_counts_people_where_returnees_are_kept_apart() -> None:
+    """With track_returnees the fan is of first departures, with the figures on emigrants
+    (people) and not those on departures (crossings)."""
+    data = base_data()
+    for cohort in data["cohorts"]:
+        cohort["reemigration_hazard"] = 0.2
+    data["behaviour"] = {**data.get("behaviour", {}), "track_returnees": True}
+    data["targets"] += [{**TARGETS[0], "id": "early_people", "observable": "emigrants"},
+                        TARGETS[3]]
+    scenario, _ = validate_data(data)
+    tracked = flowsim.simulate(scenario, replicates=8, seed=2)
+    assert "first_departures" in tracked.dataset  # recorded by default where tracked
+    fig = plots.fan_chart(tracked, abroad=False, shocks=False)
+    ax = fig.axes[0]
+    assert "Cumulative emigrants from Russia" in ax.get_title(loc="left")
+    assert _labels(fig) - {""} == {"early_people"}
+    median = ax.get_lines()[0].get_ydata()[1:]
+    people = tracked.dataset["first_departures"].sum("cohort").cumsum("time")
+    np.testing.assert_allclose(median, people.median("replicate").values)
+    crossings = tracked.cumulative_departures().median("replicate").values
+    assert (crossings >= median).all() and (crossings > median).any()
+
+
 def test_fan_chart_for_a_cohort_draws_that_cohorts_targets(results: Results) -> None:
     fig = plots.fan_chart(results, cohorts="men")
     labels = _labels(fig)

@@ -2,7 +2,7 @@
 
 :mod:`reference` (``tests/reference.py``) simulates every person separately with Python's
 ``random``, following the engine's documented step rules but none of its array code. For
-six small scenarios (a visa route with queues, passport mixtures, a quota and a closure
+seven small scenarios (a visa route with queues, passport mixtures, a quota and a closure
 while people wait; asylum with a processing capacity and route quotas, in monthly steps; a
 shock, a cohort-specific closure with deterrence, a country policy, humanitarian routes and
 a route that requires a flag, with a short last step; people abroad at the start, settled
@@ -10,10 +10,12 @@ people who move, deterrence abroad, schedules and a network effect; re-emigratio
 origin schedule, pending claimants who abscond or move on, interception, asylum at the
 border, a shared programme quota and a route through a transit country that takes time;
 shocks on hazards abroad, eligibility held by a share of a cohort and a regularisation of
-those present before a cut-off date), we run the engine (``N_ENGINE`` replicates) and
-the reference (``N_REF`` runs, ``REF_RUNS`` where it is slow) and compare the distribution
-of each of several outcomes (final stock per country, mid-horizon stock per country,
-departures per cohort, returns, asylum decisions and grants, visas issued, flow per route,
+those present before a cut-off date; returnees kept apart from first leavers, sent back by
+a visa refusal, a capacity, a shared quota and interception), we run the engine
+(``N_ENGINE`` replicates) and the reference (``N_REF`` runs, ``REF_RUNS`` where it is slow)
+and compare the distribution of each of several outcomes (final stock per country,
+mid-horizon stock per country, departures (and, with returnees kept apart, first
+departures) per cohort, returns, asylum decisions and grants, visas issued, flow per route,
 and the final settled where a regularisation has a cut-off date).
 
 The test: a two-sample chi-square test of homogeneity on binned counts. Outcomes are small
@@ -38,7 +40,8 @@ with half the deterrence (0.3 instead of 0.6: p about 1e-45), and a reference th
 asylum claims one step late (p = 0 to double precision).
 The later mechanisms have their own power tests (a wrong initial stock, settled hazard,
 deterrence abroad, re-emigration hazard, interception, programme total, abscond hazard,
-travel time, shock abroad, eligibility share, and a regularisation without its cut-off).
+travel time, shock abroad, eligibility share, a regularisation without its cut-off, and
+returnees not kept apart).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from scipy import stats
 
 import flowsim
 from flowsim.core.compile import CompiledModel, compile_scenario
-from flowsim.core.engine import RECORDABLE
+from flowsim.core.engine import recordable
 from flowsim.scenario import validate_data
 
 ALPHA = 1e-3  # overall false-failure rate of one scenario's test
@@ -357,8 +360,45 @@ STATUS = {
     "parameters": {"hum_share": 0.4, "home_shock": 5.0},
 }
 
+# the fifth: returnees kept apart (track_returnees) while they leave again through every
+# way back to the origin: a visa route that refuses, a route capacity, a quota shared by two
+# routes, interception; people abroad at the start who come back and leave again
+RETURNEES = {
+    "name": "returnees kept apart",
+    "calendar": _calendar(14),
+    "behaviour": {"track_returnees": True},
+    "countries": [
+        {"id": "RUS", "name": "Origin", "roles": ["origin"]},
+        {"id": "ARM", "name": "A", "roles": ["destination"], "return_hazard": 0.15,
+         "attractiveness": 0.5},
+        {"id": "GEO", "name": "G", "roles": ["destination"], "return_hazard": 0.1,
+         "initial": {"men": {"present": 10}}},
+        {"id": "DEU", "name": "D", "roles": ["destination"], "attractiveness": 1.0,
+         "return_hazard": 0.08},
+        {"id": "FIN", "name": "F", "roles": ["destination"], "return_hazard": 0.1},
+    ],
+    "routes": [
+        {"from": "RUS", "to": "ARM", "documents": "internal", "capacity": 3},
+        {"from": "RUS", "to": "DEU", "mode": "air", "regime": "visa_required",
+         "delay_days": 10, "issuance": 0.5, "capacity": 2},
+        {"from": "RUS", "to": "FIN", "regime": "irregular", "interception": 0.4},
+        {"from": "RUS", "to": "GEO"},
+    ],
+    "cohorts": [
+        {"name": "men", "population": 60, "baseline_hazard": 0.06,
+         "international_passport": 0.7, "reemigration_hazard": "reemigration"},
+        {"name": "rest", "population": 40, "baseline_hazard": 0.04,
+         "reemigration_hazard": 0.2},
+    ],
+    "programmes": [
+        {"name": "shared_quota", "select": {"to": ["GEO", "FIN"]}, "capacity": 2,
+         "total": 20},
+    ],
+    "parameters": {"reemigration": 0.3},
+}
+
 SCENARIOS = {"visa": VISA, "asylum": ASYLUM, "shock": SHOCK, "abroad": ABROAD, "border": BORDER,
-             "status": STATUS}
+             "status": STATUS, "returnees": RETURNEES}
 
 
 # -- outcomes ---------------------------------------------------------------------------------
@@ -380,6 +420,9 @@ def outcomes(model: CompiledModel) -> list[Outcome]:
                         lambda d, c=c: d["stock"][:, T // 2 - 1, c].sum(-1)))
     for k, name in enumerate(model.cohort_names):
         out.append((f"departures of {name}", lambda d, k=k: d["departures"][..., k].sum(1)))
+        if model.track_returnees and model.has_reemigration:
+            out.append((f"first departures of {name}",
+                        lambda d, k=k: d["first_departures"][..., k].sum(1)))
     if model.settle_cutoff_step is not None:  # regularisations with a cut-off
         for c in np.flatnonzero(model.settle_cutoff_step >= 0):
             out.append((f"final settled {model.country_ids[c]}",
@@ -469,8 +512,8 @@ def engine_sample(key: str, **params: float) -> dict[str, np.ndarray]:
 
 def _engine(model: CompiledModel, params: dict[str, float]) -> dict[str, np.ndarray]:
     res = flowsim.simulate(model, replicates=N_ENGINE, seed=2024,
-                           params=params or None, record=tuple(RECORDABLE))
-    return {v: res.dataset[v].values for v in RECORDABLE}
+                           params=params or None, record=recordable(model))
+    return {v: res.dataset[v].values for v in recordable(model)}
 
 
 @functools.cache
@@ -575,6 +618,21 @@ def test_power_against_a_wrong_reemigration_hazard() -> None:
         f"{result.describe()}"
 
 
+def test_power_against_untracked_returnees() -> None:
+    """A reference that sends returnees back among those who never left (the default
+    bookkeeping, here where the scenario tracks them) is told apart, and so are the engine's
+    crossings read as its first departures."""
+    model = _model("returnees")
+    untracked = compare(model, engine_sample("returnees"),
+                        reference_sample("returnees", untracked_returnees=True))
+    assert untracked.rejected, f"untracked returnees went unnoticed: {untracked.describe()}"
+    crossings = dict(engine_sample("returnees"))
+    crossings["first_departures"] = crossings["departures"]
+    mixed = compare(model, crossings, reference_sample("returnees"))
+    assert mixed.rejected, f"crossings read as first departures went unnoticed: " \
+        f"{mixed.describe()}"
+
+
 def test_power_against_a_wrong_interception() -> None:
     """The engine intercepting 0.4 instead of 0.3 on the irregular route into H is told
     apart."""
@@ -633,15 +691,17 @@ def test_power_against_a_regularisation_without_its_cut_off() -> None:
     assert result.rejected, f"a regularisation of everybody went unnoticed: {result.describe()}"
 
 
-def test_coupled_engine_matches_reference_on_status() -> None:
+@pytest.mark.parametrize("key", ["status", "returnees"])
+def test_coupled_engine_matches_reference(key: str) -> None:
     """The coupled sampler (used by comparisons) follows the same model on the fourth
-    edition's scenario: the eligible counted apart, their stayers drawn hypergeometrically by
-    inverse CDF, shocks abroad and classes of movers (same Bonferroni test, its own 1e-3)."""
-    model = _model("status")
-    res = flowsim.simulate(model, replicates=N_ENGINE, seed=2024, record=tuple(RECORDABLE),
+    edition's scenario (the eligible counted apart, their stayers drawn hypergeometrically by
+    inverse CDF, shocks abroad and classes of movers) and with returnees kept apart (their
+    own draws at their own keys); the same Bonferroni test, its own 1e-3 each."""
+    model = _model(key)
+    res = flowsim.simulate(model, replicates=N_ENGINE, seed=2024, record=recordable(model),
                            sampling="coupled")
-    coupled = {v: res.dataset[v].values for v in RECORDABLE}
-    result = compare(model, coupled, reference_sample("status"))
+    coupled = {v: res.dataset[v].values for v in recordable(model)}
+    result = compare(model, coupled, reference_sample(key))
     assert not result.rejected, (
         f"the coupled engine and the reference differ in {', '.join(result.rejected)} "
         f"({result.describe()})")

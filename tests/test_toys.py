@@ -4,8 +4,8 @@ Every comparison is ``|mean - E| < 5 * sd / sqrt(R)`` with the *exact* standard 
 ``sd`` of one replicate (binomial or hypergeometric, from :mod:`flowsim.testing.toys` and
 :mod:`flowsim.testing.border_toys`) and
 ``R`` replicates. Under normality of the ensemble mean (``R`` = 4000) one comparison fails
-by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 930 comparisons,
-so a correct engine fails it with probability below ``6e-4`` (Bonferroni). The seeds are
+by chance with probability ``P(|Z| > 5) = 5.7e-7``; this file makes about 1,060 comparisons,
+so a correct engine fails it with probability below ``7e-4`` (Bonferroni). The seeds are
 fixed, so the outcome is reproducible. Outcomes whose exact variance is 0 must match
 exactly, in every replicate.
 """
@@ -25,6 +25,7 @@ from flowsim.testing.border_toys import (
     pending_moves,
     regularised_before,
     return_and_leave_again,
+    returnees_sent_back,
     scheduled_departures,
     shared_quota,
     shocked_returns,
@@ -108,6 +109,11 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
     border_claims(N=1000, h=0.2, steps=8),
     intercepted_crossing(N=1000, h=0.3, c=0.4, steps=10),
     intercepted_crossing(N=500, h=1.0, c=0.5, steps=6),  # everybody tries every week
+    returnees_sent_back(N=2000, h=0.2, a=0.4, r=0.3, passing=0.6, steps=12),
+    returnees_sent_back(N=2000, h=0.2, a=0.4, r=0.3, passing=0.5, steps=12,
+                        regime="visa_required"),
+    returnees_sent_back(N=2000, h=0.2, a=0.4, r=0.3, passing=0.6, steps=12,
+                        track=False),  # the default bookkeeping: stopped returnees never left
     shared_quota(N1=300, N2=500, capacity=70, total=500, steps=10),
     shared_quota(N1=100, N2=50, capacity=500, total=1000, steps=3),  # never binds
     scheduled_departures(N=1000, h=0.05, f=4.0, from_week=4, steps=10),
@@ -122,7 +128,8 @@ def _assert_variance(toy: Toy, results: flowsim.Results, name: str, n: int,
 def test_toy_means_match_exact_expectations(toy: Toy) -> None:
     _, problems = validate_data(toy.scenario.to_data())
     assert [p for p in problems if p.severity == "error"] == []
-    res = flowsim.simulate(toy.scenario, replicates=R, seed=20240601)
+    res = flowsim.simulate(toy.scenario, replicates=R, seed=20240601,
+                           **({} if toy.record is None else {"record": toy.record}))
     _assert_means(toy, res)
 
 

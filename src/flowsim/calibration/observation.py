@@ -17,6 +17,7 @@ then over places, of one recorded variable:
 observable             count
 ===================== ===================================================================
 ``departures``         ``departures`` of the origin, summed over the period's steps
+``emigrants``          ``first_departures`` of the origin, the same way
 ``abroad``             ``stock`` in every country but the origin, at the step holding the date
 ``stock``, ``settled`` that variable in the places, at the step holding the date
 ``arrivals`` ...       ``arrivals``, ``returns``, ``asylum_applications``, ``asylum_grants``,
@@ -56,7 +57,8 @@ __all__ = ["Column", "Layout", "ObservationPlan", "column_layout", "needs"]
 
 # The engine variable each count is read from ("abroad" is the stock outside the origin).
 _VARIABLE: dict[str, str] = {
-    "departures": "departures", "abroad": "stock", "stock": "stock", "settled": "settled",
+    "departures": "departures", "emigrants": "first_departures", "abroad": "stock",
+    "stock": "stock", "settled": "settled",
     "arrivals": "arrivals", "returns": "returns", "asylum_applications": "asylum_applications",
     "asylum_grants": "asylum_grants", "asylum_decisions": "asylum_decisions",
     "visas_issued": "visas_issued",
@@ -252,8 +254,8 @@ class ObservationPlan:
 
         def count(observable: str, where: Any, cohorts: Any, periods: Any, at: Any) -> _Count:
             coh = L.cohort_index(cohorts)
-            if observable == "departures":
-                return ("departures", coh, None, L.weights(periods), None)
+            if observable in ("departures", "emigrants"):  # out of the origin
+                return (_VARIABLE[observable], coh, None, L.weights(periods), None)
             if observable == "abroad":
                 return ("stock", coh, others, None, L.step_at(at))
             if observable in _AT_DATE:

@@ -18,8 +18,8 @@ from flowsim.results.dataset import Results
 from flowsim.scenario.report import report_blocs, report_settled_in
 
 #: The coordinates along ``outcome`` that name each outcome in parts: what is counted
-#: (``abroad``, ``stock``, ``settled``, ``departures``, ``returns``, ``asylum_applications``,
-#: ``asylum_grants``), where (a bloc or a country id; "" for everywhere), over which period
+#: (``abroad``, ``stock``, ``settled``, ``departures``, ``emigrants``, ``returns``,
+#: ``asylum_applications``, ``asylum_grants``), where (a bloc or a country id; "" for everywhere), over which period
 #: (``start`` and ``date``, ISO days; a stock has ``date`` only) and for whom (a cohort, or
 #: "" for everyone).
 OUTCOME_FIELDS = ("quantity", "place", "start", "date", "cohort")
@@ -37,7 +37,8 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None,
     * ``settled in <bloc> at END`` for the blocs of ``report.settled_in`` (permits and
       protection; by default every bloc);
     * ``departures``, ``returns to the origin``, ``asylum applications`` and ``asylum grants``
-      over the whole horizon;
+      over the whole horizon, and ``emigrants`` (first departures: people) where the run
+      recorded ``first_departures``;
     * ``abroad at END: <cohort>`` for every cohort;
     * with ``by`` holding ``"country"``: ``in <country id> at END`` for every country but the
       origin; with ``"cohort"``: ``departures: <cohort>`` and ``returns to the origin:
@@ -81,6 +82,8 @@ def outcomes(results: Results, dates: Sequence[dt.date] | None = None,
                     results.stock(blocs[bloc], last, variable="settled"), "settled", bloc,
                     str(last))
     add("departures", results.departures(), "departures")
+    if "first_departures" in ds:  # people, where the scenario keeps returnees apart
+        add("emigrants", results.emigrants(), "emigrants")
     if "returns" in ds:
         add("returns to the origin", results.returned(last), "returns")
     for v, label in (("asylum_applications", "asylum applications"),

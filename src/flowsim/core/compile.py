@@ -142,6 +142,7 @@ class CompiledModel:
     shocks: tuple[ShockSpec, ...]
     deterrence: Field  # ()
     deterrence_abroad: bool  # damp onward hazards by the routes open out of each country
+    track_returnees: bool  # the returned who leave again stay returnees until they cross
     regime_cost: Field  # (7,)
     programmes: tuple[ProgrammeSpec, ...]  # quotas shared by routes and cohorts
     # shocks on the hazards of people abroad (those of ``shocks`` act on departures)
@@ -555,6 +556,7 @@ def compile_scenario(scenario: Scenario) -> CompiledModel:
         shocks=tuple(shocks),
         deterrence=det.field(),
         deterrence_abroad=s.behaviour.deterrence_abroad,
+        track_returnees=s.behaviour.track_returnees,
         regime_cost=rc.field(),
         programmes=_programmes(s, routes, expand, kidx, slots, mids),
         hazard_shocks=compile_hazard_shocks(s, countries, cohorts, slots, expand),

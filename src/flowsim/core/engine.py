@@ -39,7 +39,9 @@ One step, in order (see ``docs/model.md`` for the reasoning):
    ``asylum_at_border``); on routes with a travel time they are first on the way
    (``transit``, counted at the source) and arrive each step with a geometric chance.
 
-Returned people may leave again in step 1 (``reemigration_hazard``), and pending claimants
+Returned people may leave again in step 1 (``reemigration_hazard``; with ``track_returnees``
+they go through steps 4 to 6 apart from the first leavers, :mod:`flowsim.core.returnees`,
+and whoever of them is sent back is returned again), and pending claimants
 abscond or move on in step 2, where a scenario turns these on. Shocks with a ``field``
 multiply that hazard abroad in step 2 (:mod:`flowsim.core.abroad`); where a regularisation
 has a cut-off date, the present people eligible for it are counted apart and their step 2
@@ -59,11 +61,13 @@ from flowsim.core.compile import CompiledModel
 from flowsim.core.epochs import BlockEpochs, clip01
 from flowsim.core.indexing import add, put, subtract, take
 from flowsim.core.quotas import Programmes, cap_select
+from flowsim.core.returnees import ReturneeLane
 from flowsim.core.route_tree import draw_chain
 from flowsim.core.shocks import daily_factor
 from flowsim.core.sums import Grouper, sum_over_axis1, to_source
 
-__all__ = ["DEFAULT_RECORD", "RECORDABLE", "InvariantError", "run_block"]
+__all__ = ["DEFAULT_RECORD", "RECORDABLE", "InvariantError", "check_record", "default_record",
+           "recordable", "run_block"]
 
 # Variables the engine can record, with their dimensions after (replicate, time).
 RECORDABLE: dict[str, tuple[str, ...]] = {
@@ -80,11 +84,39 @@ RECORDABLE: dict[str, tuple[str, ...]] = {
     "interceptions": ("country", "cohort"),
     "pending": ("country", "cohort"),
     "in_transit": ("route", "cohort"),
+    "first_departures": ("cohort",),
 }
 # recorded unless asked otherwise (the route flows, and the variables added with later
 # mechanisms, only on request, so that a run records what it always has)
 DEFAULT_RECORD: tuple[str, ...] = tuple(
-    v for v in RECORDABLE if v not in ("flow", "interceptions", "pending", "in_transit"))
+    v for v in RECORDABLE
+    if v not in ("flow", "interceptions", "pending", "in_transit", "first_departures"))
+
+
+def check_record(model: CompiledModel, record: Sequence[str]) -> None:
+    """Raise ``ValueError`` for a variable of ``record`` that a run of ``model`` cannot
+    record (see :func:`recordable`)."""
+    if "first_departures" in record and "first_departures" not in recordable(model):
+        raise ValueError("cannot record first_departures: returned people leave again and "
+                         "are not told apart from first leavers (set behaviour."
+                         "track_returnees)")
+
+
+def default_record(model: CompiledModel) -> tuple[str, ...]:
+    """What a run of ``model`` records unless asked otherwise: :data:`DEFAULT_RECORD`, and
+    ``first_departures`` where the model keeps returnees apart (``track_returnees``)."""
+    if model.track_returnees and model.has_reemigration:
+        return (*DEFAULT_RECORD, "first_departures")
+    return DEFAULT_RECORD
+
+
+def recordable(model: CompiledModel) -> tuple[str, ...]:
+    """The variables a run of ``model`` can record: all of :data:`RECORDABLE` but
+    ``first_departures`` where returned people leave again without ``track_returnees``
+    (the crossings out of the origin then mix first leavers and returnees)."""
+    if model.has_reemigration and not model.track_returnees:
+        return tuple(v for v in RECORDABLE if v != "first_departures")
+    return tuple(RECORDABLE)
 
 
 def record_shape(model: CompiledModel, name: str) -> tuple[int, ...]:
@@ -123,6 +155,8 @@ SITE_DEPART, SITE_EVENTS, SITE_DECIDE, SITE_GRANT, SITE_REJECT, SITE_ROUTE, SITE
     SITE_ISSUE, SITE_CAP, SITE_ACAP, SITE_SETTLED, SITE_AGAIN, SITE_STAYED, SITE_PENDING, \
     SITE_PROGRAMME, SITE_INTERCEPT, SITE_TRAVEL, SITE_ELIGIBLE, SITE_KEPT = (
         i * 1000 for i in range(19))
+# the returnee lane's route choice, visa decisions, grants and interceptions
+RETURNEE_SITES = (19000, 20000, 21000, 22000)
 
 
 def leave_probability(p_week: np.ndarray, days: int) -> np.ndarray:
@@ -183,6 +217,7 @@ def run_block(
     unknown = set(record) - set(RECORDABLE)
     if unknown:
         raise ValueError(f"cannot record {sorted(unknown)}; choose from {sorted(RECORDABLE)}")
+    check_record(m, record)
     out = {v: _recording(T, B, record_shape(m, v)) for v in record}
 
     # Replicates that share every parameter (a run without per-replicate values) share the
@@ -216,6 +251,9 @@ def run_block(
     network = m.has_network  # a property that reads the fields: once, not every step
     reemigration, pending_moves = m.has_reemigration, m.has_pending_moves
     rehazard = m.reemigration_hazard.values(params)  # (1|B, K)
+    # the returned who leave again, kept apart until they cross (track_returnees)
+    lane = (ReturneeLane(B, R, Q, K, o, RETURNEE_SITES)
+            if reemigration and m.track_returnees else None)
     emigration_scheduled = bool((m.emigration_factor != 1.0).any())
     programmes = (Programmes(m, params, qr, B) if m.programmes else None)
     # people on routes that take time (counted in the stock of the country they left)
@@ -240,8 +278,9 @@ def run_block(
         # network effects see the people in each country at the start of the step
         network_stock = None
         if network:
+            queued = waiting if lane is None else waiting + lane.waiting
             network_stock = ((present + pending + settled).sum(axis=2)
-                             + by_src_q.sum(waiting).sum(axis=2))
+                             + by_src_q.sum(queued).sum(axis=2))
             if tr.size:
                 network_stock += by_src_t.sum(transit).sum(axis=2)
 
@@ -260,7 +299,8 @@ def run_block(
             again = sampler.binomial(returned, leave_probability(h * mult * ep.access, days),
                                      SITE_AGAIN, None)
             returned -= again
-            movers[:, o] += again
+            if lane is None:
+                movers[:, o] += again
 
         # 2. present people: return, move on, claim asylum, settle ----------------------
         ret = np.zeros((B, C, K), dtype=np.int64)
@@ -344,7 +384,10 @@ def run_block(
         # movers without a usable route stay where they are (the eligible stay eligible)
         if movers_tc is not None:
             eligible.stayed(sampler, SITE_KEPT, movers_tc, eligible_movers, left[:, tc])
-        if again is not None:  # which of the origin's stayers had returned: exchangeable
+        if lane is not None:  # the returnees choose apart; those with no route stay returned
+            returned += lane.choose(sampler, derived, chain_cond, tree_p, again, C)
+            never += left[:, o]
+        elif again is not None:  # which of the origin's stayers had returned: exchangeable
             stayed = left[:, o]
             back = sampler.hypergeometric(again.ravel(), leaving.ravel(), stayed.ravel(),
                                           SITE_STAYED, cohort_keys).reshape(B, K)
@@ -366,6 +409,8 @@ def run_block(
             granted = sampler.binomial(decided, ep.issuance_q, SITE_ISSUE, qr)
             waiting -= decided
             to_source(decided - granted, by_src_q, o, never, present)
+            if lane is not None:
+                returned += lane.queue(sampler, ep, qr)
 
         # 6. capacities --------------------------------------------------------------------
         if ep.capped.size:
@@ -373,8 +418,12 @@ def run_block(
             granted_c = np.zeros((B, cidx.size, K), dtype=np.int64)
             granted_c[:, cq] = granted[:, qc]
             demand = np.concatenate([take(immediate, cidx), granted_c], axis=-1)
+            if lane is not None:  # the returnees' crossings: more members of the same draw
+                demand = np.concatenate([demand, lane.demand(cidx, cq, qc)], axis=-1)
             passed = cap_select(sampler, demand, ep.capacity[:, cidx], SITE_CAP, cidx)
-            imm_pass, gr_pass = passed[..., :K], passed[..., K:]
+            if lane is not None:
+                returned += lane.passed(passed[..., 2 * K:], cidx, cq, qc)
+            imm_pass, gr_pass = passed[..., :K], passed[..., K:2 * K]
             # above capacity: the queue-free stay at the source, visa holders stay queued
             to_source(take(immediate, cidx) - imm_pass, ep.capped_by_src, o, never, present)
             put(immediate, cidx, imm_pass)
@@ -383,7 +432,7 @@ def run_block(
                 granted[:, qc] = gr_pass[:, cq]
         if programmes is not None:  # quotas shared by routes and cohorts
             programmes.apply(sampler, t, SITE_PROGRAMME, immediate, granted, waiting, never,
-                             present)
+                             present, lane, returned)
 
         # 6b. interception on irregular routes: sent back to where the route leaves from
         caught = None
@@ -392,11 +441,17 @@ def run_block(
             caught = sampler.binomial(take(immediate, ir), ep.intercept_q, SITE_INTERCEPT, ir)
             subtract(immediate, ir, caught)
             to_source(caught, ep.intercept_by_src, o, never, present)
+            if lane is not None:
+                returned += lane.intercept(sampler, ep)
+                caught = caught + lane.caught
 
         # 7. crossings ----------------------------------------------------------------------
         crossing = immediate
         if Q:
             add(crossing, qr, granted)
+        first = crossing  # the crossings of people who never left before
+        if lane is not None:
+            crossing = crossing + lane.crossing(qr)
         landing = crossing  # those who reach the destination in this step
         if tr.size:  # routes that take time: the crossers join those on the way
             transit += crossing[:, tr]
@@ -415,7 +470,7 @@ def run_block(
         # -- record ----------------------------------------------------------------------
         if "stock" in out:
             stock = present + pending + settled
-            wait_at = by_src_q.sum(waiting)
+            wait_at = by_src_q.sum(waiting if lane is None else waiting + lane.waiting)
             stock += wait_at
             stock[:, o] = never + returned + wait_at[:, o]
             if tr.size:
@@ -423,6 +478,8 @@ def run_block(
             out["stock"][t] = stock
         if "departures" in out:
             out["departures"][t] = sum_over_axis1(take(crossing, from_origin))
+        if "first_departures" in out:
+            out["first_departures"][t] = sum_over_axis1(take(first, from_origin))
         if "returns" in out:
             out["returns"][t] = ret
         if "arrivals" in out:
@@ -432,7 +489,8 @@ def run_block(
         if "asylum_applications" in out:
             out["asylum_applications"][t] = claims
         if "visas_issued" in out:
-            out["visas_issued"][t] = by_dst_q.sum(granted)
+            out["visas_issued"][t] = by_dst_q.sum(
+                granted if lane is None else granted + lane.granted)
         if "flow" in out:
             out["flow"][t] = crossing
         if "interceptions" in out and caught is not None:
@@ -443,14 +501,17 @@ def run_block(
             out["in_transit"][t][:, tr] = transit
 
         if check:
+            lane_waiting = 0 if lane is None else sum_over_axis1(lane.waiting)
             total = never + returned + sum_over_axis1(waiting) + sum_over_axis1(
-                present + pending + settled) + sum_over_axis1(transit)
+                present + pending + settled) + sum_over_axis1(transit) + lane_waiting
             if not np.array_equal(total, population):
                 raise InvariantError(f"step {t}: population not conserved "
                                      f"(max error {np.abs(total - population).max()})")
             for name, arr in (("never", never), ("returned", returned), ("waiting", waiting),
                               ("present", present), ("pending", pending),
-                              ("settled", settled)):
+                              ("settled", settled),
+                              ("returnees waiting",
+                               waiting[:0] if lane is None else lane.waiting)):
                 if (arr < 0).any():
                     raise InvariantError(f"step {t}: negative count in {name}")
             if eligible is not None and ((eligible.count < 0).any() or (

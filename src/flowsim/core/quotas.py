@@ -74,36 +74,53 @@ class Programmes:
 
     def apply(self, sampler: Any, t: int, site: int, immediate: np.ndarray,
               granted: np.ndarray, waiting: np.ndarray, never: np.ndarray,
-              present: np.ndarray) -> None:
+              present: np.ndarray, lane: Any = None, returned: np.ndarray | None = None
+              ) -> None:
         """Cap step ``t``'s crossings: those above a programme's cap wait as above a route's
         capacity (queue-free crossers back at the source, visa holders still queued).
-        ``immediate`` (B, R, K) and ``granted`` (B, Q, K) are changed in place."""
+        ``immediate`` (B, R, K) and ``granted`` (B, Q, K) are changed in place. With a
+        returnee ``lane`` (:class:`~flowsim.core.returnees.ReturneeLane`), its crossings
+        are more members of the same draw, and those of them above the cap without a queue
+        are added to ``returned`` (B, K)."""
         B, K = immediate.shape[0], immediate.shape[2]
         for j, p in enumerate(self.specs):
             if not p.in_force[t]:
                 continue
             cap = np.minimum(self.capacity[j], self.total[j] - self.used[:, j])  # (B,)
             rs, ks, qa = p.routes, p.cohorts, self.queue_at[j]
-            imm = immediate[:, rs][:, :, ks]  # (B, n, k)
-            gr = np.zeros_like(imm)
             queued = qa >= 0
-            if queued.any():
-                gr[:, queued] = granted[:, qa[queued]][:, :, ks]
-            demand = np.concatenate([imm.reshape(B, -1), gr.reshape(B, -1)], axis=1)
+            parts = [(immediate, granted, waiting)]
+            if lane is not None:
+                parts.append((lane.flow, lane.granted, lane.waiting))
+            wanted = []  # per part: (queue-free, granted), each (B, n, k)
+            for imm_all, gr_all, _ in parts:
+                imm = imm_all[:, rs][:, :, ks]
+                gr = np.zeros_like(imm)
+                if queued.any():
+                    gr[:, queued] = gr_all[:, qa[queued]][:, :, ks]
+                wanted.append((imm, gr))
+            demand = np.concatenate([x.reshape(B, -1) for pair in wanted for x in pair],
+                                    axis=1)
             passed = cap_select(sampler, demand[:, None, :], cap.reshape(-1, 1), site,
                                 np.array([j]))[:, 0]
             self.used[:, j] += passed.sum(axis=1)
-            imm_pass = passed[:, :imm[0].size].reshape(imm.shape)
-            gr_pass = passed[:, imm[0].size:].reshape(imm.shape)
-            excess = np.zeros((B, rs.size, K), dtype=np.int64)
-            excess[:, :, ks] = imm - imm_pass
-            to_source(excess, self.by_src[j], self.m.origin, never, present)
-            sub = immediate[:, rs]
-            sub[:, :, ks] = imm_pass
-            immediate[:, rs] = sub
-            if queued.any():
-                q = qa[queued]
-                held = granted[:, q]
-                waiting[:, q[:, None], ks[None, :]] += (gr - gr_pass)[:, queued]
-                held[:, :, ks] = gr_pass[:, queued]
-                granted[:, q] = held
+            size = wanted[0][0][0].size
+            for i, ((imm_all, gr_all, wait_all), (imm, gr)) in enumerate(
+                    zip(parts, wanted, strict=True)):
+                imm_pass = passed[:, 2 * i * size:(2 * i + 1) * size].reshape(imm.shape)
+                gr_pass = passed[:, (2 * i + 1) * size:(2 * i + 2) * size].reshape(imm.shape)
+                if i == 0:
+                    excess = np.zeros((B, rs.size, K), dtype=np.int64)
+                    excess[:, :, ks] = imm - imm_pass
+                    to_source(excess, self.by_src[j], self.m.origin, never, present)
+                else:  # the lane crosses out of the origin only: back among the returned
+                    returned[:, ks] += (imm - imm_pass).sum(axis=1)
+                sub = imm_all[:, rs]
+                sub[:, :, ks] = imm_pass
+                imm_all[:, rs] = sub
+                if queued.any():
+                    q = qa[queued]
+                    held = gr_all[:, q]
+                    wait_all[:, q[:, None], ks[None, :]] += (gr - gr_pass)[:, queued]
+                    held[:, :, ks] = gr_pass[:, queued]
+                    gr_all[:, q] = held

@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from flowsim.core.compile import CompiledModel
-from flowsim.core.engine import RECORDABLE, run_block
+from flowsim.core.engine import (
+    DEFAULT_RECORD,
+    RECORDABLE,
+    check_record,
+    default_record,
+    run_block,
+)
 from flowsim.core.samplers import ExactSampler
 
 __all__ = [
@@ -256,6 +262,9 @@ def plan_blocks(model: CompiledModel, replicates: int, seed: SeedLike,
     if sampling not in SAMPLING_MODES:
         raise ValueError(f"unknown sampling mode {sampling!r}; choose from {SAMPLING_MODES}")
     record = tuple(dict.fromkeys(record))
+    if record == DEFAULT_RECORD:
+        record = default_record(model)
+    check_record(model, record)
     root = seed_sequence(seed)
     P = resolve_params(model, int(replicates), params)
     n_blocks = math.ceil(replicates / block_size)

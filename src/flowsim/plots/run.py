@@ -88,14 +88,19 @@ def _sum_cohorts(da: Any, cohorts: tuple[str, ...] | None) -> Any:
 def fan_chart(results: Any, targets: Sequence[Any] | None = None,
               cohorts: str | Sequence[str] | None = None, *, abroad: bool = True,
               shocks: bool = True, figsize: tuple[float, float] = (8.0, 5.0)) -> Figure:
-    """Cumulative first departures over time: a fan chart with the published figures.
+    """Cumulative departures over time: a fan chart with the published figures.
+
+    Where the run recorded ``first_departures`` (a scenario that keeps returnees apart,
+    ``track_returnees``), the fan counts people (first departures) and the figures drawn on
+    it are those on ``emigrants``; otherwise it counts crossings (``departures``), with the
+    figures on ``departures``.
 
     Parameters
     ----------
     results : Results
     targets : sequence of Target, optional
         Published figures to draw (default: the scenario's targets). Drawn are those on
-        ``departures`` for the same cohorts as the chart (at the end of their period) and,
+        the fan's observable for the same cohorts as the chart (at the end of their period) and,
         when ``abroad`` is on, those on ``abroad`` (at their date). An ``interval`` is a
         vertical bar, ``about`` a point with its tolerance, ``at_least``/``at_most`` a bar
         with an arrow; each is labelled with the target's id. A period that starts after
@@ -118,11 +123,13 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     ds = results.dataset
     cohorts = _cohort_names(cohorts)
     streamed = _streamed(results, cohorts)
+    people = not streamed and "first_departures" in ds
     levels = [0.05, 0.25, 0.5, 0.75, 0.95]
     if streamed:
         q = results.quantiles("cumulative_departures", levels).values
     else:
-        cum = results.cumulative_departures(list(cohorts) if cohorts else None)
+        variable = "first_departures" if people else "departures"
+        cum = _sum_cohorts(ds[variable], cohorts).cumsum("time")
         q = cum.quantile(levels, dim="replicate").transpose("quantile", "time").values
     first = ds["step_start"].values[0]
     x = np.concatenate([[first], ds["time"].values]).astype("datetime64[D]")
@@ -131,7 +138,8 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     fig = new_figure(figsize)
     ax = fig.add_subplot()
     fan(ax, x, q, FAN_COLOUR, lw=2, zorder=1)
-    handles: list[Any] = fan_handles(FAN_COLOUR, "departed (median)")
+    handles: list[Any] = fan_handles(
+        FAN_COLOUR, "left for the first time (median)" if people else "departed (median)")
 
     show_abroad = abroad and ("stock" in ds or streamed)
     if show_abroad:
@@ -151,8 +159,10 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
 
     if targets is None:
         targets = results.scenario.targets if results.scenario is not None else ()
-    drawn, shifted = _draw_targets(ax, results, targets, cohorts, show_abroad, x[0], x[-1])
-    for observable, colour in (("departures", TARGET_COLOUR), ("abroad", ABROAD_COLOUR)):
+    fan_observable = "emigrants" if people else "departures"
+    drawn, shifted = _draw_targets(ax, results, targets, cohorts, show_abroad, x[0], x[-1],
+                                   fan_observable)
+    for observable, colour in ((fan_observable, TARGET_COLOUR), ("abroad", ABROAD_COLOUR)):
         if drawn.get(observable):
             handles.append(Line2D([], [], color=colour, marker="o", ms=4, lw=1.2,
                                   label=f"published figure on {observable}"))
@@ -169,7 +179,8 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     ax.set_axisbelow(True)
     ax.legend(handles=handles, loc="lower right", frameon=True, framealpha=0.9,
               edgecolor="none", fontsize=8.5)
-    ax.set_title(f"Cumulative departures from {_origin_name(results)}"
+    ax.set_title(f"Cumulative {'emigrants' if people else 'departures'} from "
+                 f"{_origin_name(results)}"
                  f"{_cohort_label(results, cohorts)}", loc="left", fontsize=12,
                  fontweight="bold")
     extra = ("Targets on periods that start later are shifted by the median departures "
@@ -206,15 +217,16 @@ def _streamed(results: Any, cohorts: tuple[str, ...] | None) -> bool:
     return True
 
 
-def _median_departures_by(results: Any, day: dt.date, cohorts: tuple[str, ...] | None
-                          ) -> float:
-    """Median cumulative departures by the end of ``day``.
+def _median_departures_by(results: Any, day: dt.date, cohorts: tuple[str, ...] | None,
+                          observable: str = "departures") -> float:
+    """Median cumulative departures (``emigrants``: first departures) by the end of ``day``.
 
     Streamed results keep the median at the end of each step only: in between, it is
     interpolated by days, as one replicate's departures are counted pro rata.
     """
     if not _streamed(results, cohorts):
-        return float(results.departures(None, day, list(cohorts) if cohorts else None)
+        count = results.emigrants if observable == "emigrants" else results.departures
+        return float(count(None, day, list(cohorts) if cohorts else None)
                      .median("replicate"))
     ds = results.dataset
     ends = ds["time"].values.astype("datetime64[D]").astype(np.int64)
@@ -226,7 +238,8 @@ def _median_departures_by(results: Any, day: dt.date, cohorts: tuple[str, ...] |
 
 def _draw_targets(ax: Any, results: Any, targets: Sequence[Any],
                   cohorts: tuple[str, ...] | None, show_abroad: bool,
-                  lo: np.datetime64, hi: np.datetime64) -> tuple[dict[str, int], bool]:
+                  lo: np.datetime64, hi: np.datetime64, fan_observable: str = "departures"
+                  ) -> tuple[dict[str, int], bool]:
     """Draw the targets that belong on the chart; return (how many per observable, whether
     any was shifted)."""
     want = None if cohorts is None else set(cohorts)
@@ -240,14 +253,14 @@ def _draw_targets(ax: Any, results: Any, targets: Sequence[Any],
         if getattr(t, "kind", "") == "series" or getattr(t, "windows", None) is not None \
                 or getattr(t, "since", None) is not None:
             continue  # a series, a sum over windows or a change: not one point on this chart
-        if t.observable == "departures":
+        if t.observable == fan_observable:
             when = np.datetime64(t.end, "D")
             if not lo <= when <= hi:
                 continue
             offset = 0.0
             if np.datetime64(t.start, "D") > lo:  # counted from its start: shift it up
                 before = t.start - dt.timedelta(days=1)
-                offset = _median_departures_by(results, before, cohorts)
+                offset = _median_departures_by(results, before, cohorts, fan_observable)
                 shifted = shifted or offset > 0
         elif t.observable == "abroad" and show_abroad:
             when = np.datetime64(t.at, "D")
@@ -257,7 +270,7 @@ def _draw_targets(ax: Any, results: Any, targets: Sequence[Any],
         else:
             continue
         near_end = (when - lo) > 0.85 * (hi - lo)
-        colour = TARGET_COLOUR if t.observable == "departures" else ABROAD_COLOUR
+        colour = TARGET_COLOUR if t.observable == fan_observable else ABROAD_COLOUR
         _draw_target(ax, t, when, offset, colour, label_left=bool(near_end))
         drawn[t.observable] = drawn.get(t.observable, 0) + 1
     return drawn, shifted

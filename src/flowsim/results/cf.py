@@ -36,7 +36,8 @@ WITH_PARAMETERS = "with parameter uncertainty"
 #: How each variable is aggregated over a step (CF ``cell_methods``).
 CELL_METHODS: dict[str, str] = {
     "stock": "time: point", "settled": "time: point",
-    "departures": "time: sum", "returns": "time: sum", "arrivals": "time: sum",
+    "departures": "time: sum", "first_departures": "time: sum", "returns": "time: sum",
+    "arrivals": "time: sum",
     "asylum_applications": "time: sum", "asylum_decisions": "time: sum",
     "asylum_grants": "time: sum", "visas_issued": "time: sum", "flow": "time: sum",
 }

@@ -26,7 +26,10 @@ __all__ = ["VARIABLES", "Results"]
 VARIABLES: dict[str, str] = {
     "stock": "people in the country at the end of the step (present, waiting for a visa, "
     "claiming asylum or settled); for the origin, those who never left or came back",
-    "departures": "first departures from the origin during the step",
+    "departures": "departures from the origin during the step (crossings: a person who "
+    "returned and leaves again departs again)",
+    "first_departures": "first departures from the origin during the step (people who "
+    "never left before)",
     "returns": "returns to the origin during the step, by the country returned from",
     "arrivals": "entries into the country during the step",
     "settled": "people holding a permit or protection in the country at the end of the step",
@@ -182,15 +185,27 @@ class Results:
 
     def departures(self, start: dt.date | str | None = None, end: dt.date | str | None = None,
                    cohorts: str | list[str] | None = None) -> xr.DataArray:
-        """First departures from the origin in ``[start, end]`` (inclusive), per replicate.
+        """Departures from the origin in ``[start, end]`` (inclusive), per replicate.
 
-        Steps partly inside the window count in proportion to their days inside it.
+        Crossings: a person who returned and leaves again departs again (see
+        :meth:`emigrants` for people). Steps partly inside the window count in proportion
+        to their days inside it.
         """
         da = self._cohorts(self._var("departures"), cohorts)
         return (da * self._window(start, end)).sum("time")
 
+    def emigrants(self, start: dt.date | str | None = None, end: dt.date | str | None = None,
+                  cohorts: str | list[str] | None = None) -> xr.DataArray:
+        """First departures from the origin in ``[start, end]`` (inclusive), per replicate:
+        people leaving for the first time, from the recorded ``first_departures``.
+
+        Steps partly inside the window count in proportion to their days inside it.
+        """
+        da = self._cohorts(self._var("first_departures"), cohorts)
+        return (da * self._window(start, end)).sum("time")
+
     def cumulative_departures(self, cohorts: str | list[str] | None = None) -> xr.DataArray:
-        """Cumulative first departures by the end of each step, ``(replicate, time)``."""
+        """Cumulative departures by the end of each step, ``(replicate, time)``."""
         return self._cohorts(self._var("departures"), cohorts).cumsum("time")
 
     def stock(self, where: str | list[str], at: dt.date | str,
@@ -248,6 +263,8 @@ class Results:
                 ".observe(results)")
         if obs == "departures":
             return self.departures(t.start, t.end, t.cohorts)
+        if obs == "emigrants":
+            return self.emigrants(t.start, t.end, t.cohorts)
         if obs == "abroad":
             return self.abroad(t.at, t.cohorts)
         if obs in ("stock", "settled"):

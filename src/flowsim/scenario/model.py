@@ -175,7 +175,8 @@ class Behaviour(_Model):
     moves on from every other country: its onward hazards (of present and settled people)
     are multiplied by ``A_c ** deterrence``, ``A_c`` the choice weight of the routes out of
     that country. ``regime_cost`` is the disutility of each entry regime added to a route's
-    own cost.
+    own cost. With ``track_returnees``, the returned who leave again stay returnees until
+    they cross out of the origin (``docs/model.md``, "People and crossings").
     """
 
     deterrence: Probability = Field(
@@ -188,6 +189,12 @@ class Behaviour(_Model):
         "from the origin: a country's onward hazards are multiplied by `A_c ** deterrence`, "
         "`A_c` the choice weight of the routes open out of it now relative to those open with "
         "no policy in force (default false: closures abroad only divert).", examples=[True])
+    track_returnees: bool = Field(
+        False, description="Keep the people who returned to the origin apart from those who "
+        "never left until they cross out again: a returnee refused a visa, turned back at a "
+        "capacity or quota, or intercepted stays a returnee, and the origin's first departures "
+        "(the observable `emigrants`) count people, not crossings (default false: a person "
+        "sent back to the origin counts among those who never left).", examples=[True])
     regime_cost: dict[Regime, Real] = Field(
         default_factory=lambda: {
             "visa_free": 0.0,

@@ -98,3 +98,21 @@ def _check_measure(ctx: Any, t: Any, observable: str, where: Any, cohorts: Any,
                 c.asylum is not None for c in ctx.countries if c.id in chosen):
             yield (path, (f"a {observable} target, but none of the selected countries has "
                           "an asylum system"), "error")
+    if observable == "emigrants":
+        yield from _check_emigrants(ctx, (*here, "observable"))
+
+
+def _check_emigrants(ctx: Any, path: tuple[Any, ...]) -> Iterator[Found]:
+    """First departures can be told from crossings only where nobody leaves twice, or where
+    the returnees are kept apart."""
+    s = ctx.s
+    behaviour = getattr(s, "behaviour", None)
+    if behaviour is None or behaviour.track_returnees:
+        return
+    again = [c.name for c in getattr(s, "cohorts", ()) or ()
+             if isinstance(c.reemigration_hazard, str) or c.reemigration_hazard > 0]
+    if again:
+        yield (path, ("an emigrants figure counts people leaving for the first time, but "
+                      f"{', '.join(again)} may leave again after a return and the model does "
+                      "not tell returnees apart: set `track_returnees: true` under "
+                      "`behaviour`, or use `departures` (crossings)"), "error")

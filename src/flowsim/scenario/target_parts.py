@@ -106,8 +106,8 @@ class Measure(_Model):
     """One side of a ``ratio`` target: an observable, with the target's places, cohorts and
     dates unless it gives its own."""
 
-    observable: Literal["departures", "abroad", "stock", "settled", "arrivals", "returns",
-                        "asylum_applications", "asylum_grants", "asylum_decisions",
+    observable: Literal["departures", "emigrants", "abroad", "stock", "settled", "arrivals",
+                        "returns", "asylum_applications", "asylum_grants", "asylum_decisions",
                         "visas_issued"] = Field(
         description="The model quantity (a count; `asylum_decisions` counts every decision).",
         examples=["returns"])

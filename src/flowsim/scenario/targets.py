@@ -41,6 +41,9 @@ __all__ = ["AT_DATE", "NEEDS_PLACE", "OBSERVABLES", "Observable", "Target"]
 OBSERVABLES: dict[str, str] = {
     "departures": "departures from the origin during the period (crossings: a person who "
     "returned and leaves again, where a cohort's reemigration hazard allows it, departs again)",
+    "emigrants": "people leaving the origin for the first time during the period (first "
+    "departures: a person who returned and leaves again is not counted again; where a "
+    "cohort may leave again, the scenario needs `behaviour.track_returnees`)",
     "abroad": "people who left the origin and are abroad (not returned) at the date",
     "stock": "people from the origin in the place at the date (present, waiting, "
     "claiming asylum or settled)",
@@ -58,6 +61,7 @@ OBSERVABLES: dict[str, str] = {
 }
 Observable = Literal[
     "departures",
+    "emigrants",
     "abroad",
     "stock",
     "settled",

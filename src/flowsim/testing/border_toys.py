@@ -28,7 +28,8 @@ from flowsim.scenario.model import Scenario
 from flowsim.testing.toys import START, Toy, _binomial, _calendar, _check_probability, _stock
 
 __all__ = ["border_claims", "intercepted_crossing", "partial_eligibility", "pending_moves",
-           "regularised_before", "return_and_leave_again", "scheduled_departures",
+           "regularised_before", "return_and_leave_again", "returnees_sent_back",
+           "scheduled_departures",
            "shared_quota", "shocked_returns", "slow_route"]
 
 ORIGIN = {"id": "ORG", "name": "Origin", "roles": ["origin"]}
@@ -186,6 +187,70 @@ def intercepted_crossing(N: int, h: float, c: float, steps: int) -> Toy:
                variance=variance, read=read,
                formula="s = h (1-c); E[A_t] = N (1 - (1-s)^t); "
                        "E[departures_t] = N (1-s)^(t-1) s")
+
+
+def returnees_sent_back(N: int, h: float, a: float, r: float, passing: float, steps: int,
+                        regime: str = "irregular", track: bool = True) -> Toy:
+    """People leave the origin (weekly hazard ``h``), come back from ``AAA`` (``r``) and
+    leave again (``a``), by the only route, which lets through the share ``passing``: an
+    ``irregular`` route intercepting ``1 - passing``, or a ``visa_required`` one deciding at
+    once (no delay) and granting ``passing``. Those stopped are sent back to the origin.
+
+    Each person is, at the start of a step, in one of three states: never left (``N``),
+    in ``AAA`` (``A``) or back home (``H``). With ``s = h passing`` and ``q = a passing``,
+    in each step ``N → A`` with ``s``, ``A → H`` with ``r`` and ``H → A`` with ``q``; those
+    stopped stay where they were, except that without ``track_returnees`` (``track=False``)
+    a returnee who is stopped counts among those who never left, ``H → N`` with
+    ``a (1 - passing)``. With ``π_t`` the state distribution after ``t`` steps
+    (``π_0 = (1, 0, 0)``):
+
+    * ``E[AAA_t] = N π_t(A)`` and ``E[origin_t] = N (π_t(N) + π_t(H))`` (binomial);
+    * ``E[departures_t] = N (π_{t-1}(N) s + π_{t-1}(H) q)`` (crossings; a person crosses
+      at most once a step, so a binomial count);
+    * with ``track``, ``E[first_departures_t] = N π_{t-1}(N) s`` (binomial).
+    """
+    _check_probability(h=h, a=a, r=r, passing=passing)
+    if regime == "irregular":
+        route = {"regime": "irregular", "interception": 1 - passing}
+    elif regime == "visa_required":
+        route = {"regime": "visa_required", "delay_days": 0, "issuance": passing}
+    else:
+        raise ValueError(f"regime must be 'irregular' or 'visa_required', got {regime!r}")
+    scenario = Scenario.model_validate({
+        "name": f"returnees sent back N={N} h={h} a={a} r={r} passing={passing} "
+                f"{regime}{'' if track else ' untracked'}",
+        "calendar": _calendar(steps),
+        "behaviour": {"track_returnees": track},
+        "countries": [ORIGIN, {"id": "AAA", "name": "A", "return_hazard": r}],
+        "routes": [{"from": "ORG", "to": "AAA", **route}],
+        "cohorts": [{"name": "all", "population": N, "baseline_hazard": h,
+                     "reemigration_hazard": a}],
+    })
+    s, q = h * passing, a * passing
+    back = 0.0 if track else a * (1 - passing)  # stopped returnees counted as never left
+    M = np.array([[1 - s, s, 0.0], [0.0, 1 - r, r], [back, q, 1 - q - back]])
+    pi = [np.array([1.0, 0.0, 0.0])]
+    for _ in range(steps):
+        pi.append(pi[-1] @ M)
+    states = np.array(pi)  # (steps + 1, 3)
+    probs = {"A": states[1:, 1], "origin": states[1:, 0] + states[1:, 2],
+             "departures": states[:-1, 0] * s + states[:-1, 2] * q}
+    if track:
+        probs["first_departures"] = states[:-1, 0] * s
+    mean, variance = _binomial(N, probs)
+
+    def read(results: Any) -> dict[str, np.ndarray]:
+        out = {"A": _stock(results, "AAA"), "origin": _stock(results, "ORG")}
+        for v in ("departures", "first_departures")[:2 if track else 1]:
+            out[v] = np.asarray(results.dataset[v].sum("cohort").values, dtype=np.int64)
+        return out
+
+    return Toy(name="returnees_sent_back", scenario=scenario, steps=steps, mean=mean,
+               variance=variance, read=read,
+               record=("stock", "departures", "first_departures") if track else None,
+               formula="s = h p, q = a p; pi_t = pi_{t-1} [[1-s, s, 0], [0, 1-r, r], "
+                       "[b, q, 1-q-b]] (b = a (1-p) untracked, else 0); "
+                       "E[first_departures_t] = N pi_{t-1}(N) s")
 
 
 def shared_quota(N1: int, N2: int, capacity: int, total: int, steps: int) -> Toy:

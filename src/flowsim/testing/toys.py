@@ -10,9 +10,8 @@ or hypergeometric count whose variance is known exactly; a test can then require
 Step rules used in the formulas (see :mod:`flowsim.core.engine`): in step ``s`` the origin's
 departures cross their route and arrive at the end of the step; people present in a
 country face its hazards at the *start* of a step, before that step's arrivals. So somebody
-who arrives in step ``s`` first faces the onward hazard in step ``s + 1``, and a person who
-moves on in step ``u`` leaves and arrives in the same step ``u``. All toys use weekly steps,
-so the weekly hazards are the step probabilities themselves.
+who arrives in step ``s`` first faces the onward hazard in step ``s + 1``, and one who moves
+on in step ``u`` leaves and arrives in step ``u``. Weekly hazards are the step probabilities.
 
 Examples
 --------
@@ -20,9 +19,7 @@ Examples
 >>> from flowsim.testing.toys import linear_chain
 >>> toy = linear_chain(N=1000, h=0.1, q=0.2, steps=8)
 >>> res = flowsim.simulate(toy.scenario, replicates=200, seed=1)
->>> obs = toy.observed(res)          # dict of (replicate, step) arrays
->>> exp = toy.expected()             # dict of (step,) arrays
->>> sorted(exp) == sorted(obs)
+>>> sorted(toy.expected()) == sorted(toy.observed(res))  # (step,) and (replicate, step)
 True
 """
 
@@ -63,6 +60,8 @@ class Toy:
         shape ``(replicates, steps)``.
     formula : str
         The formulas, in words (also in the docstring of the function that built the toy).
+    record : tuple of str, optional
+        What a run must record for :attr:`read` (default: ``simulate``'s default).
     """
 
     name: str
@@ -72,6 +71,7 @@ class Toy:
     variance: dict[str, np.ndarray]
     read: Callable[[Any], dict[str, np.ndarray]]
     formula: str
+    record: tuple[str, ...] | None = None
 
     def expected(self) -> dict[str, np.ndarray]:
         """The exact expectation of each outcome per step (a copy of :attr:`mean`)."""

@@ -1,0 +1,115 @@
+"""The returned who leave the origin again, kept apart until they cross (``track_returnees``).
+
+By default the engine mixes the returned who leave again with the first leavers of their
+cohort at the origin: both choose routes together, and whoever is sent back to the origin
+(refused a visa, above a capacity or a quota, intercepted) counts among those who never
+left. That is exact for every count the engine records except one: it cannot tell how many
+of the crossings out of the origin are first departures. Published estimates of emigration
+count people, so a scenario that lets returnees leave again and calibrates on such a figure
+needs the two apart.
+
+With ``behaviour.track_returnees`` they stay apart. The returned who leave again in a step
+are a second set of movers at the origin, the *returnee lane*: they choose routes by the
+same conditional binomials as everyone else, wait in their own queues (the same decision
+and issuance probabilities), take their share of a capacity or a quota in the same
+multivariate hypergeometric draw as the first leavers (their counts are more members of
+that draw), and are intercepted with the same probability. Whoever of them is sent back is
+returned again, not "never left", and their crossings are counted with every other crossing
+but not among the first departures. Each person's chances are those of the mixed model: only
+the bookkeeping of who is who changes, and with it the people sent back (who now leave again
+with the re-emigration hazard rather than the first one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from flowsim.core.indexing import add, put, subtract, take
+from flowsim.core.route_tree import draw_chain
+from flowsim.core.sums import sum_over_axis1
+
+__all__ = ["ReturneeLane"]
+
+
+class ReturneeLane:
+    """The returnee lane of one block: the returned who left again this step, on their way
+    out of the origin, and those waiting in the origin's queues.
+
+    Parameters
+    ----------
+    replicates, routes, queue_routes, cohorts : int
+        The block's shape: ``B``, ``R``, ``Q`` and ``K``.
+    origin : int
+    sites : tuple of int
+        The sampler sites of the lane's route choice, visa decisions, grants and
+        interceptions (distinct from the first leavers' sites, for keyed samplers).
+    """
+
+    def __init__(self, replicates: int, routes: int, queue_routes: int, cohorts: int,
+                 origin: int, sites: tuple[int, int, int, int]) -> None:
+        self.origin = origin
+        self.sites = sites
+        self.waiting = np.zeros((replicates, queue_routes, cohorts), dtype=np.int64)
+        self.flow = np.zeros((replicates, routes, cohorts), dtype=np.int64)
+        self.granted = np.zeros((replicates, queue_routes, cohorts), dtype=np.int64)
+        self.caught: np.ndarray | None = None
+
+    def choose(self, sampler: Any, derived: Any, chain_cond: list[np.ndarray],
+               tree_p: list[np.ndarray], again: np.ndarray, countries: int) -> np.ndarray:
+        """Route choice of ``again`` (B, K), the returned who leave in this step; their flow
+        goes to :attr:`flow` (routes out of the origin only). Returns those who found no
+        route (B, K): they stay returned."""
+        left = np.zeros((again.shape[0], countries, again.shape[1]), dtype=np.int64)
+        left[:, self.origin] = again
+        self.flow = np.zeros_like(self.flow)
+        draw_chain(sampler, derived.chain, chain_cond, left, self.flow, self.sites[0])
+        derived.tree.draw(sampler, tree_p, left, self.flow, self.sites[0])
+        return left[:, self.origin]
+
+    def queue(self, sampler: Any, ep: Any, qr: np.ndarray) -> np.ndarray:
+        """New applications join the lane's queues, a share of them is decided and granted;
+        returns the refused (B, K), who are returned again."""
+        new_apps = take(self.flow, qr) * ep.queued_q
+        subtract(self.flow, qr, new_apps)
+        self.waiting += new_apps
+        decided = sampler.binomial(self.waiting, ep.p_decide_visa_q, self.sites[1], qr)
+        self.granted = sampler.binomial(decided, ep.issuance_q, self.sites[2], qr)
+        self.waiting -= decided
+        return sum_over_axis1(decided - self.granted)
+
+    def demand(self, cidx: np.ndarray, cq: np.ndarray, qc: np.ndarray) -> np.ndarray:
+        """The lane's crossings on the capped routes ``cidx`` (B, n, 2K): queue-free, then
+        granted (``cq`` the capped routes that queue, ``qc`` their queue positions)."""
+        granted = np.zeros((self.flow.shape[0], cidx.size, self.flow.shape[2]), dtype=np.int64)
+        granted[:, cq] = self.granted[:, qc]
+        return np.concatenate([take(self.flow, cidx), granted], axis=-1)
+
+    def passed(self, passed: np.ndarray, cidx: np.ndarray, cq: np.ndarray,
+               qc: np.ndarray) -> np.ndarray:
+        """Keep the lane's share ``passed`` (B, n, 2K) of the capacities; those above it
+        without a queue are returned again (returned, (B, K)), visa holders stay queued."""
+        k = self.flow.shape[2]
+        imm_pass, gr_pass = passed[..., :k], passed[..., k:]
+        back = sum_over_axis1(take(self.flow, cidx) - imm_pass)
+        put(self.flow, cidx, imm_pass)
+        if cq.size:
+            self.waiting[:, qc] += self.granted[:, qc] - gr_pass[:, cq]
+            self.granted[:, qc] = gr_pass[:, cq]
+        return back
+
+    def intercept(self, sampler: Any, ep: Any) -> np.ndarray:
+        """Interception of the lane's crossings on irregular routes; returns those caught
+        (B, K), who are returned again (kept by route in :attr:`caught`)."""
+        ir = ep.intercept_routes
+        self.caught = sampler.binomial(take(self.flow, ir), ep.intercept_q, self.sites[3], ir)
+        subtract(self.flow, ir, self.caught)
+        return sum_over_axis1(self.caught)
+
+    def crossing(self, qr: np.ndarray) -> np.ndarray:
+        """The lane's crossings of the step (B, R, K): queue-free and granted."""
+        crossing = self.flow
+        if qr.size:
+            add(crossing, qr, self.granted)
+        return crossing
