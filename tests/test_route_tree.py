@@ -48,7 +48,7 @@ from test_reference_gof import compare
 import flowsim
 from flowsim.core import epochs
 from flowsim.core.compile import compile_scenario, route_positions
-from flowsim.core.engine import RECORDABLE, SITE_ROUTE, run_block
+from flowsim.core.engine import SITE_ROUTE, recordable, run_block
 from flowsim.core.epochs import BlockEpochs
 from flowsim.core.route_tree import CHAIN_POSITIONS, RouteTree
 from flowsim.core.samplers import CoupledSampler, ExactSampler
@@ -428,35 +428,49 @@ def _wide() -> dict[str, Any]:
     }
 
 
-def test_engine_matches_the_reference_with_long_chains():
+def _wide_returnees() -> dict[str, Any]:
+    """:func:`_wide` where people come back (return hazard 0.2) and leave again (0.4),
+    returnees kept apart: their route choice goes through the origin's tree too."""
+    data = _wide()
+    for c in data["countries"][2:]:
+        c["return_hazard"] = 0.2
+    for cohort in data["cohorts"]:
+        cohort["reemigration_hazard"] = 0.4
+    data["behaviour"] = {"track_returnees": True}
+    return data
+
+
+@pytest.mark.parametrize("build", [_wide, _wide_returnees], ids=["wide", "returnees"])
+def test_engine_matches_the_reference_with_long_chains(build):
     """The engine (2,000 replicates) against the per-person reference (800 runs), every
     outcome of ``test_reference_gof.outcomes`` (stocks, departures, flow on each route, ...)
     by its binned two-sample chi-square, Bonferroni over the outcomes at ALPHA. (Power, when
     written: the tree's root probabilities 20% too low were rejected at p = 1e-15.)"""
-    scenario, problems = validate_data(_wide())
+    scenario, problems = validate_data(build())
     assert not [p for p in problems if p.severity == "error"], problems
     model = compile_scenario(scenario)
     degree = np.bincount(model.route_src)
     assert (degree > CHAIN_POSITIONS).sum() == 2
     assert model.has_network and model.flag_classes is not None
-    res = flowsim.simulate(model, replicates=2000, seed=2026, record=tuple(RECORDABLE),
-                           workers=1)
-    engine = {v: res.dataset[v].values for v in RECORDABLE}
+    record = recordable(model)
+    res = flowsim.simulate(model, replicates=2000, seed=2026, record=record, workers=1)
+    engine = {v: res.dataset[v].values for v in record}
     ref = ReferenceSimulator(model).runs(800, seed=12)
     result = compare(model, engine, ref)
     assert not result.rejected, f"{', '.join(result.rejected)} ({result.describe()})"
 
 
 def test_network_conditionals_feed_the_tree():
-    """With a network effect the tree's probabilities follow each step's conditionals: those
-    of :meth:`BlockEpochs.chain_with_network` are the tree's of the network conditionals."""
+    """With a network effect the tree's probabilities follow each step's conditionals: what
+    the engine draws from (:meth:`BlockEpochs.chain_inputs` of the network conditionals)
+    holds the tree's probabilities of those conditionals."""
     scenario, _ = validate_data(_wide())
     model = compile_scenario(scenario)
     derived = BlockEpochs(model, model.default_params(2))
     ep = derived.epoch(0, 7)
     stock = np.zeros((2, model.n_countries))
     stock[:, 82] = [0.0, 50.0]  # the destination with the network effect
-    chain_cond, tree_p = derived.chain_with_network(ep, stock)
+    chain_cond, tree_p = derived.chain_inputs(derived.cond_with_network(ep, stock))
     want = derived.tree.probabilities(derived.cond_with_network(ep, stock))
     assert len(tree_p) == len(want) == derived.tree.draws
     for got, w in zip(tree_p, want, strict=True):

@@ -252,7 +252,7 @@ def run_block(
     reemigration, pending_moves = m.has_reemigration, m.has_pending_moves
     rehazard = m.reemigration_hazard.values(params)  # (1|B, K)
     # the returned who leave again, kept apart until they cross (track_returnees)
-    lane = (ReturneeLane(B, R, Q, K, o, RETURNEE_SITES)
+    lane = (ReturneeLane(B, Q, K, m.route_src, derived, o, RETURNEE_SITES)
             if reemigration and m.track_returnees else None)
     emigration_scheduled = bool((m.emigration_factor != 1.0).any())
     programmes = (Programmes(m, params, qr, B) if m.programmes else None)
@@ -375,9 +375,10 @@ def run_block(
         # routes beyond (countries with more routes; none in the shipped scenarios)
         flow = np.zeros((B, R, K), dtype=np.int64)
         left = movers
-        chain_cond, tree_p = ep.chain_cond, ep.tree_p
+        route_cond, chain_cond, tree_p = ep.route_cond, ep.chain_cond, ep.tree_p
         if network_stock is not None:  # attractiveness rises with last step's stocks
-            chain_cond, tree_p = derived.chain_with_network(ep, network_stock)
+            route_cond = derived.cond_with_network(ep, network_stock)
+            chain_cond, tree_p = derived.chain_inputs(route_cond)
         movers_tc = movers[:, tc].copy() if eligible_movers is not None else None
         draw_chain(sampler, derived.chain, chain_cond, left, flow, SITE_ROUTE)
         derived.tree.draw(sampler, tree_p, left, flow, SITE_ROUTE)
@@ -385,7 +386,7 @@ def run_block(
         if movers_tc is not None:
             eligible.stayed(sampler, SITE_KEPT, movers_tc, eligible_movers, left[:, tc])
         if lane is not None:  # the returnees choose apart; those with no route stay returned
-            returned += lane.choose(sampler, derived, chain_cond, tree_p, again, C)
+            returned += lane.choose(sampler, route_cond, tree_p, again, C)
             never += left[:, o]
         elif again is not None:  # which of the origin's stayers had returned: exchangeable
             stayed = left[:, o]

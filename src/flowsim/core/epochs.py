@@ -198,13 +198,6 @@ class BlockEpochs:
         weight = ep.weight * np.exp(boost)[:, m.route_dst, None]
         return self.conditionals(weight, ep.route_open[0], ep.index)
 
-    def chain_with_network(self, ep: Epoch, stock: np.ndarray
-                           ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """:meth:`cond_with_network` at each chain position's routes, and the route tree's
-        probabilities from it (:attr:`Epoch.chain_cond` and :attr:`Epoch.tree_p` of this step).
-        """
-        return self.chain_inputs(self.cond_with_network(ep, stock))
-
     def chain_inputs(self, cond: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """What the route choice draws from, given the routes' conditional probabilities
         ``cond`` (1|B, R, K): ``cond`` at each chain position's routes (contiguous), and the

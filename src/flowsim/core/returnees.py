@@ -9,8 +9,10 @@ count people, so a scenario that lets returnees leave again and calibrates on su
 needs the two apart.
 
 With ``behaviour.track_returnees`` they stay apart. The returned who leave again in a step
-are a second set of movers at the origin, the *returnee lane*: they choose routes by the
-same conditional binomials as everyone else, wait in their own queues (the same decision
+are a second set of movers at the origin, the *returnee lane*: they choose among the
+origin's routes by the same conditional binomials as everyone else (the origin's routes of
+the route chain, one at a time, then the route tree for those beyond: no more draws a step
+than the first leavers', whatever the origin's number of routes), wait in their own queues (the same decision
 and issuance probabilities), take their share of a capacity or a quota in the same
 multivariate hypergeometric draw as the first leavers (their counts are more members of
 that draw), and are intercepted with the same probability. Whoever of them is sent back is
@@ -27,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from flowsim.core.indexing import add, put, subtract, take
-from flowsim.core.route_tree import draw_chain
 from flowsim.core.sums import sum_over_axis1
 
 __all__ = ["ReturneeLane"]
@@ -39,45 +40,73 @@ class ReturneeLane:
 
     Parameters
     ----------
-    replicates, routes, queue_routes, cohorts : int
-        The block's shape: ``B``, ``R``, ``Q`` and ``K``.
+    replicates, queue_routes, cohorts : int
+        The block's shape: ``B``, ``Q`` and ``K``.
+    src : numpy.ndarray
+        (R,) each route's source country.
+    derived : BlockEpochs
+        The block's epochs: the route chain's positions and the route tree.
     origin : int
     sites : tuple of int
         The sampler sites of the lane's route choice, visa decisions, grants and
         interceptions (distinct from the first leavers' sites, for keyed samplers).
     """
 
-    def __init__(self, replicates: int, routes: int, queue_routes: int, cohorts: int,
-                 origin: int, sites: tuple[int, int, int, int]) -> None:
+    def __init__(self, replicates: int, queue_routes: int, cohorts: int, src: np.ndarray,
+                 derived: Any, origin: int, sites: tuple[int, int, int, int]) -> None:
         self.origin = origin
         self.sites = sites
+        self.routes_out = np.flatnonzero(src == origin)
+        # the origin's routes in the chain, in its order; whether it has routes in the tree
+        self.chain_routes = [int(r) for link in derived.chain for r in link.routes
+                             if src[r] == origin]
+        self.tree = derived.tree if derived.tree and origin in derived.tree.countries else None
+        routes = len(src)
+        self.origin_q: np.ndarray | None = None  # the queues of routes out of the origin
         self.waiting = np.zeros((replicates, queue_routes, cohorts), dtype=np.int64)
         self.flow = np.zeros((replicates, routes, cohorts), dtype=np.int64)
         self.granted = np.zeros((replicates, queue_routes, cohorts), dtype=np.int64)
         self.caught: np.ndarray | None = None
 
-    def choose(self, sampler: Any, derived: Any, chain_cond: list[np.ndarray],
-               tree_p: list[np.ndarray], again: np.ndarray, countries: int) -> np.ndarray:
-        """Route choice of ``again`` (B, K), the returned who leave in this step; their flow
-        goes to :attr:`flow` (routes out of the origin only). Returns those who found no
-        route (B, K): they stay returned."""
-        left = np.zeros((again.shape[0], countries, again.shape[1]), dtype=np.int64)
-        left[:, self.origin] = again
+    def choose(self, sampler: Any, cond: np.ndarray, tree_p: list[np.ndarray],
+               again: np.ndarray, countries: int) -> np.ndarray:
+        """Route choice of ``again`` (B, K), the returned who leave in this step, by the
+        routes' conditional probabilities ``cond`` (1|B, R, K) along the chain and the
+        route tree's probabilities ``tree_p`` beyond it; their flow goes to :attr:`flow`
+        (routes out of the origin only). Returns those who found no route (B, K): they stay
+        returned."""
         self.flow = np.zeros_like(self.flow)
-        draw_chain(sampler, derived.chain, chain_cond, left, self.flow, self.sites[0])
-        derived.tree.draw(sampler, tree_p, left, self.flow, self.sites[0])
-        return left[:, self.origin]
+        left = again[:, None, :].copy()  # (B, 1, K): one route's draw at a time
+        for r in self.chain_routes:
+            if not left.any():  # everybody placed: the later routes draw nothing
+                break
+            at = np.array([r])
+            x = sampler.binomial(left, cond[:, at], self.sites[0], at)
+            self.flow[:, r] = x[:, 0]
+            left -= x
+        if self.tree is not None and left.any():  # the origin's routes beyond the chain
+            movers = np.zeros((left.shape[0], countries, left.shape[2]), dtype=np.int64)
+            movers[:, self.origin] = left[:, 0]
+            self.tree.draw(sampler, tree_p, movers, self.flow, self.sites[0])
+            return movers[:, self.origin]
+        return left[:, 0]
 
     def queue(self, sampler: Any, ep: Any, qr: np.ndarray) -> np.ndarray:
         """New applications join the lane's queues, a share of them is decided and granted;
-        returns the refused (B, K), who are returned again."""
-        new_apps = take(self.flow, qr) * ep.queued_q
-        subtract(self.flow, qr, new_apps)
-        self.waiting += new_apps
-        decided = sampler.binomial(self.waiting, ep.p_decide_visa_q, self.sites[1], qr)
-        self.granted = sampler.binomial(decided, ep.issuance_q, self.sites[2], qr)
-        self.waiting -= decided
-        return sum_over_axis1(decided - self.granted)
+        returns the refused (B, K), who are returned again. Only the queues of routes out
+        of the origin hold anybody of the lane: the others are not drawn."""
+        if self.origin_q is None:
+            self.origin_q = np.flatnonzero(np.isin(qr, self.routes_out))
+        oq = self.origin_q
+        routes = qr[oq]
+        new_apps = take(self.flow, routes) * ep.queued_q[:, oq]
+        subtract(self.flow, routes, new_apps)
+        waiting = take(self.waiting, oq) + new_apps
+        decided = sampler.binomial(waiting, ep.p_decide_visa_q[:, oq], self.sites[1], routes)
+        granted = sampler.binomial(decided, ep.issuance_q[:, oq], self.sites[2], routes)
+        put(self.waiting, oq, waiting - decided)
+        put(self.granted, oq, granted)
+        return sum_over_axis1(decided - granted)
 
     def demand(self, cidx: np.ndarray, cq: np.ndarray, qc: np.ndarray) -> np.ndarray:
         """The lane's crossings on the capped routes ``cidx`` (B, n, 2K): queue-free, then
