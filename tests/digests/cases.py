@@ -24,7 +24,12 @@ import numpy as np
 import flowsim
 from flowsim.calibration import abc_smc
 from flowsim.testing import linear_chain, quota_route
-from flowsim.testing.border_toys import return_and_leave_again, shared_quota, slow_route
+from flowsim.testing.border_toys import (
+    return_and_leave_again,
+    returnees_sent_back,
+    shared_quota,
+    slow_route,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "scenarios" / "russia-2022.yaml"
@@ -32,6 +37,10 @@ BUNDLED = ROOT / "scenarios" / "russia-2022.yaml"
 #: and the repatriation queue), kept to pin the engine on a full-size scenario that uses none
 #: of the later mechanisms: its digests are those the bundled scenario had then.
 PREVIOUS = Path(__file__).with_name("russia-2022-v2") / "russia-2022.yaml"
+#: The bundled scenario as it was before it kept returnees apart (``track_returnees``), with
+#: re-emigration and everything else of the model's third and fourth editions: its digests
+#: are those the bundled scenario had then, pinning the engine's default bookkeeping.
+PREVIOUS_V3 = Path(__file__).with_name("russia-2022-v3") / "russia-2022.yaml"
 #: Every variable the engine can record, so that ``flow`` and the queues are pinned too.
 RECORD_ALL = ("stock", "departures", "returns", "flow", "asylum_applications",
               "asylum_decisions", "asylum_grants")
@@ -63,8 +72,12 @@ def _netcdf_variables(results: flowsim.Results) -> dict[str, np.ndarray]:
 
 
 def _run(scenario: flowsim.Scenario, replicates: int, sampling: str) -> dict[str, np.ndarray]:
+    # first departures too where returnees are kept apart (elsewhere they are the departures,
+    # or cannot be recorded)
+    record = (*RECORD_ALL, "first_departures") if scenario.behaviour.track_returnees \
+        else RECORD_ALL
     res = flowsim.simulate(scenario, replicates=replicates, seed=20221, workers=1,
-                           sampling=sampling, record=RECORD_ALL)
+                           sampling=sampling, record=record)
     return _netcdf_variables(res)
 
 
@@ -83,6 +96,18 @@ def _mechanisms(sampling: str) -> Callable[[], dict[str, np.ndarray]]:
                                                  total=1_500, steps=10)),
                           ("again", return_and_leave_again(S=2_000, r=0.1, a=0.2, steps=12))):
             out.update({f"{name}.{k}": v for k, v in _run(toy.scenario, 30, sampling).items()})
+        return out
+    return run
+
+
+def _returnees(sampling: str) -> Callable[[], dict[str, np.ndarray]]:
+    """Returnees kept apart, sent back by interception and by visa refusals."""
+    def run() -> dict[str, np.ndarray]:
+        out = {}
+        for regime in ("irregular", "visa_required"):
+            toy = returnees_sent_back(N=3_000, h=0.2, a=0.4, r=0.3, passing=0.6, steps=12,
+                                      regime=regime)
+            out.update({f"{regime}.{k}": v for k, v in _run(toy.scenario, 30, sampling).items()})
         return out
     return run
 
@@ -136,8 +161,12 @@ CASES: dict[str, Callable[[], dict[str, np.ndarray]]] = {
     "bundled-coupled": _bundled("coupled"),
     "bundled_v2-exact": _bundled("exact", PREVIOUS),
     "bundled_v2-coupled": _bundled("coupled", PREVIOUS),
+    "bundled_v3-exact": _bundled("exact", PREVIOUS_V3),
+    "bundled_v3-coupled": _bundled("coupled", PREVIOUS_V3),
     "mechanisms-exact": _mechanisms("exact"),
     "mechanisms-coupled": _mechanisms("coupled"),
+    "returnees-exact": _returnees("exact"),
+    "returnees-coupled": _returnees("coupled"),
     "linear_chain-exact": _chain("exact"),
     "linear_chain-coupled": _chain("coupled"),
     "quota_route-exact": _quota("exact"),
