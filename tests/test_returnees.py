@@ -71,3 +71,15 @@ def test_first_departures_need_returnees_told_apart() -> None:
     with pytest.raises(ValueError, match="cannot record first_departures: returned people "
                        "leave again and are not told apart"):
         flowsim.simulate(mixed, replicates=2, record=("departures", "first_departures"))
+
+
+def test_the_summary_counts_emigrants_where_they_are_recorded() -> None:
+    tracked = flowsim.simulate(_model(True, 0.3), replicates=6, seed=4, workers=1)
+    table = tracked.summary()
+    people = table[table.quantity == "cumulative emigrants (first departures)"]
+    crossings = table[table.quantity == "cumulative departures"]
+    assert len(people) == len(crossings) > 0
+    assert list(people.when) == list(crossings.when)
+    assert (people["median"].values <= crossings["median"].values).all()
+    mixed = flowsim.simulate(_model(False, 0.3), replicates=6, seed=4, workers=1)
+    assert not (mixed.summary().quantity == "cumulative emigrants (first departures)").any()

@@ -287,7 +287,9 @@ class Results:
         Rows (dimension ``row``, labelled by the coordinates ``quantity``, ``when``,
         ``kind`` and ``place``, the country id or group a row is about, "" for none):
         cumulative departures at the report's dates; departures in its windows (by default
-        the six weeks after each shock, for the cohorts it hits); abroad at the end; returns;
+        the six weeks after each shock, for the cohorts it hits); cumulative emigrants (first
+        departures) at the same dates, where ``first_departures`` was recorded; abroad at
+        the end; returns;
         the stock at the end in every country but the origin (``kind == "destination"``;
         :func:`summary_table` keeps the largest); asylum applications and grants; the share
         of those abroad in each of the report's groups (by default every group the scenario
@@ -311,6 +313,10 @@ class Results:
                 for name, start, end, cohorts in report_windows(self.scenario, last):
                     rows.append((name, f"{start} to {end}", "headline", "",
                                  self.departures(start, end, cohorts)))
+        if "first_departures" in ds:  # people, where the scenario keeps returnees apart
+            for d in report_dates(self.scenario, first, last):
+                rows.append(("cumulative emigrants (first departures)", f"by {d}",
+                             "headline", "", self.emigrants(None, d)))
         if "stock" in ds:
             abroad = self.abroad(last)
             rows.append(("abroad (left and not returned)", f"at {last}", "headline", "",
