@@ -83,3 +83,20 @@ def test_the_summary_counts_emigrants_where_they_are_recorded() -> None:
     assert (people["median"].values <= crossings["median"].values).all()
     mixed = flowsim.simulate(_model(False, 0.3), replicates=6, seed=4, workers=1)
     assert not (mixed.summary().quantity == "cumulative emigrants (first departures)").any()
+
+
+def test_a_streamed_run_keeps_the_emigrants(tmp_path) -> None:
+    """A streamed run of a scenario that keeps returnees apart keeps the quantiles of the
+    cumulative emigrants, and its fan chart counts people as a run in memory does."""
+    from flowsim import plots
+
+    model = _model(True, 0.3)
+    streamed = flowsim.stream(model, tmp_path / "s.nc", replicates=40, workers=1)
+    in_memory = flowsim.simulate(model, replicates=40, workers=1)
+    median = streamed.quantiles("cumulative_emigrants", [0.5]).values[0]
+    people = in_memory.dataset["first_departures"].sum("cohort").cumsum("time")
+    np.testing.assert_allclose(median, people.median("replicate").values, rtol=0.01)
+    for results in (streamed, in_memory):
+        title = plots.fan_chart(results).axes[0].get_title(loc="left")
+        assert title.startswith("Cumulative emigrants from")
+    streamed.close()

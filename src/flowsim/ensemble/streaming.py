@@ -39,7 +39,7 @@ import numpy as np
 import xarray as xr
 
 from flowsim.core.compile import CompiledModel, compile_scenario
-from flowsim.core.engine import RECORDABLE, record_shape
+from flowsim.core.engine import RECORDABLE, default_record, record_shape
 from flowsim.ensemble.blocks import DEFAULT_BLOCK_SIZE, ParamRows, SeedLike, plan_blocks
 from flowsim.ensemble.processes import resolve_workers
 from flowsim.ensemble.sketch import DEFAULT_ACCURACY, Sketch
@@ -59,8 +59,16 @@ __all__ = ["DEFAULT_LEVELS", "LAYOUT", "STREAM_RECORD", "stream"]
 #: Quantile levels kept for every series.
 DEFAULT_LEVELS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
 
-#: What the engine records in a streamed run (besides ``keep``): what the headline needs.
+#: What the engine records in a streamed run (besides ``keep``): what the headline needs
+#: (and ``first_departures`` where the model keeps returnees apart: :func:`stream_record`).
 STREAM_RECORD = ("departures", "stock", "returns", "asylum_applications", "asylum_grants")
+
+
+def stream_record(model: CompiledModel) -> tuple[str, ...]:
+    """What a streamed run of ``model`` records: :data:`STREAM_RECORD`, and the first
+    departures where the model records them by default (:func:`default_record`), so that
+    its headline numbers are those of a run in memory."""
+    return (*STREAM_RECORD, *(v for v in default_record(model) if v == "first_departures"))
 
 #: The value of the file attribute ``flowsim_layout`` that marks a streamed file.
 LAYOUT = "streamed"
@@ -109,6 +117,9 @@ def _series(res: Results) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     out = {
         "cumulative_departures": (("time",), np.cumsum(dep, axis=1)),
         "departures": (("time",), dep),
+        **({"cumulative_emigrants": (("time",), np.cumsum(
+            ds["first_departures"].values.sum(axis=2, dtype=np.int64), axis=1))}
+           if "first_departures" in ds else {}),
         "abroad": (("time",), stock.sum(axis=2) - stock[:, :, o]),
         "stock": (("time", "country"), stock),
     }
@@ -159,7 +170,7 @@ class _Layout:
 def _layout(model: CompiledModel, scenario: Scenario | None, root: Any) -> _Layout:
     """Row labels and series shapes do not depend on the draws: read them off a zero run."""
     zero = {v: np.zeros((1, model.n_steps, *record_shape(model, v)), dtype=np.int32)
-            for v in STREAM_RECORD}
+            for v in stream_record(model)}
     res = Results.from_arrays(model, zero, model.default_params(1), root=root, block_size=1,
                               scenario=scenario)
     series = _series(res)
@@ -276,8 +287,8 @@ def stream(
     bad = [v for v in keep if v not in RECORDABLE]
     if bad:
         raise ValueError(f"cannot keep {bad}; choose from {sorted(RECORDABLE)}")
-    plan = plan_blocks(model, replicates, seed, params, (*STREAM_RECORD, *keep), block_size,
-                       "exact")
+    plan = plan_blocks(model, replicates, seed, params, (*stream_record(model), *keep),
+                       block_size, "exact")
     # no count exceeds a few times the people followed (people may return and leave again)
     top = 4.0 * max(float(np.max(np.sum(model.people(plan.params[a:a + 65536]),
                                         axis=-1))) for a in range(0, replicates, 65536))

@@ -91,9 +91,9 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     """Cumulative departures over time: a fan chart with the published figures.
 
     Where the run recorded ``first_departures`` (a scenario that keeps returnees apart,
-    ``track_returnees``), the fan counts people (first departures) and the figures drawn on
-    it are those on ``emigrants``; otherwise it counts crossings (``departures``), with the
-    figures on ``departures``.
+    ``track_returnees``; a streamed run then keeps ``cumulative_emigrants``), the fan counts
+    people (first departures) and the figures drawn on it are those on ``emigrants``;
+    otherwise it counts crossings (``departures``), with the figures on ``departures``.
 
     Parameters
     ----------
@@ -123,10 +123,12 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     ds = results.dataset
     cohorts = _cohort_names(cohorts)
     streamed = _streamed(results, cohorts)
-    people = not streamed and "first_departures" in ds
+    people = ("cumulative_emigrants_quantile" in ds if streamed
+              else "first_departures" in ds)
     levels = [0.05, 0.25, 0.5, 0.75, 0.95]
     if streamed:
-        q = results.quantiles("cumulative_departures", levels).values
+        series = "cumulative_emigrants" if people else "cumulative_departures"
+        q = results.quantiles(series, levels).values
     else:
         variable = "first_departures" if people else "departures"
         cum = _sum_cohorts(ds[variable], cohorts).cumsum("time")
@@ -231,7 +233,8 @@ def _median_departures_by(results: Any, day: dt.date, cohorts: tuple[str, ...] |
     ds = results.dataset
     ends = ds["time"].values.astype("datetime64[D]").astype(np.int64)
     start = ds["step_start"].values[0].astype("datetime64[D]").astype(np.int64) - 1
-    med = results.quantiles("cumulative_departures", [0.5]).values[0]
+    series = "cumulative_emigrants" if observable == "emigrants" else "cumulative_departures"
+    med = results.quantiles(series, [0.5]).values[0]
     d = np.datetime64(day, "D").astype(np.int64)
     return float(np.interp(d, np.concatenate([[start], ends]), np.concatenate([[0.0], med])))
 
