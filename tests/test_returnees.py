@@ -100,3 +100,17 @@ def test_a_streamed_run_keeps_the_emigrants(tmp_path) -> None:
         title = plots.fan_chart(results).axes[0].get_title(loc="left")
         assert title.startswith("Cumulative emigrants from")
     streamed.close()
+
+
+def test_a_comparison_reports_the_emigrants_where_they_are_told_apart() -> None:
+    data = base_data()
+    for cohort in data["cohorts"]:
+        cohort["reemigration_hazard"] = 0.3
+    data["behaviour"] = {**data.get("behaviour", {}), "track_returnees": True}
+    baseline, _ = validate_data(data)
+    fewer = baseline.model_copy(update={"name": "fewer"})
+    comparison = flowsim.compare(baseline, [fewer], replicates=6, seed=3, workers=1)
+    values = comparison.values
+    people = values.sel(outcome="emigrants")
+    crossings = values.sel(outcome="departures")
+    assert (people <= crossings).all() and (people < crossings).any()
