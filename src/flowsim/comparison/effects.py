@@ -20,7 +20,7 @@ import xarray as xr
 
 from flowsim.comparison.outcomes import outcomes
 from flowsim.core.compile import compile_scenario
-from flowsim.core.engine import default_record
+from flowsim.core.engine import tracked_record
 from flowsim.ensemble.blocks import SeedLike, seed_sequence
 from flowsim.ensemble.simulation import simulate
 from flowsim.results.accessor import PlotAccessor
@@ -307,7 +307,7 @@ def compare(
                 progress(_name, done, total)
 
         # the emigrants (people) beside the departures, where the model tells them apart
-        wanted = (*recorded, *(v for v in default_record(model) if v == "first_departures"))
+        wanted = (*recorded, *tracked_record(model))
         r = simulate(model, replicates=replicates, seed=sim_seed, workers=workers,
                      params=_params_for(scenario, names, matrix, replicates), record=wanted,
                      sampling="coupled", client=client, progress=step)

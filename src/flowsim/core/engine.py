@@ -67,7 +67,7 @@ from flowsim.core.shocks import daily_factor
 from flowsim.core.sums import Grouper, sum_over_axis1, to_source
 
 __all__ = ["DEFAULT_RECORD", "RECORDABLE", "InvariantError", "check_record", "default_record",
-           "recordable", "run_block"]
+           "recordable", "run_block", "tracked_record"]
 
 # Variables the engine can record, with their dimensions after (replicate, time).
 RECORDABLE: dict[str, tuple[str, ...]] = {
@@ -102,12 +102,16 @@ def check_record(model: CompiledModel, record: Sequence[str]) -> None:
                          "track_returnees)")
 
 
+def tracked_record(model: CompiledModel) -> tuple[str, ...]:
+    """``("first_departures",)`` where the model keeps returnees apart
+    (``track_returnees``), else ``()``: what every run of it records besides its own list."""
+    return ("first_departures",) if model.track_returnees and model.has_reemigration else ()
+
+
 def default_record(model: CompiledModel) -> tuple[str, ...]:
     """What a run of ``model`` records unless asked otherwise: :data:`DEFAULT_RECORD`, and
-    ``first_departures`` where the model keeps returnees apart (``track_returnees``)."""
-    if model.track_returnees and model.has_reemigration:
-        return (*DEFAULT_RECORD, "first_departures")
-    return DEFAULT_RECORD
+    ``first_departures`` where the model keeps returnees apart (:func:`tracked_record`)."""
+    return (*DEFAULT_RECORD, *tracked_record(model))
 
 
 def recordable(model: CompiledModel) -> tuple[str, ...]:

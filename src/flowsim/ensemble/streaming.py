@@ -39,7 +39,7 @@ import numpy as np
 import xarray as xr
 
 from flowsim.core.compile import CompiledModel, compile_scenario
-from flowsim.core.engine import RECORDABLE, default_record, record_shape
+from flowsim.core.engine import RECORDABLE, record_shape, tracked_record
 from flowsim.ensemble.blocks import DEFAULT_BLOCK_SIZE, ParamRows, SeedLike, plan_blocks
 from flowsim.ensemble.processes import resolve_workers
 from flowsim.ensemble.sketch import DEFAULT_ACCURACY, Sketch
@@ -66,9 +66,9 @@ STREAM_RECORD = ("departures", "stock", "returns", "asylum_applications", "asylu
 
 def stream_record(model: CompiledModel) -> tuple[str, ...]:
     """What a streamed run of ``model`` records: :data:`STREAM_RECORD`, and the first
-    departures where the model records them by default (:func:`default_record`), so that
-    its headline numbers are those of a run in memory."""
-    return (*STREAM_RECORD, *(v for v in default_record(model) if v == "first_departures"))
+    departures where the model keeps returnees apart (:func:`tracked_record`), so that its
+    headline numbers are those of a run in memory."""
+    return (*STREAM_RECORD, *tracked_record(model))
 
 #: The value of the file attribute ``flowsim_layout`` that marks a streamed file.
 LAYOUT = "streamed"
@@ -117,12 +117,12 @@ def _series(res: Results) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
     out = {
         "cumulative_departures": (("time",), np.cumsum(dep, axis=1)),
         "departures": (("time",), dep),
-        **({"cumulative_emigrants": (("time",), np.cumsum(
-            ds["first_departures"].values.sum(axis=2, dtype=np.int64), axis=1))}
-           if "first_departures" in ds else {}),
         "abroad": (("time",), stock.sum(axis=2) - stock[:, :, o]),
         "stock": (("time", "country"), stock),
     }
+    if "first_departures" in ds:  # people, where the model keeps returnees apart
+        first = ds["first_departures"].values.sum(axis=2, dtype=np.int64)
+        out["cumulative_emigrants"] = (("time",), np.cumsum(first, axis=1))
     for v in _FLOWS_BY_COUNTRY:
         x = ds[v].values.sum(axis=3, dtype=np.int64)  # (B, T, C)
         out[v] = (("time",), x.sum(axis=2))
