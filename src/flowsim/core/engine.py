@@ -256,7 +256,7 @@ def run_block(
     reemigration, pending_moves = m.has_reemigration, m.has_pending_moves
     rehazard = m.reemigration_hazard.values(params)  # (1|B, K)
     # the returned who leave again, kept apart until they cross (track_returnees)
-    lane = (ReturneeLane(B, Q, K, m.route_src, derived, o, RETURNEE_SITES)
+    lane = (ReturneeLane(B, qr, K, m.route_src, derived, o, RETURNEE_SITES)
             if reemigration and m.track_returnees else None)
     emigration_scheduled = bool((m.emigration_factor != 1.0).any())
     programmes = (Programmes(m, params, qr, B) if m.programmes else None)

@@ -40,8 +40,10 @@ class ReturneeLane:
 
     Parameters
     ----------
-    replicates, queue_routes, cohorts : int
-        The block's shape: ``B``, ``Q`` and ``K``.
+    replicates, cohorts : int
+        The block's ``B`` and ``K``.
+    queue_routes : numpy.ndarray
+        (Q,) the routes that can queue applicants (the engine's queue positions).
     src : numpy.ndarray
         (R,) each route's source country.
     derived : BlockEpochs
@@ -52,20 +54,21 @@ class ReturneeLane:
         interceptions (distinct from the first leavers' sites, for keyed samplers).
     """
 
-    def __init__(self, replicates: int, queue_routes: int, cohorts: int, src: np.ndarray,
-                 derived: Any, origin: int, sites: tuple[int, int, int, int]) -> None:
+    def __init__(self, replicates: int, queue_routes: np.ndarray, cohorts: int,
+                 src: np.ndarray, derived: Any, origin: int,
+                 sites: tuple[int, int, int, int]) -> None:
         self.origin = origin
         self.sites = sites
-        self.routes_out = np.flatnonzero(src == origin)
+        # the queue positions of routes out of the origin, the only ones the lane fills
+        self.origin_q = np.flatnonzero(src[queue_routes] == origin)
         # the origin's routes in the chain, in its order; whether it has routes in the tree
         self.chain_routes = [int(r) for link in derived.chain for r in link.routes
                              if src[r] == origin]
         self.tree = derived.tree if derived.tree and origin in derived.tree.countries else None
-        routes = len(src)
-        self.origin_q: np.ndarray | None = None  # the queues of routes out of the origin
-        self.waiting = np.zeros((replicates, queue_routes, cohorts), dtype=np.int64)
-        self.flow = np.zeros((replicates, routes, cohorts), dtype=np.int64)
-        self.granted = np.zeros((replicates, queue_routes, cohorts), dtype=np.int64)
+        shape = (replicates, queue_routes.size, cohorts)
+        self.waiting = np.zeros(shape, dtype=np.int64)
+        self.flow = np.zeros((replicates, len(src), cohorts), dtype=np.int64)
+        self.granted = np.zeros(shape, dtype=np.int64)
         self.caught: np.ndarray | None = None
 
     def choose(self, sampler: Any, cond: np.ndarray, tree_p: list[np.ndarray],
@@ -95,8 +98,6 @@ class ReturneeLane:
         """New applications join the lane's queues, a share of them is decided and granted;
         returns the refused (B, K), who are returned again. Only the queues of routes out
         of the origin hold anybody of the lane: the others are not drawn."""
-        if self.origin_q is None:
-            self.origin_q = np.flatnonzero(np.isin(qr, self.routes_out))
         oq = self.origin_q
         routes = qr[oq]
         new_apps = take(self.flow, routes) * ep.queued_q[:, oq]
