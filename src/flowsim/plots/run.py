@@ -85,6 +85,14 @@ def _sum_cohorts(da: Any, cohorts: tuple[str, ...] | None) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+#: What the fan chart counts, by the observable of the figures drawn on it: the recorded
+#: variable, and the series a streamed run keeps of its cumulative sum.
+_FAN: dict[str, tuple[str, str]] = {
+    "departures": ("departures", "cumulative_departures"),
+    "emigrants": ("first_departures", "cumulative_emigrants"),
+}
+
+
 def fan_chart(results: Any, targets: Sequence[Any] | None = None,
               cohorts: str | Sequence[str] | None = None, *, abroad: bool = True,
               shocks: bool = True, figsize: tuple[float, float] = (8.0, 5.0)) -> Figure:
@@ -125,12 +133,12 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     streamed = _streamed(results, cohorts)
     people = ("cumulative_emigrants_quantile" in ds if streamed
               else "first_departures" in ds)
+    fan_observable = "emigrants" if people else "departures"
+    variable, series = _FAN[fan_observable]
     levels = [0.05, 0.25, 0.5, 0.75, 0.95]
     if streamed:
-        series = "cumulative_emigrants" if people else "cumulative_departures"
         q = results.quantiles(series, levels).values
     else:
-        variable = "first_departures" if people else "departures"
         cum = _sum_cohorts(ds[variable], cohorts).cumsum("time")
         q = cum.quantile(levels, dim="replicate").transpose("quantile", "time").values
     first = ds["step_start"].values[0]
@@ -161,7 +169,6 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
 
     if targets is None:
         targets = results.scenario.targets if results.scenario is not None else ()
-    fan_observable = "emigrants" if people else "departures"
     drawn, shifted = _draw_targets(ax, results, targets, cohorts, show_abroad, x[0], x[-1],
                                    fan_observable)
     for observable, colour in ((fan_observable, TARGET_COLOUR), ("abroad", ABROAD_COLOUR)):
@@ -181,7 +188,7 @@ def fan_chart(results: Any, targets: Sequence[Any] | None = None,
     ax.set_axisbelow(True)
     ax.legend(handles=handles, loc="lower right", frameon=True, framealpha=0.9,
               edgecolor="none", fontsize=8.5)
-    ax.set_title(f"Cumulative {'emigrants' if people else 'departures'} from "
+    ax.set_title(f"Cumulative {fan_observable} from "
                  f"{_origin_name(results)}"
                  f"{_cohort_label(results, cohorts)}", loc="left", fontsize=12,
                  fontweight="bold")
@@ -226,15 +233,14 @@ def _median_departures_by(results: Any, day: dt.date, cohorts: tuple[str, ...] |
     Streamed results keep the median at the end of each step only: in between, it is
     interpolated by days, as one replicate's departures are counted pro rata.
     """
-    if not _streamed(results, cohorts):
-        count = results.emigrants if observable == "emigrants" else results.departures
+    if not _streamed(results, cohorts):  # Results.departures or Results.emigrants
+        count = getattr(results, observable)
         return float(count(None, day, list(cohorts) if cohorts else None)
                      .median("replicate"))
     ds = results.dataset
     ends = ds["time"].values.astype("datetime64[D]").astype(np.int64)
     start = ds["step_start"].values[0].astype("datetime64[D]").astype(np.int64) - 1
-    series = "cumulative_emigrants" if observable == "emigrants" else "cumulative_departures"
-    med = results.quantiles(series, [0.5]).values[0]
+    med = results.quantiles(_FAN[observable][1], [0.5]).values[0]
     d = np.datetime64(day, "D").astype(np.int64)
     return float(np.interp(d, np.concatenate([[start], ends]), np.concatenate([[0.0], med])))
 
