@@ -19,9 +19,9 @@ from flowsim.scenario.report import report_blocs, report_settled_in
 
 #: The coordinates along ``outcome`` that name each outcome in parts: what is counted
 #: (``abroad``, ``stock``, ``settled``, ``departures``, ``emigrants``, ``returns``,
-#: ``asylum_applications``, ``asylum_grants``), where (a bloc or a country id; "" for everywhere), over which period
-#: (``start`` and ``date``, ISO days; a stock has ``date`` only) and for whom (a cohort, or
-#: "" for everyone).
+#: ``asylum_applications``, ``asylum_grants``), where (a bloc or a country id; "" for
+#: everywhere), over which period (``start`` and ``date``, ISO days; a stock has ``date``
+#: only) and for whom (a cohort, or "" for everyone).
 OUTCOME_FIELDS = ("quantity", "place", "start", "date", "cohort")
 
 

@@ -164,7 +164,9 @@ def simulate(
     params : None, mapping, array or ParamRows
         Parameter values (see :func:`resolve_params`); one vector per replicate.
     record : sequence of str
-        Variables to keep (default: all but ``flow``, which is large).
+        Variables to keep (default: :data:`~flowsim.core.engine.DEFAULT_RECORD`, all but
+        ``flow``, which is large, and the variables of later mechanisms; with it, a model
+        that keeps returnees apart records ``first_departures`` too).
     block_size : int
         Replicates per block. Part of a run's identity: changing it changes the draws
         (with ``sampling="exact"``).
