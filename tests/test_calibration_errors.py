@@ -167,6 +167,35 @@ def test_abc_smc_reaches_the_exact_posterior_under_the_error_model(error, sd, lo
     assert wide.sd()["h"] > 1.5 * post.sd()["h"]
 
 
+def test_more_final_moves_keep_the_exact_posterior_and_mix_the_population_further():
+    # method "mcmc" ends with pseudo-marginal moves, which leave the exact posterior
+    # invariant: with 30 of them the population still has the exact mean and sd, and its
+    # particles moved more often than in the default's few steps (the note says how often)
+    scenario = _scenario({"sd": 30})
+    mean, sdv = _exact(scenario, 30, False)
+    kw = {"population": 400, "budget": 40_000, "seed": 1, "workers": 1, "method": "mcmc"}
+    few = abc_smc(scenario, **kw)
+    many = abc_smc(scenario, final_moves=30, **kw)
+    assert few.converged and many.converged
+    assert "final_moves" not in few.attrs and many.attrs["final_moves"] == 30
+    note = many.attrs["error_model_stage"]
+    assert note.startswith("30 pseudo-marginal steps") and "moved" in note, note
+    steps_few = int(few.attrs["error_model_stage"].split()[0])
+    assert steps_few <= 10  # the default: until each particle has likely moved once
+    moved = [float(p.attrs["error_model_stage"].split(" moved ")[1].split()[0])
+             for p in (few, many)]
+    assert moved[1] > 2 * moved[0] > 0, moved
+    se = sdv / math.sqrt(many.size / 4)  # the chain's draws are correlated: a conservative ESS
+    assert abs(many.mean()["h"] - mean) < 4 * se, (many.mean()["h"], mean, se)
+    assert many.sd()["h"] == pytest.approx(sdv, rel=0.15)
+    with pytest.raises(ValueError, match="final_moves applies to method='mcmc'"):
+        abc_smc(scenario, final_moves=5)
+    with pytest.raises(ValueError, match="final_moves must be"):
+        abc_smc(scenario, final_moves=0, method="mcmc")
+    with pytest.raises(ValueError, match="final_moves applies to targets with error models"):
+        abc_smc(Scenario.model_validate(binomial_toy().to_data()), final_moves=5, method="mcmc")
+
+
 def test_the_posterior_is_centred_where_the_figures_and_their_errors_put_it():
     # Two figures of the same departures that the model cannot both meet: 300 and 240.
     # Under normal errors the posterior-predictive median lies at the precision-weighted

@@ -125,6 +125,23 @@ def test_pmc_method(toy: Path, tmp_path: Path) -> None:
     assert Posterior.load(out / "posterior.nc").attrs["distance"].startswith("adaptive")
 
 
+def test_final_moves_set_the_last_stages_length_and_are_repeated(toy: Path,
+                                                                  tmp_path: Path) -> None:
+    file = write_yaml(tmp_path / "errors.yaml", {"error_model": "error",
+                                                 "targets": base_data()["targets"]})
+    out = tmp_path / "moves"
+    result = invoke("calibrate", str(toy), "--targets", str(file), "--budget", "4000",
+                    "--population", "40", "--predictive", "30", "--final-moves", "25",
+                    "--workers", "1", "--no-figures", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    post = Posterior.load(out / "posterior.nc")
+    assert post.converged and post.attrs["final_moves"] == 25
+    assert post.attrs["error_model_stage"].startswith("25 pseudo-marginal steps")
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["settings"]["final_moves"] == 25
+    assert "--final-moves 25" in meta["command"]["repeat"]
+
+
 @pytest.mark.parametrize("wrap", [False, True], ids=["list", "mapping"])
 def test_targets_file_replaces_the_scenarios_targets(toy: Path, tmp_path: Path,
                                                      wrap: bool) -> None:
@@ -170,6 +187,12 @@ def test_bad_input_exits_2_without_a_traceback(toy: Path, tmp_path: Path) -> Non
     assert result.exit_code == EXIT_BAD_INPUT and "--method pmc" in result.stderr
     result = invoke("calibrate", str(toy), *TINY, "--method", "mcmc", "--kernel", "silverman")
     assert result.exit_code == EXIT_BAD_INPUT and "--method pmc" in result.stderr
+    result = invoke("calibrate", str(toy), *TINY, "--method", "pmc", "--final-moves", "5")
+    assert result.exit_code == EXIT_BAD_INPUT and "--method mcmc" in result.stderr
+    result = invoke("calibrate", str(toy), *TINY, "--final-moves", "5")  # ranges, no errors
+    assert result.exit_code == EXIT_BAD_INPUT and "error models" in result.stderr
+    result = invoke("calibrate", str(toy), *TINY, "--final-moves", "0")
+    assert result.exit_code == EXIT_BAD_INPUT and "--final-moves" in result.stderr
     result = invoke("calibrate", str(toy), "--budget", "50", "--population", "40")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "cannot complete the first generation" in result.stderr

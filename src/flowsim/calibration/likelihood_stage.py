@@ -19,8 +19,9 @@ measured on the Russian baseline (23 columns, replenishment sampler), an effecti
   targeting ``prior × L``: a move to ``θ'`` simulates once, estimates ``L'``, and is
   accepted with probability ``min(1, π(θ') L' / (π(θ) L))``, the current particle keeping
   its own estimate. Because the estimate is unbiased, the chain leaves the exact posterior
-  invariant. It makes as many steps as the replenishment generations do (each particle
-  moved at least once with probability about 0.99, at most ``steps_max``).
+  invariant. By default it makes as many steps as the replenishment generations do (each
+  particle moved at least once with probability about 0.99, at most ``steps_max``); given
+  ``moves``, exactly that many, so that the population mixes further.
 
 If the budget cannot complete the stage, what it reached is returned: for ``"pmc"`` the
 reweighted ball (the earlier method), for ``"mcmc"`` the resampled population with the moves
@@ -87,8 +88,11 @@ def error_model_stage(run: _Run, pop: _Population, gens: list[GenerationInfo], n
 
 
 def error_model_moves(run: _Run, pop: _Population, gens: list[GenerationInfo], budget: int,
-                      steps_max: int, progress: Progress) -> _Population:
-    """``"mcmc"``: resample by the likelihood, then pseudo-marginal moves (module doc)."""
+                      steps_max: int, progress: Progress,
+                      moves: int | None = None) -> _Population:
+    """``"mcmc"``: resample by the likelihood, then pseudo-marginal moves (module doc).
+
+    ``moves``: the number of steps; default: as the replenishment generations choose it."""
     t0 = time.perf_counter()
     prior, ts = run.prior, run.targets
     n, p = pop.theta.shape
@@ -104,7 +108,8 @@ def error_model_moves(run: _Run, pop: _Population, gens: list[GenerationInfo], b
     ll = ts.log_likelihood(obs)
     chol = _walk_cholesky(z[np.unique(idx)])
     proposed = accepted = sims = rounds = 0
-    steps, step = steps_max, 0
+    times_moved = np.zeros(n, dtype=np.int64)  # per particle: how far the population mixed
+    steps, step = (steps_max if moves is None else moves), 0
     while step < steps:
         rng, ss = run.next_round()
         zp = z + rng.standard_normal((n, p)) @ chol.T
@@ -127,16 +132,19 @@ def error_model_moves(run: _Run, pop: _Population, gens: list[GenerationInfo], b
             theta[moved], z[moved], lp[moved], ll[moved] = thp[moved], zp[moved], lpp[moved], \
                 llc[ok]
             d[moved], obs[moved] = dc[ok, 0], o[ok, 0]
+            times_moved[moved] += 1
             accepted += int(ok.sum())
         proposed += n
         sims += cand.size
         rounds += 1
         step += 1
-        if step == 1:
+        if step == 1 and moves is None:
             steps = _moves_needed(accepted, proposed, steps_max)
     else:
         run.stage_note = (f"{step} pseudo-marginal steps, acceptance "
-                          f"{accepted / max(proposed, 1):.1%}")
+                          f"{accepted / max(proposed, 1):.1%}; each particle moved "
+                          f"{times_moved.mean():.1f} times on average, "
+                          f"{(times_moved == 0).mean():.0%} never")
     new = _Population(theta, np.full(n, 1.0 / n), d[:, None], obs[:, None], pop.epsilon,
                       proposed, accepted, sims, rounds, exact=True)
     info = _info(new, len(gens), run.simulations, time.perf_counter() - t0)

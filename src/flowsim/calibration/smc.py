@@ -107,6 +107,7 @@ def abc_smc(
     block_size: int = DEFAULT_CALIBRATION_BLOCK,
     method: Literal["pmc", "mcmc"] = "pmc",
     mcmc_steps_max: int = 50,
+    final_moves: int | None = None,
     kernel: Literal["beaumont", "silverman"] = "beaumont",
     round_margin: float = 0.1,
     distance: Literal["fixed", "adaptive"] = "fixed",
@@ -144,6 +145,15 @@ def abc_smc(
         ``replicates_per_particle=1``.
     mcmc_steps_max : int
         ``"mcmc"`` only: the most Metropolis-Hastings steps per generation.
+    final_moves : int, optional
+        ``"mcmc"`` with error models only: the pseudo-marginal steps of the last stage, which
+        samples the error model's posterior itself
+        (:func:`~flowsim.calibration.likelihood_stage.error_model_moves`). Default: as many
+        as the replenishment generations make (each particle moved at least once with
+        probability about 0.99, at most ``mcmc_steps_max``). More steps mix the population
+        further at about ``population × acceptance`` simulations a step; with many
+        parameters the default's few steps leave it close to the resampled ball, so that
+        calibrations with different seeds disagree by more than their Monte Carlo error.
     kernel : {"beaumont", "silverman"}
         ``"pmc"`` only: the perturbation kernel's covariance, twice the population's
         weighted covariance (``"beaumont"``) or that covariance times Silverman's squared
@@ -177,6 +187,11 @@ def abc_smc(
     if method not in ("pmc", "mcmc"):
         raise ValueError(f"unknown method {method!r}; choose 'pmc' or 'mcmc'")
     mcmc_steps_max = _check_positive_int("mcmc_steps_max", mcmc_steps_max)
+    if final_moves is not None:
+        final_moves = _check_positive_int("final_moves", final_moves)
+        if method != "mcmc":
+            raise ValueError("final_moves applies to method='mcmc': method='pmc' ends with "
+                             "generations drawn from the posterior, not with moves")
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
     if method == "mcmc" and kernel != "beaumont":
@@ -195,6 +210,9 @@ def abc_smc(
     if distance == "adaptive" and (errors or method == "mcmc"):
         raise ValueError("distance='adaptive' is for method='pmc' with range targets: an "
                          "error model's distance is already in sds of each figure's error")
+    if final_moves is not None and not errors:
+        raise ValueError("final_moves applies to targets with error models: with ranges the "
+                         "calibration ends at the tolerance, without a stage of moves")
     if min_epsilon is None:
         min_epsilon = run.targets.goal
     if method == "mcmc" and run.k != 1:
@@ -211,9 +229,12 @@ def abc_smc(
                                           generations_max, min_acceptance, budget,
                                           mcmc_steps_max, progress)
             if reason == "tolerance reached" and errors:  # the posterior itself
-                pop = error_model_moves(run, pop, gens, budget, mcmc_steps_max, progress)
+                pop = error_model_moves(run, pop, gens, budget, mcmc_steps_max, progress,
+                                        final_moves)
+        # the default's attributes are those of earlier versions
+        moves = {} if final_moves is None else {"final_moves": final_moves}
         return _posterior(run, pop, gens, "abc-smc-mcmc", {
-            "stop_reason": reason, **settings, "mcmc_steps_max": mcmc_steps_max,
+            "stop_reason": reason, **settings, "mcmc_steps_max": mcmc_steps_max, **moves,
             "kernel": "random-walk Metropolis-Hastings in the unconstrained space, covariance "
                       "min(2, 2.38^2/p) x the survivors' covariance (replenishment, Drovandi "
                       "& Pettitt 2011)"}, *_verdict(reason, pop.epsilon, min_epsilon, errors))

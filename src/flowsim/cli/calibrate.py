@@ -132,6 +132,12 @@ def calibrate(
     generations: Annotated[int, typer.Option(
         "--generations", min=1, help="Generations at most (generation 0 included).")
     ] = DEFAULT_GENERATIONS,
+    final_moves: Annotated[int | None, typer.Option(
+        "--final-moves", min=1, metavar="N", help="mcmc with error models: the "
+        "pseudo-marginal steps of the last stage, which samples the posterior itself "
+        "(default: until each particle has likely moved once, at most 10). More steps mix "
+        "the posterior further, at about population × acceptance simulations a step.",
+        show_default=False)] = None,
     figures: Figures = True,
     quiet: Quiet = False,
     report: ReportOption = False,
@@ -166,6 +172,9 @@ def calibrate(
     if method == "mcmc" and kernel != "beaumont":
         option_error("calibrate", "--kernel applies to --method pmc; mcmc moves its "
                      "particles by Metropolis-Hastings steps of its own")
+    if method != "mcmc" and final_moves is not None:
+        option_error("calibrate", "--final-moves applies to --method mcmc; pmc ends with "
+                     "generations drawn from the posterior, not with moves")
     with handle_input_errors():
         scenario, warnings = read_with_targets(file, targets)
     print_problems(warnings, err)
@@ -173,6 +182,9 @@ def calibrate(
     if distance == "adaptive" and any(t.error is not None for t in scenario.targets):
         option_error("calibrate", "--distance adaptive is for range targets: these targets "
                      "have error models, whose distance is already in sds of each error")
+    if final_moves is not None and not any(t.error is not None for t in scenario.targets):
+        option_error("calibrate", "--final-moves applies to targets with error models: with "
+                     "ranges the calibration ends at the tolerance, without a stage of moves")
     first = math.ceil(population / ALPHA)
     if budget < first:
         option_error("calibrate", f"--budget {budget:,} cannot complete the first "
@@ -193,7 +205,8 @@ def calibrate(
     repeat += ["--budget", str(budget), "--population", str(population), "--method", method,
                *(["--kernel", kernel] if kernel != "beaumont" else []),
                *(["--distance", distance] if distance != "fixed" else []), "--seed", str(seed), "--generations", str(generations), "--predictive",
-               str(predictive)]
+               str(predictive),
+               *(["--final-moves", str(final_moves)] if final_moves is not None else [])]
     root = np.random.SeedSequence(seed)
     cal_seed, pred_seed = root.spawn(2)
     t_load = time.perf_counter() - t0
@@ -214,7 +227,7 @@ def calibrate(
         post = abc_smc(scenario, population=population, budget=budget, method=method,  # type: ignore[arg-type]
                        seed=cal_seed, workers=n_workers, pool=pool, alpha=ALPHA,
                        generations_max=generations, mcmc_steps_max=MCMC_STEPS,
-                       kernel=kernel, distance=distance,  # type: ignore[arg-type]
+                       final_moves=final_moves, kernel=kernel, distance=distance,  # type: ignore[arg-type]
                        progress=progress)
         t_cal = time.perf_counter() - t1
         if not quiet:
@@ -256,7 +269,8 @@ def calibrate(
         "settings": {"budget": budget, "population": population, "method": method,
                      "kernel": kernel, "distance": distance,
                      "alpha": ALPHA, "generations_max": generations,
-                     "mcmc_steps_max": MCMC_STEPS, "predictive_replicates": predictive},
+                     "mcmc_steps_max": MCMC_STEPS, "final_moves": final_moves,
+                     "predictive_replicates": predictive},
         "command": {"argv": list(sys.argv), "repeat": shlex.join(repeat)},
         "timings": {"load_s": round(t_load, 3), "calibrate_s": round(t_cal, 3),
                     "predictive_s": round(t_pred, 3)},
