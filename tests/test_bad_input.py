@@ -68,6 +68,13 @@ def test_a_broken_target_still_gets_its_other_errors(tmp_path: Path) -> None:
         # low above high, an unknown place, a date outside the horizon
         {"id": "upside_down", "observable": "stock", "kind": "interval", "low": 5, "high": 1,
          "where": ["XYZ"], "at": dt.date(2024, 1, 1), "source": "s"},
+        # a series of a stock whose first window starts on the horizon's first day (its
+        # change would start before the horizon) and whose second ends after the horizon
+        {"id": "permits", "observable": "settled", "kind": "series", "where": ["GEO"],
+         "windows": [{"start": data["calendar"]["start"], "end": dt.date(2022, 3, 31),
+                      "value": 10},
+                     {"start": dt.date(2022, 4, 1), "end": dt.date(2024, 1, 1), "value": 10}],
+         "source": "s"},
     ]
     text = "\n".join(_validate_fails(write_yaml(tmp_path / "s.yaml", data)))
     for expected in ("targets[2].id: the target 'left_2022' is declared twice",
@@ -76,7 +83,10 @@ def test_a_broken_target_still_gets_its_other_errors(tmp_path: Path) -> None:
                      "targets[2].end: 2023-06-01 is after the horizon ends",
                      "targets[3]: low (5) is above high (1)",
                      "targets[3].where[0]: unknown country or group 'XYZ'",
-                     "targets[3].at: 2024-01-01 is outside the horizon"):
+                     "targets[3].at: 2024-01-01 is outside the horizon",
+                     "targets[4].windows[0].start: a window of a series of settled is its "
+                     "change from the day before it starts",
+                     "targets[4].windows[1].end: 2024-01-01 is after the horizon ends"):
         assert expected in text, text
 
 

@@ -8,7 +8,8 @@ distributed terms, and its mean and variance are exact:
 * a flow over windows is ``Σ_t w_t X_t`` with ``w_t`` the share of step ``t``'s days in the
   windows: per person ``w_T`` (``T`` the step of the event, ``w = 0`` if none), so
   ``E = N Σ w_t p_t`` and ``Var = N (Σ w_t² p_t − (Σ w_t p_t)²)``;
-* a stock change in ``BBB`` (nobody leaves it) is ``Binomial(N, p_B(t2) − p_B(t1))``;
+* a stock change in ``BBB`` (nobody leaves it) is ``Binomial(N, p_B(t2) − p_B(t1))``, and
+  so is each window of a series of that stock (its change over the window);
 * a stock times a coverage ``c`` has mean ``c N p`` and variance ``c² N p (1 − p)``;
 * a ratio over a denominator that is ``N`` in every replicate (everybody leaves in step 1)
   is ``Binomial(N, p) / N``.
@@ -174,6 +175,45 @@ def test_stock_change_between_two_dates():
     assert ok.value == -5
 
 
+def test_a_series_of_a_stock_is_its_change_over_each_window():
+    # windows of whole steps: [step 3's first day, step 8's last], [step 9's, step 14's];
+    # each is the change from the day before it starts, a Binomial of p_B's growth
+    def day(step: int, last: bool) -> dt.date:  # a 1-based step's first or last day
+        return START + dt.timedelta(weeks=step - 1, days=6 if last else 0)
+
+    spans = [(3, 8), (9, 14)]
+    windows = [{"start": day(a, False), "end": day(b, True), "value": 3000} for a, b in spans]
+    ts, obs = _observe(CHAIN.scenario, [
+        _t(id="permits", observable="stock", kind="series", where=["BBB"], windows=windows,
+           error={"dist": "normal", "rsd": 0.1}),
+        *[_t(id=f"since_{k}", observable="stock", kind="about", where=["BBB"], value=1,
+             since=day(a - 1, True), at=day(b, True)) for k, (a, b) in enumerate(spans)]])
+    assert list(ts.columns)[:2] == [
+        f"permits[{day(3, False)}..{day(8, True)}]", f"permits[{day(9, False)}..{day(14, True)}]"]
+    np.testing.assert_array_equal(obs[:, :2], obs[:, 2:])  # the same numbers as `since`
+    p_b = _chain_probs()["p_b"]
+    for k, (a, b) in enumerate(spans):
+        p = p_b[b - 1] - p_b[a - 2]
+        _check(obs[:, k], N * p, N * p * (1 - p))
+    # a monthly series of a stock: the same reading, month by month
+    _, monthly = _observe(CHAIN.scenario, [_t(
+        id="m", observable="settled", kind="series", every="month", where=["BBB"],
+        start="2022-03-01", end="2022-04-30", values=[0, 0], error={"sd": 10})])
+    assert monthly.shape[1] == 2 and (monthly == 0).all()  # nobody settles in this toy
+    # a change may fall: a log-normal error, `at` or `since` are refused, a negative figure
+    # is allowed with a normal error
+    kw = {"id": "x", "observable": "stock", "kind": "series", "where": ["BBB"],
+          "windows": windows}
+    with pytest.raises(ValueError, match="give it a normal error"):
+        Target.model_validate(_t(**kw, error={"dist": "lognormal", "rsd": 0.1}))
+    with pytest.raises(ValueError, match="its change over each window"):
+        Target.model_validate(_t(**kw, at=day(14, True)))
+    falling = [{**w, "value": -10} for w in windows]
+    assert Target.model_validate(_t(**{**kw, "windows": falling}, error={"sd": 50}))
+    with pytest.raises(ValueError, match="must not be negative"):
+        Target.model_validate(_t(**{**kw, "windows": falling}))
+
+
 def test_coverage_multiplies_the_model_quantity():
     at = START + dt.timedelta(weeks=8, days=-1)
     _, obs = _observe(CHAIN.scenario, [
@@ -244,7 +284,7 @@ def test_layouts_from_model_and_results_agree_and_columns_are_labelled():
     for f in ("step_starts", "step_ends"):
         np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
     assert (a.countries, a.cohorts, a.origin) == (b.countries, b.cohorts, b.origin)
-    with pytest.raises(ValueError, match="read at a date"):
+    with pytest.raises(ValueError, match="its change over each window: give the windows"):
         Target.model_validate(_t(id="s", observable="stock", kind="series", where=["AAA"],
                                  at="2022-02-01", every="month", start="2022-02-01",
                                  end="2022-02-28", values=[1]))

@@ -32,7 +32,9 @@ count at the end of the step that holds the date. Then:
 * ``recognition_share`` is ``asylum_grants ÷ asylum_decisions`` over the period, and
   ``ratio`` is ``numerator ÷ denominator`` (each a count as above, with the target's places,
   cohorts and dates unless it gives its own); both are 0 where the denominator is 0;
-* a target with ``since`` is the count at ``at`` minus the count at ``since``;
+* a target with ``since`` is the count at ``at`` minus the count at ``since``, and a window
+  of a series of a stock observable is the count at its last day minus the count on the
+  day before its first (the new permits of a month, from ``settled``);
 * a target whose error has a ``coverage`` other than 1 is that share of the model quantity
   (registrations that count part of a stock), so that it compares with the figure.
 
@@ -288,6 +290,11 @@ class ObservationPlan:
                         [(m.start or t.start, m.end or t.end)] if own else periods,
                         m.at or t.at or (periods[-1][1] if periods else None)))
                 cols.append(("ratio", *sides))
+            elif col.window is not None and t.observable in _AT_DATE:
+                first, last = col.window[0], col.window[1]
+                cols.append(("change", count(t.observable, where, t.cohorts, None, last),
+                             count(t.observable, where, t.cohorts, None,
+                                   first - dt.timedelta(days=1))))
             elif t.since is not None:
                 cols.append(("change", count(t.observable, where, t.cohorts, None, t.at),
                              count(t.observable, where, t.cohorts, None, t.since)))

@@ -57,6 +57,8 @@ def _check_target(ctx: Any, t: Any, here: tuple[Any, ...]) -> Iterator[Found]:
     for path, d in dated:
         if d is not None and not ctx.in_horizon(d):
             yield (path, f"{d} is outside the horizon ({ctx.horizon()})", "error")
+    if t.observable in AT_DATE and t.kind == "series":
+        yield from _check_change_windows(ctx, t, here)
     periods: list[tuple[tuple[Any, ...], Any, Any]] = []
     if t.observable not in AT_DATE:
         if t.windows is not None:
@@ -79,6 +81,26 @@ def _check_target(ctx: Any, t: Any, here: tuple[Any, ...]) -> Iterator[Found]:
         if end < ctx.calendar.start:
             yield ((*path, "end"), (f"the period ends ({end}) before the horizon starts "
                                     f"({ctx.calendar.start})"), "error")
+
+
+def _check_change_windows(ctx: Any, t: Any, here: tuple[Any, ...]) -> Iterator[Found]:
+    """A series of a stock observable: each window's change is read from the day before
+    the window to its last day, both inside the horizon."""
+    if t.windows is not None:
+        spans = [((*here, "windows", k), w.start, w.end) for k, w in enumerate(t.windows)]
+    else:
+        spans = [(here, t.start, t.end)]
+    for path, start, end in spans:
+        if start is None or end is None:
+            continue
+        if start <= ctx.calendar.start:
+            yield ((*path, "start"), (f"a window of a series of {t.observable} is its change "
+                                      f"from the day before it starts, which must be inside "
+                                      f"the horizon: start after {ctx.calendar.start} (read "
+                                      f"the first window as a figure `at` its end)"), "error")
+        if end > ctx.calendar.end:
+            yield ((*path, "end"), f"{end} is after the horizon ends ({ctx.calendar.end})",
+                   "error")
 
 
 def _check_measure(ctx: Any, t: Any, observable: str, where: Any, cohorts: Any,

@@ -12,7 +12,9 @@ date, a target may measure
 * a **ratio** of two observables: ``observable: ratio`` with ``numerator:`` and
   ``denominator:`` (e.g. returns ÷ departures); ``recognition_share`` is the ratio of
   asylum grants to decisions;
-* a **change** of a stock between two dates: ``since:`` beside ``at``.
+* a **change** of a stock between two dates: ``since:`` beside ``at``; a ``series`` of a
+  stock observable (``abroad``, ``stock``, ``settled``) is its change over each window (the
+  new permits of each month, as the change of ``settled``).
 
 How each maps onto the engine's arrays is :mod:`flowsim.calibration.observation`; how far a
 simulated value is from the figure, :mod:`flowsim.calibration.distance`.
@@ -91,7 +93,8 @@ class Target(_Model):
     Kinds: ``about`` (``value`` with a relative ``tolerance``, default 0.25), ``interval``
     (``low`` to ``high``), ``at_least`` (``value``), ``at_most`` (``value``), ``series``
     (one figure per window). Period observables take ``start`` and ``end`` (inclusive) or
-    ``windows``; stock observables take ``at`` (and ``since`` for a change). ``where`` lists
+    ``windows``; stock observables take ``at`` (and ``since`` for a change), or, in a
+    ``series``, windows over which each figure is their change. ``where`` lists
     countries or groups (summed), or, with ``each: true``, applies the figure to each country
     separately. ``error`` reads the figure with an error model instead of as a range.
     """
@@ -103,7 +106,8 @@ class Target(_Model):
     kind: Literal["about", "interval", "at_least", "at_most", "series"] = Field(
         description="`about` (value ± tolerance), `interval` (low to high), `at_least` or "
         "`at_most` (value), `series` (one figure per window: `every` with `values`, or "
-        "`windows` with values).", examples=["about"])
+        "`windows` with values; a series of `abroad`, `stock` or `settled` is its change "
+        "over each window).", examples=["about"])
     where: Names | None = Field(
         None, description="Countries or groups (summed), for place observables.",
         examples=[["ARM"]])
@@ -189,8 +193,7 @@ class Target(_Model):
 
     def _figure_problems(self) -> list[str]:
         problems: list[str] = []
-        signed = self.since is not None and self.error is not None \
-            and self.error.dist == "normal"
+        signed = self.is_change and self.error is not None and self.error.dist == "normal"
         if not signed:
             # every observable counts people or is a share: a negative figure is a typing
             # slip (and an `about` range around it would be upside down); a change read with
@@ -199,8 +202,8 @@ class Target(_Model):
             figures += [(f"values[{i}]", v) for i, v in enumerate(self.values or ())]
             figures += [(f"windows[{i}].value", w.value) for i, w in enumerate(self.windows or ())]
             problems += [f"{k} must not be negative (a count of people or a share), got {v:g}"
-                         + ("; a change (`since`) may fall with a normal error"
-                            if self.since is not None else "")
+                         + ("; a change (`since`, or a series of a stock) may fall with a "
+                            "normal error" if self.is_change else "")
                          for k, v in figures if v is not None and v < 0]
         if self.kind == "interval":
             if self.low is None or self.high is None:
@@ -270,8 +273,9 @@ class Target(_Model):
             if self.kind != "interval" and "interval" in e.model_fields_set:
                 problems.append("`error.interval` says how an interval target is read; this "
                                 f"is an {self.kind} target")
-            if e.dist == "lognormal" and self.since is not None:
-                problems.append("a change (`since`) may be negative: give it a normal error")
+            if e.dist == "lognormal" and self.is_change:
+                problems.append("a change (`since`, or a series of a stock over windows) may "
+                                "be negative: give it a normal error")
             if e.dist == "normal" and e.sd is None and self.kind != "interval":
                 figs = [self.value] if self.kind != "series" else \
                     list(self.values or ()) + [w.value for w in self.windows or ()]
@@ -287,15 +291,18 @@ class Target(_Model):
         problems: list[str] = []
         if self.observable == "ratio":
             return problems
-        if self.observable in AT_DATE:
+        if self.observable in AT_DATE and self.kind == "series":
+            # each window's figure is the change of the stock over it (series checks above)
+            if self.at is not None or self.since is not None:
+                problems.append(f"a series of {self.observable} is its change over each "
+                                "window: give the windows (`every` with start and end, or "
+                                "`windows`), not `at` or `since`")
+        elif self.observable in AT_DATE:
             if self.at is None:
                 problems.append(f"a {self.observable} target needs `at` (a date)")
             if self.start is not None or self.end is not None or self.windows is not None:
                 problems.append(f"a {self.observable} target takes `at`, not start/end or "
                                 "windows")
-            if self.kind == "series":
-                problems.append(f"a series measures a period observable; a {self.observable} "
-                                "is read at a date (use one target per date, or `since`)")
             if self.since is not None and self.at is not None and not self.since < self.at:
                 problems.append(f"since ({self.since}) must be before at ({self.at})")
         else:
@@ -367,6 +374,12 @@ class Target(_Model):
         tol = DEFAULT_TOLERANCE if self.tolerance is None else self.tolerance
         v = 1.0 if self.kind == "series" else float(self.value)  # type: ignore[arg-type]
         return v * (1 - tol), v * (1 + tol)
+
+    @property
+    def is_change(self) -> bool:
+        """Whether the figure is a change of a stock: ``since``, or a series of a stock
+        observable (its change over each window)."""
+        return self.since is not None or (self.kind == "series" and self.observable in AT_DATE)
 
     @property
     def plain(self) -> bool:
