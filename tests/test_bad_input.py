@@ -84,8 +84,8 @@ def test_a_broken_target_still_gets_its_other_errors(tmp_path: Path) -> None:
                      "targets[3]: low (5) is above high (1)",
                      "targets[3].where[0]: unknown country or group 'XYZ'",
                      "targets[3].at: 2024-01-01 is outside the horizon",
-                     "targets[4].windows[0].start: a window of a series of settled is its "
-                     "change from the day before it starts",
+                     ("targets[4].windows[0].start: a window of a series of settled is its "
+                      "change from the day before it starts"),
                      "targets[4].windows[1].end: 2024-01-01 is after the horizon ends"):
         assert expected in text, text
 
