@@ -92,10 +92,10 @@ from flowsim.scenario.report import label, report_groups
 __all__ = ["DEFAULT_MORRIS_TRAJECTORIES", "DEFAULT_SOBOL_SAMPLES", "METHODS", "RANDOMNESS",
            "SOBOL_INDICES", "Sensitivity", "sensitivity"]
 
-#: the Sobol design's base sample ``n`` by default: ``n (d + 3)`` simulations, 4,800 for
-#: the bundled scenario's 73 parameters (a few minutes on 2 cores)
+#: the Sobol design's base sample ``n`` by default: ``n (d + 3)`` simulations, 4,992 for
+#: the bundled scenario's 75 parameters (a few minutes on 2 cores)
 DEFAULT_SOBOL_SAMPLES = 64
-#: Morris trajectories by default: ``r (d + 1)`` simulations, 1,480 for 73 parameters
+#: Morris trajectories by default: ``r (d + 1)`` simulations, 1,520 for 75 parameters
 DEFAULT_MORRIS_TRAJECTORIES = 20
 METHODS = ("sobol", "morris")
 SOBOL_INDICES = ("first_order", "total_order")

@@ -13,9 +13,9 @@ three parameters of each outcome goes to the terminal, and ``--out DIR`` (defaul
 **Size.** ``--samples`` is the Sobol base sample ``n`` (a power of 2; ``n (d + 3)``
 simulations for ``d`` parameters) or the number of Morris trajectories (``r (d + 1)``).
 The defaults (:data:`~flowsim.calibration.sensitivity.DEFAULT_SOBOL_SAMPLES` = 64, 20
-trajectories) are sized for the bundled scenario's 73 parameters on 2 cores: 4,800 and
-1,480 simulations (and one that names the outcomes). Measured on the 2-core development
-machine while other work shared it (load average 4-7, about 12 simulations a second, two
+trajectories) are sized for the bundled scenario's 75 parameters on 2 cores: 4,992 and
+1,520 simulations (and one that names the outcomes). Measured on the 2-core development
+machine, with the 73 parameters of the previous release, while other work shared it (load average 4-7, about 12 simulations a second, two
 workers): 7.3 minutes for the Sobol default, 1.7 for Morris; at the 80-100 simulations a
 second ``flowsim calibrate`` measured at load 2, the Sobol default takes one to two minutes.
 Wide intervals mean the sample is too small: double ``--samples``
