@@ -151,9 +151,8 @@ def abc_smc(
         (:func:`~flowsim.calibration.likelihood_stage.error_model_moves`). Default: as many
         as the replenishment generations make (each particle moved at least once with
         probability about 0.99, at most ``mcmc_steps_max``). More steps mix the population
-        further at about ``population × acceptance`` simulations a step; with many
-        parameters the default's few steps leave it close to the resampled ball, so that
-        calibrations with different seeds disagree by more than their Monte Carlo error.
+        further, at up to ``population`` simulations a step; ``attrs["error_model_stage"]``
+        says how often each particle moved.
     kernel : {"beaumont", "silverman"}
         ``"pmc"`` only: the perturbation kernel's covariance, twice the population's
         weighted covariance (``"beaumont"``) or that covariance times Silverman's squared

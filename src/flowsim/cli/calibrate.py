@@ -136,7 +136,7 @@ def calibrate(
         "--final-moves", min=1, metavar="N", help="mcmc with error models: the "
         "pseudo-marginal steps of the last stage, which samples the posterior itself "
         "(default: until each particle has likely moved once, at most 10). More steps mix "
-        "the posterior further, at about population × acceptance simulations a step.",
+        "the posterior further, at up to --population simulations a step.",
         show_default=False)] = None,
     figures: Figures = True,
     quiet: Quiet = False,

@@ -245,8 +245,12 @@ def _target_rules() -> list[dict[str, Any]]:
                   "then": {"anyOf": [{"required": ["every", "start", "end", "values"]},
                                      {"required": ["windows"]}]},
                   "else": {"required": ["value"]}}},
+        # a stock observable is read `at` a date, or, in a series, as its change over
+        # each window (which the series rule above requires)
         {"if": {"properties": {"observable": {"enum": at_date}}, "required": ["observable"]},
-         "then": {"required": ["at"]},
+         "then": {"anyOf": [{"required": ["at"]},
+                            {"properties": {"kind": {"const": "series"}},
+                             "required": ["kind"]}]},
          "else": {"if": {"properties": {"observable": {"const": "ratio"}},
                          "required": ["observable"]},
                   "then": {"required": ["numerator", "denominator"]},
