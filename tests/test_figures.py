@@ -182,3 +182,39 @@ def test_effects_figures(comparison: flowsim.Comparison) -> None:
     labels = [t.get_text() for t in by_place.axes[0].get_yticklabels()]
     assert labels[0] == "Finland"  # reopening its border changes Finland most
     _png(effects.effects_by_cohort(comparison))
+
+
+def test_series_are_drawn_over_their_windows_on_a_time_axis() -> None:
+    """A monthly series and one of windows of different lengths: each window's median is a
+    segment over its own days (nothing joins windows), each figure a dot at its middle, and
+    the legend lies inside the figure."""
+    import matplotlib.dates as mdates
+    import pandas as pd
+
+    from flowsim.plots.calibration import series_check
+
+    def rows(target: str, windows: list[str], values: list[float]) -> list[dict]:
+        return [{"target": target, "country": "", "window": w, "median": v * 1.1,
+                 "lower": v * 0.9, "upper": v * 1.3, "low": v * 0.8, "high": v * 1.2,
+                 "value": v, "met": k != 1} for k, (w, v) in enumerate(zip(windows, values))]
+
+    table = pd.DataFrame(rows("monthly", ["2022-03", "2022-04"], [900.0, 700.0])
+                         + rows("windows", ["2022-04-01..2022-07-24", "2022-11-01..2022-11-30"],
+                                [14346.0, 6700.0]))
+    fig = series_check(table)
+    _png(fig)
+    monthly, windows = fig.axes[:2]
+    medians = [ln for ln in windows.get_lines() if len(ln.get_xdata()) == 2]
+    assert len(medians) == 2 and all(len(ln.get_xdata()) == 2 for ln in windows.get_lines())
+    spans = sorted(tuple(np.asarray(ln.get_xdata(), dtype="datetime64[D]")) for ln in medians)
+    assert spans == [(np.datetime64("2022-04-01"), np.datetime64("2022-07-25")),
+                     (np.datetime64("2022-11-01"), np.datetime64("2022-12-01"))]
+    dots = windows.collections[-1].get_offsets()[:, 0]  # the figures, at the windows' middles
+    middle = mdates.date2num(np.datetime64("2022-04-01")) + (30 + 31 + 30 + 24) / 2
+    assert dots[0] == pytest.approx(middle)
+    assert [ln.get_xdata()[0] for ln in monthly.get_lines()][:1] == [np.datetime64("2022-03-01")]
+    fig.canvas.draw()
+    legend = fig.legends[0].get_window_extent()
+    box = fig.bbox
+    assert box.x0 <= legend.x0 and legend.x1 <= box.x1  # no label cut off at the sides
+    assert windows.yaxis.get_major_formatter()(14000, 0) == "14,000"

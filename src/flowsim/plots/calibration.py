@@ -366,9 +366,27 @@ def validation_check(table: Any, note: str = "") -> Figure:
                         note=note)
 
 
+def _window_span(label: str) -> tuple[np.datetime64, np.datetime64]:
+    """The first and last day of a series column's window label (``2022-03``, a month;
+    ``2022-03-07``, the week from that day; ``2022-03-01..2022-03-20``, listed days)."""
+    if ".." in label:
+        first, last = label.split("..")
+        return np.datetime64(first, "D"), np.datetime64(last, "D")
+    if len(label) == 7:  # a month
+        month = np.datetime64(label, "M")
+        return month.astype("datetime64[D]"), (month + 1).astype("datetime64[D]") - 1
+    day = np.datetime64(label, "D")
+    return day, day + 6
+
+
 def series_check(table: Any, validation: Any = None, ncols: int = 2) -> Figure:
     """Every series against the model: the published figure of each window and the model's
-    median and 90 % interval, one panel per series target.
+    median and 90 % interval, one panel per series target, on a time axis.
+
+    Each window spans its days: the model's median is a segment over the window and its
+    interval a band over it, and the figure is a dot at the window's middle. Windows of
+    different lengths (a month, four months) and gaps between them stay visible, and nothing
+    is drawn between windows, whose figures count different days.
 
     Parameters
     ----------
@@ -384,8 +402,9 @@ def series_check(table: Any, validation: Any = None, ncols: int = 2) -> Figure:
     -------
     matplotlib.figure.Figure
         Dots: the figures, with a bar over what each accepts (its range, or within 2 sds
-        under its error model); line and band: the model's median and interval.
+        under its error model); segments and bands: the model's median and interval.
     """
+    import matplotlib.dates as mdates
     import pandas as pd
 
     parts = [table.assign(_set="target")]
@@ -398,35 +417,45 @@ def series_check(table: Any, validation: Any = None, ncols: int = 2) -> Figure:
     n = max(len(keys), 1)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig = new_figure((4.6 * ncols, 2.6 * nrows + 0.8))
+    fig = new_figure((max(4.6 * ncols, 7.0), 2.6 * nrows + 1.0))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, (kind, target, country) in zip(axes.flat, keys, strict=False):
         r = rows[(rows["_set"] == kind) & (rows["target"] == target)
                  & (rows["country"].astype(str) == country)]
-        x = np.arange(len(r))
-        ax.fill_between(x, r["lower"], r["upper"], color=FAN_COLOUR, alpha=0.25, lw=0)
-        ax.plot(x, r["median"], color=FAN_COLOUR, lw=1.6)
+        spans = [_window_span(str(w)) for w in r["window"]]
+        for (first, last), lo_m, med, hi_m in zip(spans, r["lower"], r["median"], r["upper"],
+                                                  strict=True):
+            days = np.array([first, last + 1])  # the window's days, its last one included
+            ax.fill_between(days, lo_m, hi_m, color=FAN_COLOUR, alpha=0.25, lw=0)
+            ax.plot(days, [med, med], color=FAN_COLOUR, lw=1.6)
+        mid = np.array([a.astype("datetime64[h]") + (b - a + 1).astype("timedelta64[h]") / 2
+                        for a, b in spans])
         lo = np.where(np.isfinite(r["low"]), r["low"], np.nan)
         hi = np.where(np.isfinite(r["high"]), r["high"], np.nan)
-        ax.vlines(x, lo, hi, color=PRIOR_COLOUR, lw=1.0, alpha=0.7)
+        ax.vlines(mid, lo, hi, color=PRIOR_COLOUR, lw=1.0, alpha=0.7)
         colour = [MET_COLOUR if m else MISSED_COLOUR for m in r["met"]]
-        ax.scatter(x, r["value"], color=colour, s=14, zorder=3)
-        ax.set_xticks(x, list(r["window"]), rotation=60, ha="right", fontsize=6.5)
-        ax.tick_params(axis="y", labelsize=7)
+        ax.scatter(mid, r["value"], color=colour, s=14, zorder=3)
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.tick_params(labelsize=7)
         name = f"{target}[{country}]" if country else target
         ax.set_title(name + (" (validation)" if kind == "validation" else ""), loc="left",
                      fontsize=9, fontweight="bold")
         ax.spines[["top", "right"]].set_visible(False)
         ax.set_ylim(bottom=min(0.0, float(np.nanmin(r["lower"]))))
+        if float(np.nanmax(r["upper"])) >= 1000:  # counts of people, not shares
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
     fig.legend(handles=[
-        Line2D([], [], color=FAN_COLOUR, lw=1.6, label="model median (90% interval shaded)"),
+        Line2D([], [], color=FAN_COLOUR, lw=1.6,
+               label="model median over each window (90% interval shaded)"),
         Line2D([], [], color=MET_COLOUR, marker="o", lw=0, label="figure: met"),
         Line2D([], [], color=MISSED_COLOUR, marker="o", lw=0, label="figure: not met"),
         Line2D([], [], color=PRIOR_COLOUR, lw=1.0,
                label="accepted (or within 2 sd of the figure)")],
-        loc="outside lower center", ncols=4, fontsize=7.5, frameon=False)
+        loc="outside lower center", ncols=2, fontsize=7.5, frameon=False)
     fig.suptitle("Every series against the model", x=0.01, ha="left", fontsize=11,
                  fontweight="bold")
     return fig
