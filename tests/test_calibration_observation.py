@@ -29,7 +29,12 @@ import pytest
 
 import flowsim
 from flowsim.calibration import TargetSet
-from flowsim.calibration.observation import Layout, ObservationPlan, column_layout
+from flowsim.calibration.observation import (
+    Layout,
+    ObservationPlan,
+    column_layout,
+    window_span,
+)
 from flowsim.core.compile import compile_scenario
 from flowsim.scenario.model import Scenario, Target
 from flowsim.testing.toys import START, linear_chain, two_country_swap
@@ -107,6 +112,22 @@ def test_monthly_series_of_departures_on_weekly_steps():
         w = _weights([window], STEPS)
         assert 0 < w.sum() and not np.all(np.isin(w, (0.0, 1.0)))  # months cut weeks
         _check(obs[:, j], *_flow_moments(p, w))
+
+
+def test_a_series_columns_label_names_its_window():
+    # window_span reads back the windows the labels name (a table keeps only the label)
+    targets = [Target.model_validate(_t(id=i, observable="departures", kind="series", **kw))
+               for i, kw in (("m", {"every": "month", "start": "2022-02-01",
+                                    "end": "2022-04-30", "values": [1, 1, 1]}),
+                             ("w", {"every": "week", "start": "2022-02-07",
+                                    "end": "2022-02-20", "values": [1, 1]}),
+                             ("x", {"windows": [{"start": "2022-04-01", "end": "2022-07-24",
+                                                 "value": 1}]}))]
+    labels = [c.label.split("[", 1)[1].rstrip("]") for c in column_layout(targets)]
+    spans = [(np.datetime64(a, "D"), np.datetime64(b, "D")) for t in targets
+             for a, b, _ in t.figures]
+    assert [window_span(label) for label in labels] == spans
+    assert spans[3] == (np.datetime64("2022-02-07"), np.datetime64("2022-02-13"))  # a week
 
 
 def test_weekly_series_is_the_steps_departures():

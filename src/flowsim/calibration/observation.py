@@ -55,7 +55,7 @@ import numpy as np
 
 from flowsim.scenario.model import Scenario, Target
 
-__all__ = ["Column", "Layout", "ObservationPlan", "column_layout", "needs"]
+__all__ = ["Column", "Layout", "ObservationPlan", "column_layout", "needs", "window_span"]
 
 # The engine variable each count is read from ("abroad" is the stock outside the origin).
 _VARIABLE: dict[str, str] = {
@@ -121,6 +121,20 @@ def _window_label(t: Target, start: dt.date, end: dt.date) -> str:
     if t.every == "week":
         return start.isoformat()
     return f"{start.isoformat()}..{end.isoformat()}"
+
+
+def window_span(label: str) -> tuple[np.datetime64, np.datetime64]:
+    """The first and last day of the window a series column's label names (the inverse of
+    the labels above: ``2022-03`` a whole month, ``2022-03-07`` the week from that day,
+    ``2022-03-01..2022-03-20`` listed days), for tables that keep only the label."""
+    if ".." in label:
+        first, last = label.split("..")
+        return np.datetime64(first, "D"), np.datetime64(last, "D")
+    if len(label) == 7:  # a month
+        month = np.datetime64(label, "M")
+        return month.astype("datetime64[D]"), (month + 1).astype("datetime64[D]") - 1
+    day = np.datetime64(label, "D")
+    return day, day + 6
 
 
 def column_layout(targets: Sequence[Target], scenario: Scenario | None = None) -> list[Column]:

@@ -366,19 +366,6 @@ def validation_check(table: Any, note: str = "") -> Figure:
                         note=note)
 
 
-def _window_span(label: str) -> tuple[np.datetime64, np.datetime64]:
-    """The first and last day of a series column's window label (``2022-03``, a month;
-    ``2022-03-07``, the week from that day; ``2022-03-01..2022-03-20``, listed days)."""
-    if ".." in label:
-        first, last = label.split("..")
-        return np.datetime64(first, "D"), np.datetime64(last, "D")
-    if len(label) == 7:  # a month
-        month = np.datetime64(label, "M")
-        return month.astype("datetime64[D]"), (month + 1).astype("datetime64[D]") - 1
-    day = np.datetime64(label, "D")
-    return day, day + 6
-
-
 def series_check(table: Any, validation: Any = None, ncols: int = 2) -> Figure:
     """Every series against the model: the published figure of each window and the model's
     median and 90 % interval, one panel per series target, on a time axis.
@@ -407,6 +394,8 @@ def series_check(table: Any, validation: Any = None, ncols: int = 2) -> Figure:
     import matplotlib.dates as mdates
     import pandas as pd
 
+    from flowsim.calibration.observation import window_span
+
     parts = [table.assign(_set="target")]
     if validation is not None and len(validation):
         parts.append(validation.assign(_set="validation"))
@@ -422,7 +411,7 @@ def series_check(table: Any, validation: Any = None, ncols: int = 2) -> Figure:
     for ax, (kind, target, country) in zip(axes.flat, keys, strict=False):
         r = rows[(rows["_set"] == kind) & (rows["target"] == target)
                  & (rows["country"].astype(str) == country)]
-        spans = [_window_span(str(w)) for w in r["window"]]
+        spans = [window_span(str(w)) for w in r["window"]]
         for (first, last), lo_m, med, hi_m in zip(spans, r["lower"], r["median"], r["upper"],
                                                   strict=True):
             days = np.array([first, last + 1])  # the window's days, its last one included
