@@ -57,15 +57,16 @@ def _check_target(ctx: Any, t: Any, here: tuple[Any, ...]) -> Iterator[Found]:
     for path, d in dated:
         if d is not None and not ctx.in_horizon(d):
             yield (path, f"{d} is outside the horizon ({ctx.horizon()})", "error")
-    if t.observable in AT_DATE and t.kind == "series":
-        yield from _check_change_windows(ctx, t, here)
     periods: list[tuple[tuple[Any, ...], Any, Any]] = []
-    if t.observable not in AT_DATE:
+    change_series = t.observable in AT_DATE and t.kind == "series"
+    if t.observable not in AT_DATE or change_series:
         if t.windows is not None:
             periods += [((*here, "windows", k), w.start, w.end)
                         for k, w in enumerate(t.windows)]
         else:
             periods.append((here, t.start, t.end))
+    if change_series:
+        yield from _check_change_starts(ctx, t, periods)
     for side in ("numerator", "denominator"):
         m = getattr(t, side, None)
         if m is not None and (m.start is not None or m.end is not None):
@@ -83,24 +84,16 @@ def _check_target(ctx: Any, t: Any, here: tuple[Any, ...]) -> Iterator[Found]:
                                     f"({ctx.calendar.start})"), "error")
 
 
-def _check_change_windows(ctx: Any, t: Any, here: tuple[Any, ...]) -> Iterator[Found]:
-    """A series of a stock observable: each window's change is read from the day before
-    the window to its last day, both inside the horizon."""
-    if t.windows is not None:
-        spans = [((*here, "windows", k), w.start, w.end) for k, w in enumerate(t.windows)]
-    else:
-        spans = [(here, t.start, t.end)]
-    for path, start, end in spans:
-        if start is None or end is None:
-            continue
-        if start <= ctx.calendar.start:
+def _check_change_starts(ctx: Any, t: Any,
+                         windows: list[tuple[tuple[Any, ...], Any, Any]]) -> Iterator[Found]:
+    """A series of a stock observable: each window's change is read from the day before the
+    window, which must be inside the horizon (their ends are checked as any period's)."""
+    for path, start, end in windows:
+        if start is not None and end is not None and start <= ctx.calendar.start:
             yield ((*path, "start"), (f"a window of a series of {t.observable} is its change "
                                       f"from the day before it starts, which must be inside "
                                       f"the horizon: start after {ctx.calendar.start} (read "
                                       f"the first window as a figure `at` its end)"), "error")
-        if end > ctx.calendar.end:
-            yield ((*path, "end"), f"{end} is after the horizon ends ({ctx.calendar.end})",
-                   "error")
 
 
 def _check_measure(ctx: Any, t: Any, observable: str, where: Any, cohorts: Any,
