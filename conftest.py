@@ -10,6 +10,13 @@ seconds where the simulation itself takes milliseconds; so ``workers=0`` (the de
 library and the command line) means one process here (``FLOWSIM_WORKERS=1``, see
 :func:`flowsim.ensemble.processes.resolve_workers`), unless the environment says otherwise.
 The tests of parallel runs ask for their workers explicitly.
+
+The suite itself runs on every core (pytest-xdist, one of the test extras): ``-n auto``, one
+module per worker at a time (``--dist loadscope``) so that a module's fixtures are built once.
+That is the default here, not in ``addopts``, for three reasons: a timed benchmark run must
+stay in one process (pytest-benchmark does not time under xdist); ``-n 0`` (or ``-p
+no:xdist``) still gives a serial run for a debugger; and without the plugin the suite runs
+serially rather than failing on an unknown option.
 """
 
 import os
@@ -17,6 +24,20 @@ import os
 import pytest
 
 os.environ.setdefault("FLOWSIM_WORKERS", "1")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # before xdist's own hook reads the options: spread the suite over the cores unless the
+    # command line chose (-n), a worker is asking, or the run is a timed or debugging one
+    opt = config.option
+    if (getattr(opt, "numprocesses", "absent") is not None or hasattr(config, "workerinput")
+            or getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
+            or opt.usepdb or opt.collectonly):
+        return
+    opt.numprocesses = "auto"
+    if opt.dist == "no":
+        opt.dist = "loadscope"
 
 
 @pytest.hookimpl(tryfirst=True)
