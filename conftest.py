@@ -15,8 +15,8 @@ The suite itself runs on every core (pytest-xdist, one of the test extras): ``-n
 module per worker at a time (``--dist loadscope``) so that a module's fixtures are built once.
 That is the default here, not in ``addopts``, for three reasons: a timed benchmark run must
 stay in one process (pytest-benchmark does not time under xdist); ``-n 0`` (or ``-p
-no:xdist``) still gives a serial run for a debugger; and without the plugin the suite runs
-serially rather than failing on an unknown option.
+no:xdist``) still gives a serial run, as ``--pdb`` and ``--trace`` do by themselves; and
+without the plugin the suite runs serially rather than failing on an unknown option.
 """
 
 import os
@@ -33,7 +33,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     opt = config.option
     if (getattr(opt, "numprocesses", "absent") is not None or hasattr(config, "workerinput")
             or getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
-            or opt.usepdb or opt.collectonly):
+            or opt.usepdb or getattr(opt, "trace", False) or opt.collectonly):
         return
     opt.numprocesses = "auto"
     if opt.dist == "no":
