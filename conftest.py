@@ -26,14 +26,19 @@ import pytest
 os.environ.setdefault("FLOWSIM_WORKERS", "1")
 
 
+def _times_benchmarks(opt: object) -> bool:
+    """Whether the command line asked pytest-benchmark to time (else each runs once)."""
+    return bool(getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     # before xdist's own hook reads the options: spread the suite over the cores unless the
     # command line chose (-n), a worker is asking, or the run is a timed or debugging one
     opt = config.option
     if (getattr(opt, "numprocesses", "absent") is not None or hasattr(config, "workerinput")
-            or getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
-            or opt.usepdb or getattr(opt, "trace", False) or opt.collectonly):
+            or _times_benchmarks(opt) or opt.usepdb or getattr(opt, "trace", False)
+            or opt.collectonly):
         return
     opt.numprocesses = "auto"
     if opt.dist == "no":
@@ -43,5 +48,5 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     opt = config.option
-    if hasattr(opt, "benchmark_only") and not (opt.benchmark_only or opt.benchmark_enable):
+    if hasattr(opt, "benchmark_only") and not _times_benchmarks(opt):
         opt.benchmark_disable = True
