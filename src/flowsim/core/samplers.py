@@ -50,21 +50,24 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser: a bijective, well-mixing hash of 64-bit words."""
-    with np.errstate(over="ignore"):
-        z = x + _GOLDEN
-        if z.ndim == 0:  # a scalar: numpy scalars have no in-place operations
+    if np.ndim(x) == 0:
+        # a scalar: numpy scalars have no in-place operations, and warn when they wrap
+        with np.errstate(over="ignore"):
+            z = x + _GOLDEN
             z = (z ^ (z >> np.uint64(30))) * _M1
             z = (z ^ (z >> np.uint64(27))) * _M2
             return z ^ (z >> np.uint64(31))
-        # in place, with one scratch array (the same words): a block's uniforms are the
-        # largest arrays hashed
-        t = np.right_shift(z, np.uint64(30))
-        z ^= t
-        z *= _M1
-        z ^= np.right_shift(z, np.uint64(27), out=t)
-        z *= _M2
-        z ^= np.right_shift(z, np.uint64(31), out=t)
-        return z
+    # arrays wrap without a warning (so no errstate, which costs more than a small array's
+    # arithmetic); in place, with one scratch array (the same words): a block's uniforms are
+    # the largest arrays hashed
+    z = x + _GOLDEN
+    t = np.right_shift(z, np.uint64(30))
+    z ^= t
+    z *= _M1
+    z ^= np.right_shift(z, np.uint64(27), out=t)
+    z *= _M2
+    z ^= np.right_shift(z, np.uint64(31), out=t)
+    return z
 
 
 def keyed_uniform(*keys: np.ndarray | int) -> np.ndarray:
