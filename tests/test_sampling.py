@@ -33,6 +33,7 @@ one the count can drop by 1 (for 0.15% of uniforms near the switch when written,
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pytest
@@ -204,6 +205,17 @@ def test_keyed_uniforms_are_reproducible_and_key_dependent() -> None:
                   keyed_uniform(7, reps, 3, 2001, 5), keyed_uniform(7, reps, 3, 2000, 6),
                   keyed_uniform(7, reps + 1000, 3, 2000, 5)):
         assert not np.isin(a, other).any()
+
+
+def test_keyed_uniforms_wrap_without_a_warning() -> None:
+    """The hash's 64-bit arithmetic wraps on purpose: arrays, 0-d arrays and scalars give the
+    same numbers, and none warns of an overflow."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = keyed_uniform(7, np.arange(1000), 3, 2000, 5)
+        assert a[17] == keyed_uniform(7, 17, 3, 2000, 5)
+        assert a[17] == keyed_uniform(np.array(7), np.array(17), 3, 2000, 5)
+        assert a[17] == keyed_uniform(np.uint64(7), np.uint64(17), 3, 2000, 5)
 
 
 def test_keyed_uniforms_are_uniform_and_independent() -> None:
