@@ -36,9 +36,9 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     # before xdist's own hook reads the options: spread the suite over the cores unless the
     # command line chose (-n), a worker is asking, or the run is a timed or debugging one
     opt = config.option
-    if (getattr(opt, "numprocesses", "absent") is not None or hasattr(config, "workerinput")
-            or _times_benchmarks(opt) or opt.usepdb or getattr(opt, "trace", False)
-            or opt.collectonly):
+    if (not config.pluginmanager.hasplugin("xdist") or opt.numprocesses is not None
+            or hasattr(config, "workerinput") or _times_benchmarks(opt) or opt.usepdb
+            or getattr(opt, "trace", False) or opt.collectonly):
         return
     opt.numprocesses = "auto"
     if opt.dist == "no":
